@@ -1,0 +1,37 @@
+# Project-local virtual environment; every target installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+EXTRAS := torch,dask,plot,io,bench,data,dev
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test lint bench browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+## The main job: the report on the built-in defaults, written to report/index.html
+report: $(STAMP)
+	$(BIN)/sepconv report --out report
+
+## The whole test suite (installs headless Chromium for the browser test where apt can)
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "chromium could not be installed: the browser test will be skipped"; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_filters.py
+
+clean:
+	rm -rf $(VENV) report .pytest_cache

@@ -1,0 +1,103 @@
+"""Turn a ``--kernel``/``KERNEL`` argument into an array: a name, a matrix or a file."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import numpy as np
+
+from . import kernels
+
+SPEC_HELP = (
+    "a kernel name with parameters (sobel, sobel:axis=0, gaussian:sigma=2, disk:radius=7), "
+    'an inline matrix ("[[1,2,1],[2,4,2],[1,2,1]]") or a .npy/.txt/.csv file'
+)
+
+
+def kernel_names() -> list[str]:
+    """Names accepted in a spec: the public functions of :mod:`sepconv.kernels`."""
+    return sorted(
+        name for name in getattr(kernels, "__all__", []) if callable(getattr(kernels, name))
+    )
+
+
+def parse_kernel_spec(spec: str, ndim: int | None = None) -> np.ndarray:
+    """Parse a kernel spec into an ndarray.
+
+    ``name[:key=value[,key=value...]]`` calls ``sepconv.kernels.name(**params)``
+    (values are Python literals: ``2``, ``0.5``, ``(1, 2)``); ``ndim``, when given
+    and the function takes it, is passed unless the spec sets it.  A spec that
+    starts with ``[`` is an inline matrix; an existing path is read as ``.npy``,
+    or as whitespace/comma separated text (``.txt``, ``.csv``).
+
+    Examples
+    --------
+    >>> parse_kernel_spec("[[1, 2, 1], [2, 4, 2], [1, 2, 1]]").shape
+    (3, 3)
+    >>> parse_kernel_spec("sobel:axis=0").tolist()
+    [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]
+    """
+    text = spec.strip()
+    if not text:
+        raise ValueError(f"kernel spec is empty; give {SPEC_HELP}")
+    if text.startswith("["):
+        try:
+            return np.asarray(ast.literal_eval(text))
+        except (ValueError, SyntaxError) as exc:
+            raise ValueError(f"kernel matrix {text!r} is not a valid nested list: {exc}") from None
+    path = Path(text)
+    if path.suffix.lower() in {".npy", ".txt", ".csv"}:
+        if not path.is_file():
+            raise ValueError(f"kernel file {text!r} does not exist")
+        if path.suffix.lower() == ".npy":
+            return np.load(path, allow_pickle=False)
+        delimiter = "," if path.suffix.lower() == ".csv" else None
+        return np.loadtxt(path, delimiter=delimiter, ndmin=1)
+    name, _, rest = text.partition(":")
+    if name not in kernel_names():
+        raise ValueError(
+            f"unknown kernel {name!r}; give {SPEC_HELP}. Known names: {', '.join(kernel_names())}"
+        )
+    func = getattr(kernels, name)
+    params = _parse_params(rest, text)
+    if ndim is not None and "ndim" in inspect.signature(func).parameters:
+        params.setdefault("ndim", ndim)
+    try:
+        return np.asarray(func(**params))
+    except TypeError as exc:
+        raise ValueError(f"kernel spec {text!r}: {exc}") from None
+
+
+def _parse_params(text: str, spec: str) -> dict[str, object]:
+    params: dict[str, object] = {}
+    if not text:
+        return params
+    for item in _split_top_level(text):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"kernel spec {spec!r}: expected key=value, got {item!r}")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise ValueError(
+                f"kernel spec {spec!r}: value of {key.strip()!r} must be a number or tuple, "
+                f"got {value.strip()!r}"
+            ) from None
+    return params
+
+
+def _split_top_level(text: str) -> list[str]:
+    # Split on commas that are not inside brackets, so sigma=(1,2) stays whole.
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "(["
+        depth -= char in ")]"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p for p in (p.strip() for p in parts) if p]

@@ -13,6 +13,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from . import cost, kernels
+from ._engine import get_num_threads, set_num_threads
+from ._plan import Plan, plan
 from .analysis import (
     Analysis,
     LowRank,
@@ -23,6 +25,7 @@ from .analysis import (
     rank,
     separate,
 )
+from .filters import convolve, correlate, sepfilter
 
 try:
     __version__ = version("sepconv")
@@ -33,12 +36,19 @@ __all__ = [
     "Analysis",
     "LowRank",
     "NotSeparableError",
+    "Plan",
     "Separation",
     "__version__",
     "analyze",
+    "convolve",
+    "correlate",
     "cost",
+    "get_num_threads",
     "kernels",
     "lowrank",
+    "plan",
     "rank",
     "separate",
+    "sepfilter",
+    "set_num_threads",
 ]

@@ -1,0 +1,522 @@
+"""Choosing how to filter: direct, separable, low-rank or FFT, and explaining why.
+
+:func:`plan` looks at the kernel once (is it separable? how many folded taps?)
+and prices every method with a small cost model in *loads per output element*,
+the quantity the engine's vectorised loops are bound by:
+
+* ``direct``: each kernel row along the innermost axis costs its taps (a
+  folded symmetric pair costs two loads but one multiplication) plus one load
+  to bring in its input row;
+* ``separable``: the taps of each 1-D factor, plus two (read the input, write
+  the output) for the fused pass of the last two axes and four more for every
+  further axis (a full pass through a work buffer);
+* ``lowrank``: the sum over its separable terms, sharing one input row;
+* ``fft``: ``15 * log2(n)`` per padded element for the forward and inverse
+  transforms of ``n`` padded points, scaled by the padded-to-output ratio
+  (scipy.fft's throughput relative to the engine, measured on this project's
+  reference machine).
+
+``auto`` picks the cheapest *exact* method (low-rank plans approximate the
+kernel, so they compete only when the caller gives ``rtol``).  The plan also
+reports the multiplications per output element of every candidate, the
+quantity :mod:`sepconv.cost` counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._boundary import check_axes, normalize_modes, normalize_sequence, per_axis_origins
+from ._validate import check_tolerance
+from .analysis import NotSeparableError, lowrank, separate
+
+__all__ = ["METHODS", "Plan", "plan"]
+
+#: Methods accepted by ``method=``.
+METHODS: tuple[str, ...] = ("auto", "direct", "separable", "lowrank", "fft")
+
+# scipy.ndimage.correlate skips weights with |w| <= DBL_EPSILON (NaN too, since
+# the comparison is false); doing the same keeps NaN propagation identical.
+_EPS = float(np.finfo(np.float64).eps)
+# FFT work per padded element and log2 of the transform size, in the engine's
+# load units: scipy.fft took 3-4x the engine's time per unit of this count
+# (float32, 512^2 to 2048^2 images, 7^2 to 63^2 kernels, 2 threads).
+_FFT_UNIT = 15.0
+
+
+def effective_weights(weights: np.ndarray) -> np.ndarray:
+    """Weights as scipy.ndimage.correlate uses them: float64, ``|w| <= eps`` set to zero.
+
+    Examples
+    --------
+    >>> effective_weights(np.array([1.0, 1e-17, np.nan, -2.0])).tolist()
+    [1.0, 0.0, 0.0, -2.0]
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        keep = np.abs(w) > _EPS
+    return np.where(keep, w, 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """How sepconv filters an array of a given shape with a given kernel.
+
+    Attributes
+    ----------
+    method : str
+        The method used: ``'direct'``, ``'separable'``, ``'lowrank'`` or ``'fft'``.
+    requested : str
+        The ``method`` asked for (``'auto'`` or one of the above).
+    shape : tuple of int
+        Shape of the input.
+    axes : tuple of int
+        Filtered axes, in the order of the kernel's axes.
+    kernel_shape : tuple of int
+        Shape of the kernel.
+    weights : ndarray
+        The kernel as the engine uses it (float64, weights with ``|w| <= eps``
+        zeroed as scipy does).  Read-only.
+    factors : tuple of ndarray or None
+        One 1-D factor per filtered axis (``'separable'``).
+    terms : tuple of (ndarray, ndarray) or None
+        ``(column, row)`` pairs whose outer products sum to the kernel (``'lowrank'``).
+    multiplications : dict
+        Multiplications per output element of every candidate method (folded
+        symmetric taps count once).
+    costs : dict
+        Estimated work per output element (loads) of every candidate; the
+        ``auto`` choice minimises it among exact methods.
+    rejected : dict
+        Methods that were not candidates, with the reason.
+    exact : bool
+        False for a low-rank approximation that changes the kernel beyond rounding.
+    error : float
+        Relative Frobenius error of the kernel actually applied.
+    max_abs_error_bound : float
+        ``sum(|K - K_used|)``: outputs differ from exact filtering by at most
+        this times ``max|input|`` (plus rounding).
+    reason : str
+        Why this method was chosen.
+
+    Examples
+    --------
+    >>> import sepconv
+    >>> p = sepconv.plan((512, 512), sepconv.kernels.gaussian(2.0, ndim=2))
+    >>> p.method
+    'separable'
+    >>> p.multiplications["separable"] < p.multiplications["direct"]
+    True
+    """
+
+    method: str
+    requested: str
+    shape: tuple[int, ...]
+    axes: tuple[int, ...]
+    kernel_shape: tuple[int, ...]
+    weights: np.ndarray = field(repr=False)
+    factors: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+    terms: tuple[tuple[np.ndarray, np.ndarray], ...] | None = field(default=None, repr=False)
+    multiplications: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    exact: bool = True
+    error: float = 0.0
+    max_abs_error_bound: float = 0.0
+    reason: str = ""
+
+    def explain(self) -> str:
+        """A few lines saying what will run, what it costs and why it was chosen.
+
+        Examples
+        --------
+        >>> import sepconv
+        >>> print(sepconv.plan((64, 64), [[1, 2, 1], [2, 4, 2], [1, 2, 1]]).explain())
+        ... # doctest: +ELLIPSIS
+        separable: 2 passes of 3 taps (3 x 3 kernel on axes (0, 1) of a (64, 64) array)
+        ...
+        """
+        lines = [
+            f"{self._what()} ({_shape(self.kernel_shape)} kernel on axes "
+            f"{self.axes} of a {self.shape} array)"
+        ]
+        lines.append(f"  why: {self.reason}")
+        for name in METHODS[1:]:
+            if name in self.costs:
+                mark = "*" if name == self.method else " "
+                lines.append(
+                    f"  {mark} {name:<9} {self.multiplications[name]:9.1f} multiplications/element"
+                    f", estimated cost {self.costs[name]:.1f}"
+                )
+            elif name in self.rejected:
+                lines.append(f"    {name:<9} not used: {self.rejected[name]}")
+        if not self.exact or self.method == "lowrank":
+            lines.append(
+                f"  approximation: relative error {self.error:.3g}, |output error| <= "
+                f"{self.max_abs_error_bound:.3g} * max|input|"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        others = ", ".join(
+            f"{name} {self.multiplications[name]:.0f}"
+            for name in METHODS[1:]
+            if name in self.multiplications and name != self.method
+        )
+        text = f"{self._what()}, {self.multiplications[self.method]:.0f} mult/element"
+        return f"{text} (vs {others})" if others else text
+
+    def _what(self) -> str:
+        if self.method == "separable" and self.factors is not None:
+            sizes = [f.size for f in self.factors]
+            taps = " + ".join(str(s) for s in sizes)
+            if len(set(sizes)) == 1:
+                taps = str(sizes[0])
+            return f"separable: {len(sizes)} passes of {taps} taps"
+        if self.method == "lowrank" and self.terms is not None:
+            return f"lowrank: {len(self.terms)} separable terms"
+        if self.method == "fft":
+            return "fft: padded FFT convolution"
+        return f"direct: {int(np.count_nonzero(self.weights))} nonzero taps"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return " x ".join(str(s) for s in shape)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def plan(
+    shape: Any,
+    weights: Any,
+    *,
+    dtype: Any = np.float64,
+    axes: Any = None,
+    method: str = "auto",
+    rtol: float | None = None,
+    mode: Any = "reflect",
+    cval: float = 0.0,
+    origin: Any = 0,
+) -> Plan:
+    """Decide how :func:`sepconv.correlate` would filter an array, without filtering.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the input array.
+    weights : array_like
+        The kernel, one dimension per filtered axis.
+    dtype : dtype, optional
+        Input dtype (recorded; the choice does not depend on it).
+    axes : int or sequence of int, optional
+        Filtered axes; ``None`` means all.
+    method : {'auto', 'direct', 'separable', 'lowrank', 'fft'}
+        ``'auto'`` picks the cheapest exact method; the others force one.
+    rtol : float, optional
+        Relative (Frobenius) kernel error allowed; with it ``'auto'`` also
+        considers low-rank plans.  For ``method='lowrank'`` it sets the rank
+        (default: the kernel's numerical rank, an exact decomposition).
+    mode, cval, origin
+        As for :func:`sepconv.correlate`; validated, they do not change the plan.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    NotSeparableError
+        For ``method='separable'`` and a kernel that does not separate.
+
+    Examples
+    --------
+    >>> import sepconv
+    >>> str(sepconv.plan((256, 256), sepconv.kernels.sobel()))
+    'separable: 2 passes of 3 taps, 3 mult/element (vs direct 2, fft 39)'
+    >>> sepconv.plan((256, 256), sepconv.kernels.disk(7)).method
+    'direct'
+    >>> sepconv.plan((256, 256), sepconv.kernels.disk(7), rtol=0.3).method
+    'lowrank'
+    """
+    shape = _check_shape(shape)
+    weights = _check_weights(weights)
+    given = check_axes(axes, len(shape))
+    axes = tuple(sorted(given))  # as in scipy, kernel dimensions follow the sorted axes
+    _check_kernel_dims(weights, axes, len(shape))
+    origins = normalize_sequence(origin, len(axes), "origin")
+    per_axis_origins([origins[given.index(ax)] for ax in axes], weights.shape)
+    normalize_modes(mode, len(axes))
+    check_cval(cval)
+    return make_plan(shape, weights, axes, np.dtype(dtype), method, rtol)
+
+
+def make_plan(
+    shape: tuple[int, ...],
+    weights: np.ndarray,
+    axes: tuple[int, ...],
+    dtype: np.dtype,
+    method: str,
+    rtol: float | None,
+    exclude: frozenset[str] = frozenset(),
+) -> Plan:
+    """The plan for validated arguments (``exclude``: methods ruled out by the data)."""
+    if not isinstance(method, str) or method not in METHODS:
+        listed = ", ".join(repr(m) for m in METHODS)
+        raise ValueError(f"method must be one of {listed}; got {method!r}")
+    rtol = check_tolerance(rtol, "rtol")
+    w = effective_weights(weights)
+    factors, lr, rejected_items, counted = _analyse(w.tobytes(), w.shape, method, rtol)
+    rejected = dict(rejected_items)
+    if method in ("separable", "lowrank", "fft") and method in rejected:
+        reason = rejected[method]
+        if method == "separable" and reason.startswith("kernel is not separable"):
+            raise analysis_error(w)
+        raise ValueError(f"method={method!r} cannot be used: {reason}")
+    for name in exclude:
+        rejected.setdefault(name, "the input holds NaN or infinity, which FFT spreads everywhere")
+
+    out_points = int(np.prod(shape)) if shape else 1
+    mults = {name: m for name, (m, _) in counted}
+    costs = {name: c for name, (_, c) in counted}
+    if "fft" not in rejected and out_points > 0:
+        mults["fft"], costs["fft"] = _fft_cost(shape, w.shape, axes)
+
+    exact = {"direct", "separable", "fft"}
+    if method == "auto":
+        pool = [m for m in costs if m not in rejected and (m in exact or rtol is not None)]
+        chosen = min(pool, key=lambda m: (costs[m], METHODS.index(m)))
+        reason = _reason(chosen, costs, pool, rtol)
+    else:
+        chosen = method
+        reason = f"method={method!r} was requested"
+    error, bound = 0.0, 0.0
+    if chosen == "lowrank" and lr is not None:
+        error, bound = lr.error, lr.max_abs_error_bound
+    return Plan(
+        method=chosen,
+        requested=method,
+        shape=shape,
+        axes=axes,
+        kernel_shape=tuple(w.shape),
+        weights=_readonly(w),
+        factors=factors if chosen == "separable" else None,
+        terms=lr.terms if chosen == "lowrank" and lr is not None else None,
+        multiplications=mults,
+        costs=costs,
+        rejected={m: r for m, r in rejected.items() if m not in costs},
+        exact=not (chosen == "lowrank" and error > 1e-12),
+        error=error,
+        max_abs_error_bound=bound,
+        reason=reason,
+    )
+
+
+def analysis_error(w: np.ndarray) -> NotSeparableError:
+    """The analysis module's NotSeparableError for kernel ``w`` (raised by callers)."""
+    try:
+        separate(w)
+    except NotSeparableError as exc:
+        return exc
+    raise AssertionError("unreachable: the kernel separates")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class _LowRankTerms:
+    """The parts of a :class:`sepconv.LowRank` the engine needs (cached)."""
+
+    def __init__(self, terms: tuple, error: float, bound: float) -> None:
+        self.terms, self.error, self.max_abs_error_bound = terms, error, bound
+
+
+@functools.lru_cache(maxsize=128)
+def _analyse(
+    data: bytes, kshape: tuple[int, ...], method: str, rtol: float | None
+) -> tuple[Any, Any, tuple[tuple[str, str], ...], tuple[tuple[str, tuple[float, float]], ...]]:
+    """Factors, low-rank terms, rejected methods and counts of one kernel (cached)."""
+    w = np.frombuffer(data, dtype=np.float64).reshape(kshape)
+    rejected: dict[str, str] = {}
+    factors = terms = None
+    finite = bool(np.all(np.isfinite(w)))
+    if not finite:
+        why = "the kernel has infinite weights; only direct filtering handles them as scipy does"
+        for name in ("separable", "lowrank", "fft"):
+            rejected[name] = why
+        return None, None, tuple(rejected.items()), tuple(_counts(w, None, None).items())
+    if method in ("auto", "separable"):
+        try:
+            sep = separate(w)
+        except NotSeparableError as exc:
+            rejected["separable"] = f"kernel is not separable (rank {exc.rank})"
+        else:
+            factors = tuple(
+                _readonly(_keep_zeros(w, f, axis))
+                for axis, f in enumerate(np.asarray(x, dtype=np.float64) for x in sep.factors)
+            )
+    else:
+        rejected["separable"] = f"method={method!r} was requested"
+    want_lowrank = method == "lowrank" or (method == "auto" and rtol is not None)
+    if want_lowrank and w.ndim != 2:
+        rejected["lowrank"] = f"low-rank plans need a 2-D kernel, this one is {w.ndim}-D"
+    elif want_lowrank:
+        lr = lowrank(w, rtol=rtol)
+        pairs = tuple(
+            (_readonly(_keep_zeros(w, c, 0)), _readonly(_keep_zeros(w, r, 1))) for c, r in lr.terms
+        )
+        terms = _LowRankTerms(pairs, float(lr.error), float(lr.max_abs_error_bound))
+    elif method == "auto":
+        rejected["lowrank"] = "approximate; give rtol to allow low-rank plans"
+    else:
+        rejected["lowrank"] = f"method={method!r} was requested"
+    if method not in ("auto", "fft"):
+        rejected["fft"] = f"method={method!r} was requested"
+    return factors, terms, tuple(rejected.items()), tuple(_counts(w, factors, terms).items())
+
+
+def _counts(w: np.ndarray, factors: Any, lr: Any) -> dict[str, tuple[float, float]]:
+    """(multiplications, cost) per output element of direct, separable and low-rank."""
+    from ._engine import mirrored_rows
+
+    rows = _kernel_rows(w)
+    mirrored = mirrored_rows(w) if w.ndim == 2 else None
+    if mirrored is not None:  # mirrored rows share a horizontal pass (see the engine)
+        pair = [2.0 if c.sum() != 1 or c.min() < 0 else 1.0 for c, _ in mirrored]
+        loads = sum(_folded(r)[1] + p for (_, r), p in zip(mirrored, pair))
+        rows = [r for _, r in mirrored]
+    else:
+        loads = sum(_folded(r)[1] + 1.0 for r in rows)
+    counted = {"direct": (float(sum(_folded(r)[0] for r in rows)), float(loads) + 1.0)}
+    if factors is not None:
+        counted["separable"] = (
+            float(sum(_folded(f)[0] for f in factors)),
+            float(sum(_folded(f)[1] for f in factors)) + 2.0 + 4.0 * max(0, len(factors) - 2),
+        )
+    if lr is not None:
+        counted["lowrank"] = (
+            float(sum(_folded(c)[0] + _folded(r)[0] for c, r in lr.terms)),
+            float(sum(_folded(c)[1] + _folded(r)[1] for c, r in lr.terms)) + 2.0,
+        )
+    return counted
+
+
+def _keep_zeros(w: np.ndarray, factor: np.ndarray, axis: int) -> np.ndarray:
+    """Zero a factor's entries where the kernel's whole slice is zero.
+
+    SVD factors can carry 1e-17 where the kernel is exactly zero; scipy skips
+    zero weights, so exact zeros keep NaN propagation identical to scipy's.
+    """
+    others = tuple(i for i in range(w.ndim) if i != axis)
+    nonzero = np.any(w != 0, axis=others) if others else w != 0
+    return np.where(nonzero, factor, 0.0)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+def _kernel_rows(w: np.ndarray) -> list[np.ndarray]:
+    rows = w.reshape(-1, w.shape[-1]) if w.ndim > 1 else w[None, :]
+    return [r for r in rows if np.any(r != 0)]
+
+
+def _folded(vector: np.ndarray) -> tuple[int, int]:
+    """(multiplications, loads) of a 1-D kernel as the engine runs it."""
+    from ._engine import fold_taps
+
+    taps = fold_taps(vector)
+    return len(taps), sum(1 if g == 0 else 2 for _, _, _, g in taps)
+
+
+def _fft_cost(
+    shape: tuple[int, ...], kshape: tuple[int, ...], axes: tuple[int, ...]
+) -> tuple[float, float]:
+    from scipy.fft import next_fast_len
+
+    padded = 1
+    transform = 1
+    for ax, k in zip(axes, kshape):
+        n = next_fast_len(shape[ax] + 2 * (k - 1), real=True)
+        padded *= n
+        transform *= n
+    points = int(np.prod([shape[ax] for ax in axes]))
+    ratio = padded / max(points, 1)
+    log = math.log2(max(transform, 2))
+    mults = ratio * (2.0 * log + 3.0)
+    cost = ratio * _FFT_UNIT * log + 4.0
+    return float(mults), float(cost)
+
+
+def _reason(chosen: str, costs: dict[str, float], pool: list[str], rtol: float | None) -> str:
+    ranked = sorted(pool, key=lambda m: costs[m])
+    others = [m for m in ranked if m != chosen]
+    if not others:
+        return f"{chosen} is the only exact method for this kernel"
+    runner = others[0]
+    text = (
+        f"cheapest {'allowed' if rtol is not None else 'exact'} method: estimated cost "
+        f"{costs[chosen]:.1f} vs {runner} {costs[runner]:.1f}"
+    )
+    if "separable" not in pool and chosen != "separable":
+        text += "; the kernel does not separate"
+    return text
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_shape(shape: Any) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"shape must be a tuple of integers, got {shape!r}") from None
+    if any(n < 0 for n in dims):
+        raise ValueError(f"shape must not have negative sizes, got {dims}")
+    return dims
+
+
+def _check_weights(weights: Any) -> np.ndarray:
+    if isinstance(weights, (str, bytes)) or weights is None:
+        raise TypeError(f"weights must be an array of numbers, got {type(weights).__name__}")
+    try:
+        w = np.asarray(weights)
+    except Exception as exc:  # ragged nested lists
+        raise TypeError(f"weights must be an array of numbers: {exc}") from None
+    if w.dtype == bool:
+        w = w.astype(np.float64)
+    if w.dtype.kind == "c":
+        raise TypeError("weights must be real for a plan; complex kernels run as real parts")
+    if w.dtype.kind not in "iuf":
+        raise TypeError(f"weights must hold numbers, got dtype {w.dtype}")
+    if w.size == 0 or w.ndim == 0:
+        raise ValueError(
+            f"weights must be a non-empty array with at least 1 dimension, got shape {w.shape}"
+        )
+    return w
+
+
+def _check_kernel_dims(weights: np.ndarray, axes: tuple[int, ...], ndim: int) -> None:
+    if weights.ndim != len(axes):
+        hint = "" if len(axes) != ndim else "; pass axes=(...) to filter only some axes"
+        raise ValueError(
+            f"weights must have one dimension per filtered axis: {len(axes)} axes are "
+            f"filtered but weights is {weights.ndim}-D (shape {weights.shape}){hint}"
+        )
+
+
+def check_cval(cval: Any) -> float:
+    """``cval`` as a float, or a TypeError naming it."""
+    if isinstance(cval, (str, bytes)) or np.iscomplexobj(cval):
+        raise TypeError(f"cval must be a real number, got {cval!r}")
+    try:
+        return float(cval)
+    except (TypeError, ValueError):
+        raise TypeError(f"cval must be a real number, got {cval!r}") from None

@@ -52,3 +52,17 @@ __all__ = [
     "sepfilter",
     "set_num_threads",
 ]
+
+
+def __getattr__(name: str):
+    # sepconv.profile needs PyTorch; import it on first use so that
+    # ``import sepconv`` never imports torch.
+    if name == "profile":
+        from .nn import profile
+
+        return profile
+    raise AttributeError(f"module 'sepconv' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "profile"])

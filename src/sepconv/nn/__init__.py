@@ -1,0 +1,46 @@
+"""Separable convolution layers for PyTorch, model conversion and cost profiling.
+
+* Layers that take :class:`torch.nn.Conv2d`'s arguments in its order:
+  :class:`DepthwiseConv2d`, :class:`PointwiseConv2d`,
+  :class:`DepthwiseSeparableConv2d` (MobileNet / Xception) and
+  :class:`SpatialSeparableConv2d` (k x 1 then 1 x k, Jaderberg et al. 2014).
+* :func:`separate` replaces the ``nn.Conv2d`` layers of a trained model by
+  separable ones initialised with the least-squares best (truncated SVD)
+  weights, and reports the error and the savings per layer.
+* :func:`profile` counts weights, multiply–accumulates and activation memory
+  per layer with stated rules, using :mod:`sepconv.cost` for every formula.
+
+Needs PyTorch: ``pip install "sepconv[torch]"``.
+"""
+
+from __future__ import annotations
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "sepconv.nn needs PyTorch, which is not installed; install it with: "
+        'pip install "sepconv[torch]"'
+    ) from exc
+
+from ._convert import LayerSeparation, SeparationReport, separate
+from ._layers import (
+    DepthwiseConv2d,
+    DepthwiseSeparableConv2d,
+    PointwiseConv2d,
+    SpatialSeparableConv2d,
+)
+from ._profile import LayerProfile, Profile, profile
+
+__all__ = [
+    "DepthwiseConv2d",
+    "DepthwiseSeparableConv2d",
+    "LayerProfile",
+    "LayerSeparation",
+    "PointwiseConv2d",
+    "Profile",
+    "SeparationReport",
+    "SpatialSeparableConv2d",
+    "profile",
+    "separate",
+]

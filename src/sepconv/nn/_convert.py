@@ -1,0 +1,528 @@
+"""Replace the ``nn.Conv2d`` layers of a model by separable layers, initialised by SVD.
+
+The factorisations are the least-squares best ones (Eckart–Young), computed by
+:func:`sepconv.lowrank` -- the one SVD in sepconv -- on rearrangements of the
+weight tensor:
+
+* depthwise: for each input channel ``c`` the ``(out_channels, kh*kw)`` slice
+  ``W[:, c]``; its right singular vectors become the depthwise filters of
+  channel ``c``, the left ones scaled by the singular values the pointwise
+  weights.
+* spatial: ``W`` as a ``(in_channels*kh, out_channels*kw)`` matrix; each of its
+  singular pairs gives one vertical filter and one horizontal filter.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import cost
+from .._validate import check_positive_int, check_tolerance
+from ..analysis import lowrank
+from ._layers import (
+    DepthwiseConv2d,
+    DepthwiseSeparableConv2d,
+    PointwiseConv2d,
+    SpatialSeparableConv2d,
+)
+from ._profile import _text_table, profile
+
+__all__ = ["LayerSeparation", "SeparationReport", "separate"]
+
+_Include = Callable[[str, nn.Module], bool] | Collection[str] | None
+_KINDS = ("depthwise", "spatial")
+_INITS = ("svd", "random")
+
+
+@dataclass(frozen=True)
+class LayerSeparation:
+    """One converted layer.
+
+    ``error`` is the relative Frobenius error ``||W - W_hat|| / ||W||`` of the
+    original weight ``W`` and the weight ``W_hat`` of the ``nn.Conv2d`` that
+    the new layer equals (its ``dense_weight()``), measured in float64 on the
+    converted parameters as stored.  ``rank`` is the depth multiplier or the
+    number of mid channels.
+    """
+
+    name: str
+    kind: str
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, int]
+    rank: int
+    full_rank: int
+    error: float
+    params_before: int
+    params_after: int
+    multiplications_before: int
+    multiplications_after: int
+
+
+@dataclass(frozen=True)
+class SeparationReport:
+    """What :func:`separate` did; ``str()`` is a table, :meth:`to_dict` is JSON-ready.
+
+    Multiplications are for ``input_size`` (batch 1) when it was given,
+    otherwise per output position of each convolution at unit stride.
+    """
+
+    kind: str
+    init: str
+    input_size: tuple[int, ...] | None
+    layers: tuple[LayerSeparation, ...]
+    model_params_before: int
+    model_params_after: int
+    model_multiplications_before: int | None = None
+    model_multiplications_after: int | None = None
+
+    @property
+    def params_before(self) -> int:
+        return sum(layer.params_before for layer in self.layers)
+
+    @property
+    def params_after(self) -> int:
+        return sum(layer.params_after for layer in self.layers)
+
+    @property
+    def multiplications_before(self) -> int:
+        return sum(layer.multiplications_before for layer in self.layers)
+
+    @property
+    def multiplications_after(self) -> int:
+        return sum(layer.multiplications_after for layer in self.layers)
+
+    @property
+    def max_error(self) -> float:
+        return max((layer.error for layer in self.layers), default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "init": self.init,
+            "input_size": None if self.input_size is None else list(self.input_size),
+            "multiplications_unit": self._unit(),
+            "layers": [
+                {**asdict(layer), "kernel_size": list(layer.kernel_size)} for layer in self.layers
+            ],
+            "totals": {
+                "params_before": self.params_before,
+                "params_after": self.params_after,
+                "multiplications_before": self.multiplications_before,
+                "multiplications_after": self.multiplications_after,
+                "max_error": self.max_error,
+                "model_params_before": self.model_params_before,
+                "model_params_after": self.model_params_after,
+                "model_multiplications_before": self.model_multiplications_before,
+                "model_multiplications_after": self.model_multiplications_after,
+            },
+        }
+
+    def _unit(self) -> str:
+        if self.input_size is None:
+            return "per output position"
+        return "for input " + "x".join(map(str, self.input_size))
+
+    def __str__(self) -> str:
+        headers = (
+            "layer",
+            "kernel",
+            "in->out",
+            "rank",
+            "rel. error",
+            "weights before",
+            "weights after",
+            "MACs before",
+            "MACs after",
+        )
+        rows = [
+            (
+                layer.name,
+                "x".join(map(str, layer.kernel_size)),
+                f"{layer.in_channels}->{layer.out_channels}",
+                f"{layer.rank}/{layer.full_rank}",
+                f"{layer.error:.3g}",
+                f"{layer.params_before:,}",
+                f"{layer.params_after:,}",
+                f"{layer.multiplications_before:,}",
+                f"{layer.multiplications_after:,}",
+            )
+            for layer in self.layers
+        ]
+        rows.append(
+            (
+                "total",
+                "",
+                "",
+                "",
+                f"{self.max_error:.3g} (max)",
+                f"{self.params_before:,}",
+                f"{self.params_after:,}",
+                f"{self.multiplications_before:,}",
+                f"{self.multiplications_after:,}",
+            )
+        )
+        lines = _text_table(headers, rows, right=range(3, 9))
+        notes = [
+            f"{self.kind} separation, init={self.init}; MACs {self._unit()}; "
+            f"model weights {self.model_params_before:,} -> {self.model_params_after:,}"
+        ]
+        if self.model_multiplications_before is not None:
+            notes.append(
+                f"model MACs {self.model_multiplications_before:,} -> "
+                f"{self.model_multiplications_after:,}"
+            )
+        return "\n".join([*lines, *notes])
+
+
+def separate(
+    model: nn.Module,
+    kind: str = "depthwise",
+    depth_multiplier: int = 1,
+    mid_channels: int | None = None,
+    rank_rtol: float | None = None,
+    init: str = "svd",
+    include: _Include = None,
+    inplace: bool = False,
+    *,
+    input_size: tuple[int, ...] | None = None,
+) -> tuple[nn.Module, SeparationReport]:
+    """Replace ``nn.Conv2d`` layers by separable ones initialised with their best approximation.
+
+    Every eligible convolution (``groups=1`` and a kernel larger than 1 x 1,
+    not already part of a sepconv layer) -- or those ``include`` selects -- is
+    replaced by a :class:`DepthwiseSeparableConv2d` (``kind="depthwise"``, no
+    mid norm or activation) or a :class:`SpatialSeparableConv2d`
+    (``kind="spatial"``).  Stride, padding, dilation, padding mode, bias, dtype,
+    device and the training flag are kept; the original bias becomes the bias
+    of the second step.
+
+    With ``init="svd"`` the new weights are the least-squares best
+    approximation of the old ones (truncated SVD, see
+    :mod:`sepconv.nn._convert`): the new layer equals an ``nn.Conv2d`` whose
+    weight ``W_hat`` minimises ``||W - W_hat||`` among all weights the layer can
+    express, so its outputs differ from the original's by the convolution with
+    ``W - W_hat``.  At full rank -- ``depth_multiplier >= min(out_channels,
+    kh*kw)``, or ``mid_channels >= min(in_channels*kh, out_channels*kw)`` -- it
+    reproduces the original outputs to floating-point precision.  Filters
+    beyond the weight's rank keep their random initialisation and get zero
+    weights in the second step, so the output stays exact and they can still
+    learn.  ``init="random"`` builds the layers with PyTorch's default
+    initialisation (to train from scratch).
+
+    Parameters
+    ----------
+    model : nn.Module
+    kind : {"depthwise", "spatial"}
+    depth_multiplier : int
+        Depthwise filters per input channel (``kind="depthwise"``); with
+        ``rank_rtol`` the smallest multiplier allowed.
+    mid_channels : int, optional
+        Channels between the two steps of ``kind="spatial"``.  Default (with
+        no ``rank_rtol``): the rank at which the two steps need half the
+        multiplications per output position,
+        ``C*O*kh*kw / (2*(C*kh + O*kw))``, at most full rank.
+    rank_rtol : float, optional
+        Choose each layer's rank as the smallest whose relative weight error
+        ``||W - W_hat|| / ||W||`` (predicted from the singular values) is at
+        most ``rank_rtol``.  Not with ``mid_channels``.
+    init : {"svd", "random"}
+    include : callable or collection of str, optional
+        ``include(name, module) -> bool`` called for every ``nn.Conv2d`` with
+        ``groups=1`` (grouped ones cannot be separated), or the qualified names
+        (as in ``model.named_modules()``) to convert, which must be such
+        convolutions.  Overrides the default eligibility, e.g. to convert 1 x 1
+        convolutions or those inside sepconv layers.
+    inplace : bool
+        Modify ``model`` itself instead of a deep copy.
+    input_size : tuple of int, optional
+        Shape of one input sample ``(C, H, W)``.  When given, multiplications
+        are those :func:`sepconv.profile` counts for it; otherwise they are per
+        output position of each step at unit stride.
+
+    Returns
+    -------
+    model : nn.Module
+        The converted model (``model`` itself when ``inplace``).
+    report : SeparationReport
+        Per layer: rank, weight error, weights and multiplications before and
+        after; totals.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind`` / ``init``, conflicting rank arguments, or an
+        ``include`` that names a missing or grouped convolution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sepconv.nn import separate
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+    >>> x = torch.randn(1, 8, 10, 10)
+    >>> exact, report = separate(model, depth_multiplier=9)  # min(16, 3*3) = 9
+    >>> torch.allclose(exact(x), model(x), atol=1e-5), report.layers[0].error < 1e-6
+    (True, True)
+    >>> small, report = separate(model, depth_multiplier=1)
+    >>> report.layers[0].params_before, report.layers[0].params_after
+    (1168, 216)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    if init not in _INITS:
+        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+    depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier")
+    if mid_channels is not None:
+        mid_channels = check_positive_int(mid_channels, "mid_channels")
+        if rank_rtol is not None:
+            raise ValueError("give mid_channels or rank_rtol, not both")
+    rank_rtol = check_tolerance(rank_rtol, "rank_rtol")
+    if input_size is not None:
+        input_size = tuple(check_positive_int(n, "input_size") for n in input_size)
+    if not inplace:
+        model = copy.deepcopy(model)
+
+    targets = _select(model, include)
+    before = profile(model, input_size) if input_size is not None else None
+    params_before = _count_params(model)
+    rows = []
+    for conv, names in targets:
+        new, rank, full = _convert(conv, kind, depth_multiplier, mid_channels, rank_rtol, init)
+        new.train(conv.training)
+        for name in names:
+            if name == "":
+                model = new
+            else:
+                parent, _, child = name.rpartition(".")
+                setattr(model.get_submodule(parent), child, new)
+        rows.append((names[0], conv, new, rank, full))
+    after = profile(model, input_size) if input_size is not None else None
+
+    layers = []
+    for name, conv, new, rank, full in rows:
+        if before is not None and after is not None:
+            macs_before = _profiled_macs(before, name, prefix=False)
+            macs_after = _profiled_macs(after, name, prefix=True)
+        else:
+            macs_before = _macs_per_position(conv)
+            macs_after = sum(
+                _macs_per_position(m) for m in new.modules() if isinstance(m, nn.Conv2d)
+            )
+        layers.append(
+            LayerSeparation(
+                name=name,
+                kind=kind,
+                in_channels=conv.in_channels,
+                out_channels=conv.out_channels,
+                kernel_size=tuple(conv.kernel_size),
+                rank=rank,
+                full_rank=full,
+                error=_relative_error(conv.weight, new.dense_weight()),
+                params_before=sum(p.numel() for p in conv.parameters()),
+                params_after=sum(p.numel() for p in new.parameters()),
+                multiplications_before=macs_before,
+                multiplications_after=macs_after,
+            )
+        )
+    report = SeparationReport(
+        kind,
+        init,
+        input_size,
+        tuple(layers),
+        params_before,
+        _count_params(model),
+        None if before is None else before.multiplications,
+        None if after is None else after.multiplications,
+    )
+    return model, report
+
+
+def _select(model: nn.Module, include: _Include) -> list[tuple[nn.Conv2d, list[str]]]:
+    """The convolutions to convert, each with every name it is reachable by."""
+    named = list(model.named_modules(remove_duplicate=False))
+    if include is not None and not callable(include):
+        if isinstance(include, str) or not isinstance(include, Collection):
+            raise TypeError(
+                "include must be a callable (name, module) -> bool or a "
+                f"collection of module names, got {include!r}"
+            )
+        by_name = dict(named)
+        for name in include:
+            if not isinstance(by_name.get(name), nn.Conv2d):
+                raise ValueError(
+                    f"include names {name!r}, which is not an nn.Conv2d of the "
+                    f"model; convolutions: {_conv_names(named)}"
+                )
+    ours = (DepthwiseSeparableConv2d, SpatialSeparableConv2d)
+    inside_ours = {
+        id(child)
+        for _, m in named
+        if isinstance(m, ours)
+        for child in m.modules()
+        if child is not m
+    }
+    chosen: dict[int, tuple[nn.Conv2d, list[str]]] = {}
+    for name, m in named:
+        if not isinstance(m, nn.Conv2d):
+            continue
+        if include is None:
+            picked = (
+                m.groups == 1
+                and tuple(m.kernel_size) != (1, 1)
+                and id(m) not in inside_ours
+                and not isinstance(m, (DepthwiseConv2d, PointwiseConv2d))
+            )
+        elif callable(include):
+            picked = m.groups == 1 and bool(include(name, m))
+        else:
+            picked = name in include
+        if not picked:
+            continue
+        if m.groups != 1:
+            raise ValueError(
+                f"include selects {name!r}, a grouped convolution "
+                f"(groups={m.groups}); only groups=1 convolutions can be separated"
+            )
+        chosen.setdefault(id(m), (m, []))[1].append(name)
+    return list(chosen.values())
+
+
+def _conv_names(named: list[tuple[str, nn.Module]]) -> list[str]:
+    return [name for name, m in named if isinstance(m, nn.Conv2d)]
+
+
+def _convert(
+    conv: nn.Conv2d,
+    kind: str,
+    depth_multiplier: int,
+    mid_channels: int | None,
+    rank_rtol: float | None,
+    init: str,
+) -> tuple[nn.Module, int, int]:
+    weight = conv.weight.detach().to("cpu", torch.float64).numpy()
+    o, c, kh, kw = weight.shape
+    factory = {"device": conv.weight.device, "dtype": conv.weight.dtype}
+    common = {
+        "stride": conv.stride,
+        "padding": conv.padding,
+        "dilation": conv.dilation,
+        "bias": conv.bias is not None,
+        "padding_mode": conv.padding_mode,
+        **factory,
+    }
+    if kind == "depthwise":
+        full = min(o, kh * kw)
+        # One (out_channels, kh*kw) matrix per input channel; all its singular pairs.
+        parts = [lowrank(weight[:, ci].reshape(o, kh * kw), rank=full) for ci in range(c)]
+        rank = depth_multiplier
+        if rank_rtol is not None:
+            energy = np.stack([p.singular_values[:full] ** 2 for p in parts])
+            rank = max(rank, _smallest_rank(energy.sum(axis=0), rank_rtol))
+        new: nn.Module = DepthwiseSeparableConv2d(c, o, (kh, kw), rank, **common)
+        if init == "svd":
+            depthwise = new.depthwise.weight.detach().to("cpu", torch.float64).numpy()
+            depthwise = depthwise.reshape(c, rank, kh * kw).copy()
+            pointwise = np.zeros((o, c, rank))
+            for ci, part in enumerate(parts):
+                for m, (column, row) in enumerate(part.terms[:rank]):
+                    norm = np.linalg.norm(row)
+                    if norm > 0:  # zero terms keep their random filter, unused (weight 0)
+                        depthwise[ci, m] = row / norm
+                        pointwise[:, ci, m] = column * norm
+            _assign(new.depthwise.weight, depthwise)
+            _assign(new.pointwise.weight, pointwise)
+            _copy_bias(conv, new.pointwise)
+        return new, rank, full
+    full = min(c * kh, o * kw)
+    matrix = weight.transpose(1, 2, 0, 3).reshape(c * kh, o * kw)  # [(c, i), (o, j)]
+    if rank_rtol is not None:
+        approx = lowrank(matrix, rtol=rank_rtol)
+        rank = approx.rank
+    else:
+        approx = lowrank(matrix, rank=full)
+        rank = mid_channels if mid_channels is not None else _half_cost_rank(c, o, kh, kw, full)
+    new = SpatialSeparableConv2d(c, o, (kh, kw), rank, **common)
+    if init == "svd":
+        vertical = new.vertical.weight.detach().to("cpu", torch.float64).numpy().copy()
+        horizontal = np.zeros((o, rank, 1, kw))
+        for k, (column, row) in enumerate(approx.terms[:rank]):
+            if np.any(row):
+                vertical[k, :, :, 0] = column.reshape(c, kh)
+                horizontal[:, k, 0, :] = row.reshape(o, kw)
+        _assign(new.vertical.weight, vertical)
+        _assign(new.horizontal.weight, horizontal)
+        _copy_bias(conv, new.horizontal)
+    return new, rank, full
+
+
+def _smallest_rank(energy: np.ndarray, rtol: float) -> int:
+    """Smallest ``r`` with ``sqrt(sum(energy[r:]) / sum(energy)) <= rtol``."""
+    total = float(energy.sum())
+    if total == 0:
+        return 1
+    tail = np.sqrt(np.concatenate((np.cumsum(energy[::-1])[::-1], [0.0])) / total)
+    return max(1, int(np.flatnonzero(tail <= rtol)[0]))
+
+
+def _half_cost_rank(c: int, o: int, kh: int, kw: int, full: int) -> int:
+    # Per output position the steps cost rank*(c*kh + o*kw) against c*o*kh*kw.
+    return max(1, min(full, (c * o * kh * kw) // (2 * (c * kh + o * kw))))
+
+
+def _assign(param: nn.Parameter, values: np.ndarray) -> None:
+    with torch.no_grad():
+        param.copy_(torch.from_numpy(np.ascontiguousarray(values)).reshape(param.shape))
+
+
+def _copy_bias(conv: nn.Conv2d, target: nn.Conv2d) -> None:
+    if conv.bias is not None:
+        with torch.no_grad():
+            target.bias.copy_(conv.bias)
+
+
+def _relative_error(weight: torch.Tensor, approx: torch.Tensor) -> float:
+    w = weight.detach().to("cpu", torch.float64)
+    a = approx.detach().to("cpu", torch.float64)
+    norm = float(torch.linalg.vector_norm(w))
+    return float(torch.linalg.vector_norm(w - a)) / norm if norm > 0 else 0.0
+
+
+def _count_params(model: nn.Module) -> int:
+    return sum({id(p): p.numel() for p in model.parameters()}.values())
+
+
+def _macs_per_position(conv: nn.Conv2d) -> int:
+    # One output position: an input exactly one (dilated) kernel wide, no padding.
+    reach = [d * (k - 1) + 1 for k, d in zip(conv.kernel_size, conv.dilation)]
+    return cost.conv2d(
+        (conv.in_channels, *reach),
+        conv.out_channels,
+        conv.kernel_size,
+        dilation=conv.dilation,
+        groups=conv.groups,
+    ).multiplications
+
+
+_CALL = re.compile(r" \(call \d+\)$")
+
+
+def _profiled_macs(result: Any, name: str, prefix: bool) -> int:
+    total = 0
+    for layer in result.layers:
+        base = _CALL.sub("", layer.name)
+        # The root module (name "") holds every row.
+        if name == "" or (base.startswith(name + ".") if prefix else base == name):
+            total += layer.multiplications
+    return total

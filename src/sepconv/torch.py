@@ -1,0 +1,367 @@
+"""Fixed-kernel filtering of PyTorch tensors, with the results of :func:`sepconv.correlate`.
+
+:func:`correlate` and :func:`convolve` filter the last axes of a tensor (any
+leading batch and channel dimensions) with one fixed kernel, on the CPU or a
+GPU, differentiably with respect to the input.  The boundary is built the way
+the NumPy engine builds it -- by gathering input positions with
+:func:`sepconv._boundary.extend_indices`, the one definition of every mode --
+and the kernel runs by the plan :func:`sepconv.correlate` would use
+(:func:`sepconv.plan`): one 1-D pass per axis when it separates, a sum of such
+separable terms for a low-rank plan, one dense ``conv`` otherwise.  A 1-D pass
+is a weighted sum of shifted views of the tensor, which differentiates cheaply.
+
+On the CPU, when no gradient is needed, float32/float64 tensors are handed to
+the NumPy engine itself (zero-copy through ``Tensor.numpy()``).
+
+Needs PyTorch: ``pip install "sepconv[torch]"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "sepconv.torch needs PyTorch, which is not installed; install it with: "
+        'pip install "sepconv[torch]"'
+    ) from exc
+
+from ._boundary import (
+    check_axes,
+    check_origin,
+    extend_indices,
+    kernel_reach,
+    normalize_mode,
+    normalize_sequence,
+)
+from ._plan import METHODS, make_plan
+from ._validate import as_kernel, check_tolerance
+
+__all__ = ["convolve", "correlate"]
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def correlate(
+    x: torch.Tensor,
+    kernel: Any,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int | Sequence[int] = 0,
+    *,
+    axes: Sequence[int] = (-2, -1),
+    method: str = "auto",
+    rtol: float | None = None,
+) -> torch.Tensor:
+    """Correlate the ``axes`` of ``x`` with a fixed ``kernel`` (``scipy.ndimage.correlate``'s rule).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Floating-point tensor of any shape ``(..., H, W)``; every index of the
+        axes not in ``axes`` is filtered independently.
+    kernel : array_like or torch.Tensor
+        Real kernel with one dimension per axis in ``axes``.  It is a constant:
+        a kernel that requires grad is refused (use ``torch.nn.functional.conv2d``
+        to learn a kernel).
+    mode : str
+        Boundary mode, as in :func:`sepconv.correlate` and ``scipy.ndimage``:
+        ``reflect``, ``mirror``, ``nearest``, ``wrap``, ``constant``,
+        ``grid-constant``, ``grid-mirror``, ``grid-wrap``.
+    cval : float
+        Value outside the input for the constant modes.
+    origin : int or sequence of int
+        Shift of the kernel centre, per axis, as in ``scipy.ndimage``.
+    axes : sequence of int
+        The 1 to 3 axes to filter (default: the last two).
+    method : {"auto", "direct", "separable", "lowrank", "fft"}
+        As for :func:`sepconv.correlate`, decided by the same plan
+        (:func:`sepconv.plan`): ``auto`` takes the cheapest exact method --
+        separable 1-D passes when the kernel separates -- and considers
+        low-rank plans (a sum of separable passes) when ``rtol`` is given.
+        ``separable`` raises :class:`sepconv.NotSeparableError` for a kernel
+        that does not separate.  The PyTorch path (a tensor that needs a
+        gradient, or is not a float32/float64 CPU tensor) has no FFT: ``auto``
+        chooses among the others there and ``fft`` raises ``ValueError``.
+    rtol : float, optional
+        Relative Frobenius kernel error allowed for low-rank plans (2-D
+        kernels); default exact.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, dtype and device as ``x``; differentiable with respect to
+        ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.ndimage, torch
+    >>> import sepconv.torch
+    >>> x = torch.arange(30.0).reshape(5, 6)
+    >>> k = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
+    >>> y = sepconv.torch.correlate(x, k, mode="nearest")
+    >>> bool(np.allclose(y, scipy.ndimage.correlate(x.numpy(), k, mode="nearest")))
+    True
+    """
+    return _filter(x, kernel, mode, cval, origin, axes, method, rtol, flip=False)
+
+
+def convolve(
+    x: torch.Tensor,
+    kernel: Any,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int | Sequence[int] = 0,
+    *,
+    axes: Sequence[int] = (-2, -1),
+    method: str = "auto",
+    rtol: float | None = None,
+) -> torch.Tensor:
+    """Convolve the ``axes`` of ``x`` with a fixed ``kernel`` (``scipy.ndimage.convolve``'s rule).
+
+    The correlation with the flipped kernel and mirrored origin; parameters as
+    for :func:`correlate`.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.ndimage, torch
+    >>> import sepconv.torch
+    >>> x = torch.rand(2, 3, 8, 9, dtype=torch.float64)
+    >>> k = np.array([[1.0, 2.0], [0.0, -1.0]])
+    >>> y = sepconv.torch.convolve(x, k, mode="wrap")
+    >>> ref = scipy.ndimage.convolve(x.numpy(), k[None, None], mode="wrap")
+    >>> bool(np.allclose(y, ref))
+    True
+    """
+    return _filter(x, kernel, mode, cval, origin, axes, method, rtol, flip=True)
+
+
+def _filter(
+    x: Any,
+    kernel: Any,
+    mode: str,
+    cval: float,
+    origin: Any,
+    axes: Any,
+    method: str,
+    rtol: float | None,
+    *,
+    flip: bool,
+) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"x must be a torch.Tensor, got {type(x).__name__}; "
+            "use sepconv.correlate for NumPy arrays"
+        )
+    if not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating-point tensor, got {x.dtype}; convert it first, e.g. x.float()"
+        )
+    k = _kernel_array(kernel)
+    axes = check_axes(axes, x.dim())
+    if not 1 <= len(axes) <= 3:
+        raise ValueError(f"axes must name 1 to 3 axes of x, got {len(axes)}")
+    if k.ndim != len(axes):
+        raise ValueError(
+            f"kernel must have one dimension per axis in axes={axes}; got a {k.ndim}-D kernel"
+        )
+    mode = normalize_mode(mode)
+    try:
+        cval = float(cval)
+    except (TypeError, ValueError):
+        raise TypeError(f"cval must be a number, got {cval!r}") from None
+    axes, origins = _scipy_axes_and_origins(axes, origin, k.shape, x.dim())
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    rtol = check_tolerance(rtol, "rtol")
+
+    if _numpy_engine_applies(x):
+        from . import filters
+
+        run = filters.convolve if flip else filters.correlate
+        out = run(
+            x.detach().numpy(),
+            k,
+            mode=mode,
+            cval=cval,
+            origin=list(origins),
+            axes=list(axes),  # sorted, origins matched: the same call for every convention
+            method=method,
+            rtol=rtol,
+        )
+        return torch.from_numpy(np.ascontiguousarray(out))
+
+    if flip:
+        # scipy.ndimage.convolve: flip the kernel, mirror the origin, and shift
+        # it by one on even axes so the flipped kernel keeps its anchor.
+        k = k[(slice(None, None, -1),) * k.ndim].copy()
+        origins = tuple(-o - (1 - n % 2) for o, n in zip(origins, k.shape))
+    return _correlate_torch(x, k, mode, cval, origins, axes, method, rtol)
+
+
+def _scipy_axes_and_origins(
+    axes: tuple[int, ...], origin: Any, kernel_shape: tuple[int, ...], ndim: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Sorted axes and one origin each, by ``scipy.ndimage.correlate``'s rules.
+
+    scipy expands the kernel at the unfiltered axes, so kernel axis ``i`` filters
+    the ``i``-th *smallest* axis of ``axes``; ``origin[i]`` goes with ``axes[i]``
+    when some axes are left unfiltered and with array axis ``i`` when all are.
+    """
+    values = normalize_sequence(origin, len(axes), "origin")
+    by_axis = dict(zip(axes if len(axes) < ndim else range(ndim), values))
+    order = tuple(sorted(axes))
+    return order, tuple(check_origin(by_axis[a], n) for a, n in zip(order, kernel_shape))
+
+
+def _numpy_engine_applies(x: torch.Tensor) -> bool:
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and not (x.requires_grad and torch.is_grad_enabled())
+        and not x.is_conj()
+        and x.layout == torch.strided
+    )
+
+
+def _correlate_torch(
+    x: torch.Tensor,
+    k: np.ndarray,
+    mode: str,
+    cval: float,
+    origins: tuple[int, ...],
+    axes: tuple[int, ...],
+    method: str,
+    rtol: float | None,
+) -> torch.Tensor:
+    """The PyTorch path: gather the boundary, then separable 1-D passes or one dense conv."""
+    nd = len(axes)
+    terms, dense = _plan(tuple(x.shape), k, axes, x.dtype, method, rtol)
+    for axis, n, o in zip(axes, k.shape, origins):
+        x = _extend(x, axis, *kernel_reach(n, o), mode, cval)
+    # Filtered axes last, everything else one batch axis.
+    lead = [d for d in range(x.dim()) if d not in axes]
+    moved = x.permute(*lead, *axes)
+    lead_shape = moved.shape[: len(lead)]
+    y = moved.reshape(-1, *moved.shape[len(lead) :])
+    if dense is not None:
+        y = _conv(y.unsqueeze(1), dense[None, None]).squeeze(1)
+    else:
+        out = None
+        for factors in terms:  # a sum of separable terms (one for a separable kernel)
+            term = y
+            for dim, taps in enumerate(factors, start=1):
+                term = _pass1d(term, taps, dim)
+            out = term if out is None else out + term
+        y = out
+    y = y.reshape(*lead_shape, *y.shape[-nd:])
+    inverse = [0] * x.dim()
+    for position, d in enumerate([*lead, *axes]):
+        inverse[d] = position
+    return y.permute(*inverse)
+
+
+def _extend(
+    x: torch.Tensor, axis: int, before: int, after: int, mode: str, cval: float
+) -> torch.Tensor:
+    n = x.shape[axis]
+    index = np.asarray(extend_indices(n, before, after, mode), dtype=np.int64)
+    outside = index < 0
+    if outside.any():
+        # One extra slice holding cval; -1 ("outside") points at it.
+        shape = list(x.shape)
+        shape[axis] = 1
+        x = torch.cat([x, x.new_full(shape, cval)], dim=axis)
+        index = np.where(outside, n, index)
+    return x.index_select(axis, torch.from_numpy(index).to(x.device))
+
+
+def _plan(
+    shape: tuple[int, ...],
+    k: np.ndarray,
+    axes: tuple[int, ...],
+    dtype: torch.dtype,
+    method: str,
+    rtol: float | None,
+) -> tuple[tuple[tuple[np.ndarray, ...], ...], np.ndarray | None]:
+    """``(terms, dense)``: separable terms (1-D factors, one per axis) or a dense kernel.
+
+    The method is chosen by :func:`sepconv._plan.make_plan`, the rule the NumPy
+    engine follows (its kernel analysis is cached), with FFT ruled out: this
+    path has separable, low-rank and direct filtering only.
+    """
+    if method == "fft":
+        raise ValueError(
+            "method='fft' is not available on the PyTorch path (a tensor that needs a "
+            "gradient, or not on the CPU); use method='auto', 'direct', 'separable' or 'lowrank'"
+        )
+    np_dtype = np.dtype(np.float64 if dtype == torch.float64 else np.float32)
+    chosen = make_plan(shape, k, axes, np_dtype, method, rtol, exclude=frozenset({"fft"}))
+    if chosen.method == "separable":
+        return (tuple(chosen.factors),), None
+    if chosen.method == "lowrank":
+        return tuple((column, row) for column, row in chosen.terms), None
+    return (), chosen.weights
+
+
+def _pass1d(y: torch.Tensor, taps: np.ndarray, dim: int) -> torch.Tensor:
+    """Valid 1-D correlation of ``y`` with ``taps`` along ``dim`` (differentiable)."""
+    return _Pass1d.apply(y, tuple(taps.tolist()), dim)
+
+
+class _Pass1d(torch.autograd.Function):
+    """A 1-D correlation as a weighted sum of shifted views, with its adjoint as backward.
+
+    PyTorch's convolution of a one-channel tensor is its slowest CPU path (its
+    backward runs at a fraction of a GMAC/s).  Here the forward is ``len(taps)``
+    fused multiply-adds over views (memory-bound), and the backward -- the
+    adjoint of a valid correlation -- is the same operation on the gradient
+    zero-padded by ``len(taps) - 1`` with the taps reversed; nothing is saved.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor, taps: tuple[float, ...], dim: int) -> torch.Tensor:
+        ctx.taps, ctx.dim = taps, dim
+        return _shifted_sum(y, taps, dim)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        taps, dim = ctx.taps, ctx.dim
+        pad = list(grad.shape)
+        pad[dim] = len(taps) - 1
+        zeros = grad.new_zeros(pad)
+        padded = torch.cat([zeros, grad, zeros], dim=dim)
+        return _Pass1d.apply(padded, taps[::-1], dim), None, None
+
+
+def _shifted_sum(y: torch.Tensor, taps: tuple[float, ...], dim: int) -> torch.Tensor:
+    n = y.shape[dim] - len(taps) + 1
+    out = None
+    for i, w in enumerate(taps):
+        if w == 0.0:
+            continue
+        view = y.narrow(dim, i, n)
+        out = view * w if out is None else out.add_(view, alpha=w)
+    return out if out is not None else y.narrow(dim, 0, n) * 0.0
+
+
+def _conv(y: torch.Tensor, weight: np.ndarray) -> torch.Tensor:
+    w = torch.tensor(weight, dtype=y.dtype, device=y.device)
+    return _CONV[weight.ndim - 2](y, w)
+
+
+def _kernel_array(kernel: Any) -> np.ndarray:
+    if isinstance(kernel, torch.Tensor):
+        if kernel.requires_grad:
+            raise ValueError(
+                "kernel must not require grad: sepconv.torch filters with a fixed kernel; "
+                "pass kernel.detach(), or use torch.nn.functional.conv2d to learn it"
+            )
+        kernel = kernel.detach().cpu().numpy()
+    return as_kernel(kernel)

@@ -1,0 +1,322 @@
+"""sepconv.nn.separate: exact at full rank, optimal (Eckart–Young) below it, honest report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from _torch_nets import ARCHITECTURES, INPUT_SIZE  # noqa: E402
+from torch import nn  # noqa: E402
+
+from sepconv.nn import (  # noqa: E402
+    DepthwiseSeparableConv2d,
+    SpatialSeparableConv2d,
+    profile,
+    separate,
+)
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+    ),
+]
+
+
+def conv(c=6, o=10, k=(3, 3), seed=0, dtype=torch.float64, **kwargs):
+    torch.manual_seed(seed)
+    return nn.Conv2d(c, o, k, dtype=dtype, **kwargs)
+
+
+def reconstructed_weight(layer):
+    """The dense weight a converted layer applies, from its parameters (einsum by hand)."""
+    if isinstance(layer, DepthwiseSeparableConv2d):
+        m = layer.depth_multiplier
+        d = layer.depthwise.weight.reshape(layer.in_channels, m, *layer.kernel_size)
+        p = layer.pointwise.weight[:, :, 0, 0].reshape(layer.out_channels, layer.in_channels, m)
+        return torch.einsum("ocm,cmij->ocij", p, d)
+    return torch.einsum(
+        "okj,kci->ocij", layer.horizontal.weight[:, :, 0, :], layer.vertical.weight[:, :, :, 0]
+    )
+
+
+def optimal_error(weight, kind, rank):
+    """Eckart–Young: the smallest relative error any layer of that rank can reach."""
+    w = weight.detach().double().numpy()
+    o, c, kh, kw = w.shape
+    if kind == "depthwise":
+        s = np.concatenate(
+            [np.linalg.svd(w[:, ci].reshape(o, -1), compute_uv=False)[rank:] for ci in range(c)]
+        )
+    else:
+        s = np.linalg.svd(w.transpose(1, 2, 0, 3).reshape(c * kh, o * kw), compute_uv=False)[rank:]
+    return float(np.sqrt((s**2).sum()) / np.linalg.norm(w))
+
+
+def true_error(original, layer):
+    w = original.weight.detach().double()
+    return float(
+        torch.linalg.vector_norm(w - reconstructed_weight(layer).detach().double())
+        / torch.linalg.vector_norm(w)
+    )
+
+
+@pytest.mark.parametrize(
+    "kind,rank_kwargs",
+    [
+        ("depthwise", {"depth_multiplier": 9}),  # min(out_channels=10, 3*3)
+        ("depthwise", {"depth_multiplier": 12}),  # beyond full rank: still exact
+        ("spatial", {"mid_channels": 18}),  # min(6*3, 10*3)
+        ("spatial", {"mid_channels": 25}),
+    ],
+)
+@pytest.mark.parametrize(
+    "layer_kwargs",
+    [
+        {},
+        {"stride": 2, "padding": 1},
+        {"padding": 2, "dilation": 2, "padding_mode": "reflect"},
+        {"padding": "same", "padding_mode": "circular", "bias": False},
+    ],
+)
+def test_full_rank_reproduces_the_original_outputs(kind, rank_kwargs, layer_kwargs):
+    original = conv(**layer_kwargs)
+    x = torch.randn(2, 6, 13, 12, dtype=torch.float64)
+    new, report = separate(original, kind=kind, **rank_kwargs)
+    expected_type = DepthwiseSeparableConv2d if kind == "depthwise" else SpatialSeparableConv2d
+    assert type(new) is expected_type
+    torch.testing.assert_close(new(x), original(x), atol=1e-12, rtol=1e-12)
+    assert report.layers[0].error < 1e-13
+    assert report.layers[0].rank == next(iter(rank_kwargs.values()))
+    assert report.layers[0].full_rank == (9 if kind == "depthwise" else 18)
+
+
+@pytest.mark.parametrize(
+    "kind,rank_kwargs",
+    [
+        ("depthwise", {"depth_multiplier": 1}),
+        ("depthwise", {"depth_multiplier": 4}),
+        ("spatial", {"mid_channels": 3}),
+        ("spatial", {"mid_channels": 10}),
+    ],
+)
+@pytest.mark.parametrize(
+    "layer_kwargs",
+    [
+        {"padding": 1},
+        {"stride": (2, 1), "padding": (1, 2), "padding_mode": "replicate"},
+        {"dilation": 2, "bias": False},
+    ],
+)
+def test_converted_output_is_the_convolution_with_reconstructed_weights(
+    kind, rank_kwargs, layer_kwargs
+):
+    original = conv(k=(3, 5), **layer_kwargs)
+    new, report = separate(original, kind=kind, **rank_kwargs)
+    x = torch.randn(2, 6, 14, 15, dtype=torch.float64)
+    w_hat = reconstructed_weight(new)
+    reference = nn.Conv2d(6, 10, (3, 5), dtype=torch.float64, **layer_kwargs)
+    with torch.no_grad():
+        reference.weight.copy_(w_hat)
+        if original.bias is not None:
+            reference.bias.copy_(original.bias)
+    torch.testing.assert_close(new(x), reference(x), atol=1e-12, rtol=1e-12)
+    # The reported error is the true error, and it is the least any such layer can reach.
+    layer = report.layers[0]
+    rank = next(iter(rank_kwargs.values()))
+    assert layer.error == pytest.approx(true_error(original, new), rel=1e-9)
+    assert layer.error == pytest.approx(optimal_error(original.weight, kind, rank), rel=1e-7)
+    assert 0 < layer.error < 1
+
+
+def test_svd_init_uses_unit_depthwise_filters_and_scaled_pointwise_weights():
+    original = conv()
+    new, _ = separate(original, depth_multiplier=2)
+    w = original.weight.detach().numpy()
+    d = new.depthwise.weight.detach().numpy().reshape(6, 2, 9)
+    p = new.pointwise.weight.detach().numpy()[:, :, 0, 0].reshape(10, 6, 2)
+    for ci in range(6):
+        u, s, vt = np.linalg.svd(w[:, ci].reshape(10, 9))
+        for m in range(2):
+            sign = np.sign(d[ci, m] @ vt[m])  # singular vectors are defined up to sign
+            np.testing.assert_allclose(d[ci, m], sign * vt[m], atol=1e-12)
+            np.testing.assert_allclose(p[:, ci, m], sign * u[:, m] * s[m], atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "spatial"])
+@pytest.mark.parametrize("rtol", [0.05, 0.3, 0.7])
+def test_rank_rtol_picks_the_smallest_rank_meeting_it(kind, rtol):
+    original = conv(c=5, o=8)
+    new, report = separate(original, kind=kind, rank_rtol=rtol)
+    rank = report.layers[0].rank
+    assert report.layers[0].error <= rtol
+    assert optimal_error(original.weight, kind, rank) <= rtol
+    if rank > 1:
+        assert optimal_error(original.weight, kind, rank - 1) > rtol
+
+
+def test_default_mid_channels_halves_the_multiplications():
+    original = conv(c=16, o=16)
+    _, report = separate(original, kind="spatial")
+    layer = report.layers[0]
+    assert layer.rank == 16 * 16 * 9 // (2 * (16 * 3 + 16 * 3))
+    assert layer.multiplications_after <= layer.multiplications_before / 2
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("kind", ["depthwise", "spatial"])
+def test_keeps_arguments_dtype_device_and_training_flag(device, kind):
+    original = nn.Conv2d(
+        4,
+        6,
+        (3, 5),
+        stride=(2, 1),
+        padding=(1, 2),
+        dilation=(1, 2),
+        padding_mode="reflect",
+        bias=True,
+        device=device,
+        dtype=torch.float64,
+    )
+    original.eval()
+    new, _ = separate(original, kind=kind, depth_multiplier=2, mid_channels=5)
+    assert not new.training
+    assert {p.dtype for p in new.parameters()} == {torch.float64}
+    assert {p.device.type for p in new.parameters()} == {torch.device(device).type}
+    assert (new.kernel_size, new.stride, new.padding, new.dilation, new.padding_mode) == (
+        (3, 5),
+        (2, 1),
+        (1, 2),
+        (1, 2),
+        "reflect",
+    )
+    second = new.pointwise if kind == "depthwise" else new.horizontal
+    torch.testing.assert_close(second.bias, original.bias)
+    x = torch.randn(1, 4, 9, 11, device=device, dtype=torch.float64)
+    assert new(x).shape == original(x).shape
+
+
+def test_selection_rules_and_include():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1),  # 0: eligible
+        nn.Conv2d(8, 8, 3, padding=1, groups=8),  # 1: grouped, skipped
+        nn.Conv2d(8, 8, 1),  # 2: 1x1, skipped
+        DepthwiseSeparableConv2d(8, 8, 3, padding=1),  # 3: already separable
+        SpatialSeparableConv2d(8, 8, 3, 4, padding=1),  # 4: already separable
+        nn.Conv2d(8, 8, 5, padding=2),  # 5: eligible
+    )
+    new, report = separate(model)
+    assert [layer.name for layer in report.layers] == ["0", "5"]
+    assert type(new[1]) is nn.Conv2d and type(new[2]) is nn.Conv2d
+    assert type(new[4].vertical) is nn.Conv2d  # the inner k x 1 conv is left alone
+    _, again = separate(new)
+    assert again.layers == ()  # idempotent
+
+    _, by_name = separate(model, include=["2", "5"])
+    assert [layer.name for layer in by_name.layers] == ["2", "5"]
+    seen = []
+    _, by_callable = separate(model, include=lambda name, m: seen.append(name) or name != "0")
+    # Called for groups=1 convolutions only, including those inside sepconv layers.
+    assert "1" not in seen and "3.depthwise" not in seen and "4.vertical" in seen
+    assert [layer.name for layer in by_callable.layers] == [
+        "2",
+        "3.pointwise",
+        "4.vertical",
+        "4.horizontal",
+        "5",
+    ]
+    with pytest.raises(ValueError, match="groups=8"):
+        separate(model, include=["1"])
+    with pytest.raises(ValueError, match="not an nn.Conv2d"):
+        separate(model, include=["7"])
+    with pytest.raises(TypeError, match="include"):
+        separate(model, include="5")
+
+
+def test_inplace_and_copy():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    weight = model[0].weight.detach().clone()
+    new, _ = separate(model)
+    assert type(model[0]) is nn.Conv2d and torch.equal(model[0].weight, weight)
+    assert new is not model
+    same, _ = separate(model, inplace=True)
+    assert same is model and isinstance(model[0], DepthwiseSeparableConv2d)
+
+
+def test_shared_convolution_is_converted_once_everywhere():
+    shared = nn.Conv2d(4, 4, 3, padding=1)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    new, report = separate(model)
+    assert len(report.layers) == 1
+    assert new[0] is new[2] and isinstance(new[0], DepthwiseSeparableConv2d)
+
+
+def test_random_init_builds_fresh_layers_and_reports_their_true_error():
+    original = conv()
+    new, report = separate(original, init="random", depth_multiplier=9)
+    svd, _ = separate(original, init="svd", depth_multiplier=9)
+    assert not torch.allclose(new.pointwise.weight, svd.pointwise.weight)
+    assert report.layers[0].error == pytest.approx(true_error(original, new), rel=1e-9)
+    assert report.layers[0].error > 0.5
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("kind", ["depthwise", "spatial"])
+def test_architectures_stay_runnable_with_the_claimed_counts(device, arch, kind):
+    torch.manual_seed(0)
+    model = ARCHITECTURES[arch]().to(device).eval()
+    new, report = separate(model, kind=kind, input_size=INPUT_SIZE)
+    assert report.layers, "every test architecture has a convertible convolution"
+    x = torch.randn(2, *INPUT_SIZE, device=device)
+    assert new(x).shape == model(x).shape
+    assert {p.device.type for p in new.parameters()} == {torch.device(device).type}
+    after, before = profile(new, INPUT_SIZE), profile(model, INPUT_SIZE)
+    assert report.model_multiplications_after == after.multiplications
+    assert report.model_multiplications_before == before.multiplications
+    assert report.model_params_after == after.params == sum(p.numel() for p in new.parameters())
+    saved = report.multiplications_before - report.multiplications_after
+    assert before.multiplications - after.multiplications == saved
+    for layer in report.layers:
+        module = new.get_submodule(layer.name)
+        assert layer.params_after == sum(p.numel() for p in module.parameters())
+        assert layer.multiplications_after == sum(
+            row.multiplications for row in after.layers if row.name.startswith(layer.name + ".")
+        )
+
+
+def test_per_position_multiplications_without_input_size():
+    _, report = separate(conv(c=3, o=256, k=5, dtype=torch.float32, bias=False))
+    layer = report.layers[0]
+    # The article's layer per output pixel: 5*5*3*256 vs 5*5*3 + 3*256.
+    assert (layer.multiplications_before, layer.multiplications_after) == (19200, 843)
+    assert (layer.params_before, layer.params_after) == (19200, 843)
+
+
+def test_report_table_and_json():
+    _, report = separate(
+        nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3)), input_size=(3, 10, 10)
+    )
+    text = str(report)
+    assert "total" in text and "MACs before" in text and "for input 3x10x10" in text
+    data = json.loads(json.dumps(report.to_dict()))
+    assert len(data["layers"]) == 2
+    assert data["totals"]["multiplications_before"] == report.multiplications_before
+
+
+def test_bad_arguments():
+    model = nn.Conv2d(3, 4, 3)
+    with pytest.raises(ValueError, match="kind"):
+        separate(model, kind="channel")
+    with pytest.raises(ValueError, match="init"):
+        separate(model, init="zeros")
+    with pytest.raises(ValueError, match="mid_channels or rank_rtol"):
+        separate(model, kind="spatial", mid_channels=2, rank_rtol=0.1)
+    with pytest.raises(ValueError, match="rank_rtol"):
+        separate(model, rank_rtol=-1)
+    with pytest.raises(TypeError, match="model"):
+        separate("conv")

@@ -25,6 +25,7 @@ from ._html import render_page
 #: (key, "module:function") of every section, in page order.
 SECTIONS: list[tuple[str, str]] = [
     ("kernels", "sepconv.report._kernels:build"),
+    ("study", "sepconv.report._study:build"),
     ("layers", "sepconv.report._layers:build"),
 ]
 

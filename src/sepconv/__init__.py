@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import cost, kernels
+from . import cost, kernels, plot
 from ._engine import get_num_threads, set_num_threads
 from ._plan import Plan, plan
 from .analysis import (
@@ -47,6 +47,7 @@ __all__ = [
     "kernels",
     "lowrank",
     "plan",
+    "plot",
     "rank",
     "separate",
     "sepfilter",

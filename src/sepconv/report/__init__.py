@@ -25,6 +25,9 @@ from ._html import render_page
 #: (key, "module:function") of every section, in page order.
 SECTIONS: list[tuple[str, str]] = [
     ("kernels", "sepconv.report._kernels:build"),
+    ("article", "sepconv.report._article:build"),
+    ("figures", "sepconv.report._figures:build"),
+    ("filtering", "sepconv.report._filtering:build"),
     ("study", "sepconv.report._study:build"),
     ("layers", "sepconv.report._layers:build"),
 ]

@@ -513,3 +513,22 @@ def test_float32_work_stays_float32_without_image_sized_copies():
         assert out.dtype == np.float32
         # the output itself plus small tables: no float64 (2x image) or work copy
         assert peak < image + image // 4, (method, peak / image)
+
+
+@pytest.mark.parametrize("func", ["correlate", "convolve"])
+@pytest.mark.parametrize(
+    "shape, wshape, axes, origin",
+    [
+        ((6, 7), (3, 4), (1, 0), (0, 1)),
+        ((5, 6, 7), (3, 2, 4), (2, 0, 1), (1, 0, -1)),
+        ((5, 6, 7), (3, 4), (2, 0), (1, -1)),
+    ],
+)
+def test_unsorted_axes_map_origins_like_scipy(func, shape, wshape, axes, origin):
+    # scipy: entry i of origin belongs to axes[i], except when every axis is
+    # filtered, where it belongs to array axis i whatever the order of axes.
+    rng = np.random.default_rng(7)
+    x, w = rng.random(shape), rng.random(wshape)
+    expected = getattr(ndi, func)(x, w, axes=axes, origin=origin, mode="wrap")
+    got = getattr(sepconv, func)(x, w, axes=axes, origin=origin, mode="wrap")
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

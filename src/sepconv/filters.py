@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._boundary import check_axes, normalize_modes, normalize_sequence, per_axis_origins
+from ._boundary import (
+    check_axes,
+    entries_by_axis,
+    normalize_modes,
+    normalize_sequence,
+    per_axis_origins,
+)
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
@@ -335,14 +341,13 @@ def _correlate_or_convolve(
             f"filtered but weights is {kernel.ndim}-D (shape {kernel.shape}){hint}"
         )
     # As in scipy, the kernel's dimensions follow the filtered axes in increasing
-    # order, while origin and mode entries follow ``axes`` as given.
-    order = sorted(range(len(axes)), key=lambda i: axes[i])
-    origin_list = normalize_sequence(origin, len(axes), "origin")
-    mode_list = normalize_sequence(mode, len(axes), "mode")
-    axes = tuple(axes[i] for i in order)
+    # order; origin and mode entries are mapped by entries_by_axis.
+    origin_of = entries_by_axis(origin, axes, array.ndim, "origin")
+    mode_of = entries_by_axis(mode, axes, array.ndim, "mode")
+    axes = tuple(sorted(axes))
     # A mirrored origin is valid exactly when the origin is: check what was given.
-    origins = per_axis_origins([origin_list[i] for i in order], kernel.shape)
-    mode = [mode_list[i] for i in order]
+    origins = per_axis_origins([origin_of[a] for a in axes], kernel.shape)
+    mode = [mode_of[a] for a in axes]
     if convolution:
         # scipy: flip the kernel, mirror each origin (one more for even sizes).
         kernel = kernel[(slice(None, None, -1),) * kernel.ndim]

@@ -1,0 +1,233 @@
+"""``sepconv filter INPUT OUTPUT --kernel SPEC``: images, batches and volumes."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from .. import _io
+from .._kernelspec import SPEC_HELP
+from ._app import app, console, print_json
+
+_MODES = "reflect, mirror, nearest, wrap, constant, grid-mirror, grid-constant, grid-wrap"
+
+
+@app.command(name="filter")
+def filter_command(
+    input: str = typer.Argument(
+        ...,
+        help="An image (.png .jpg .tif .npy), a directory or quoted glob of them, "
+        "a .zarr array or a multi-page TIFF volume.",
+    ),
+    output: str = typer.Argument(
+        ..., help="Output file; a directory for a batch; .zarr, .tif or .npy for a volume."
+    ),
+    kernel: str = typer.Option(..., "--kernel", "-k", help=f"The kernel: {SPEC_HELP}."),
+    mode: str = typer.Option("reflect", help=f"Boundary mode: {_MODES}."),
+    cval: float = typer.Option(0.0, help="Value outside the edges in the constant modes."),
+    method: str = typer.Option(
+        "auto", help="auto (cheapest exact plan), direct, separable, lowrank or fft."
+    ),
+    rtol: float = typer.Option(
+        None, help="Relative kernel error allowed; lets auto pick a low-rank plan."
+    ),
+    dtype: str = typer.Option(None, help="Output dtype (default: the input's), e.g. float32."),
+    axes: str = typer.Option(
+        None, help="Axes to filter, e.g. 0,1 (default: all but a colour channel axis)."
+    ),
+    convolve: bool = typer.Option(False, "--convolve", help="Convolve (flip the kernel)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Batch: filter again outputs that look finished."
+    ),
+    chunks: str = typer.Option(
+        None, help="Volume: Dask chunk shape, e.g. 64,256,256 (default: the file's)."
+    ),
+    scheduler: str = typer.Option(
+        "threads", help="threads (local, default), sync, or a scheduler address tcp://HOST:PORT."
+    ),
+    workers: int = typer.Option(
+        None, help="Start a local Dask cluster of N worker processes (one thread each)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Filter images, batches of images and out-of-core volumes with a kernel.
+
+    Colour images are filtered channel by channel; the output keeps the input's dtype
+    unless --dtype is given, and is written to a temporary file then renamed, so it
+    is never half written.  A batch (directory or glob) writes OUTPUT/<same name>,
+    skips outputs that exist and are newer than their input (--overwrite to redo),
+    and reports each failing file without stopping.  Volumes (.zarr, multi-page TIFF)
+    are filtered chunk by chunk through Dask: on local threads, a new local cluster
+    (--workers N) or an existing one (--scheduler tcp://HOST:PORT).
+
+    Examples:
+
+      sepconv filter photo.png edges.tif --kernel sobel:axis=0 --dtype float32
+
+      sepconv filter scan.tif smooth.tif --kernel gaussian:sigma=2
+
+      sepconv filter raw/ smoothed/ --kernel "[[1,2,1],[2,4,2],[1,2,1]]"
+
+      sepconv filter "raw/**/*.png" out/ --kernel box:size=5 --workers 4
+
+      sepconv filter volume.zarr smooth.zarr --kernel gaussian:sigma=2 --chunks 64,256,256
+
+      sepconv filter volume.zarr smooth.zarr -k disk:radius=7 --scheduler tcp://10.0.0.5:8786
+    """
+    try:
+        options = _io.FilterOptions(
+            kernel=kernel,
+            mode=mode,
+            cval=cval,
+            method=method,
+            rtol=rtol,
+            dtype=dtype,
+            axes=_int_tuple(axes, "--axes"),
+            convolve=convolve,
+        )
+        options.check()
+        chunk_shape = _int_tuple(chunks, "--chunks")
+        batch = _io.is_batch(input)
+        pairs = _io.batch_pairs(input, output) if batch else []
+        if batch and not pairs:
+            raise ValueError(f"input {input!r} holds no {', '.join(_io.IMAGE_SUFFIXES)} files")
+        volume = not batch and _io.is_volume(input)
+        if not batch and not volume and (workers is not None or scheduler != "threads"):
+            raise ValueError(
+                "--workers and --scheduler apply to batches and volumes; "
+                "a single image is filtered in this process"
+            )
+    except (ValueError, TypeError) as exc:
+        _error(exc)
+
+    if not batch and not volume:
+        result = _io.filter_image_file(input, output, options)
+        _finish([result], as_json, single=True)
+        return
+    err = Console(stderr=True)
+    try:
+        with _cluster(scheduler, workers) as client:
+            if client is not None and not as_json:
+                link = getattr(client, "dashboard_link", None)
+                err.print(
+                    f"dask cluster: {client.scheduler.address}"
+                    + (f", dashboard {link}" if link else "")
+                )
+            with _progress(err, as_json) as bar:
+                if batch:
+                    task = bar.add_task("filtering files", total=len(pairs))
+                    results = _io.filter_batch(
+                        pairs,
+                        options,
+                        overwrite=overwrite,
+                        client=client,
+                        progress=lambda result: bar.advance(task),
+                    )
+                else:
+                    task = bar.add_task("filtering volume", total=None)
+
+                    def advance(done: int, total: int) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    results = [
+                        _io.filter_volume(
+                            input,
+                            output,
+                            options,
+                            chunks=chunk_shape,
+                            client=client,
+                            progress=advance,
+                        )
+                    ]
+    except (ValueError, TypeError, ImportError, OSError) as exc:
+        _error(exc)
+    _finish(results, as_json, single=not batch)
+
+
+def _int_tuple(text: str | None, name: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(f"{name} must be integers separated by commas, got {text!r}") from None
+
+
+@contextmanager
+def _cluster(scheduler: str, workers: int | None) -> Any:
+    from .. import dask as sdask
+
+    with sdask.cluster(scheduler, workers) as client:
+        yield client
+
+
+def _progress(err: Console, disable: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=disable,
+        transient=False,
+    )
+
+
+def _error(exc: BaseException) -> None:
+    console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> None:
+    failed = [r for r in results if r.status == "failed"]
+    if as_json:
+        if single:
+            print_json(results[0].to_dict())
+        else:
+            counts = {
+                s: sum(r.status == s for r in results) for s in ("written", "skipped", "failed")
+            }
+            print_json({**counts, "files": [r.to_dict() for r in results]})
+    elif single:
+        result = results[0]
+        if result.status == "failed":
+            console.print(f"[red]error:[/red] {result.input}: {result.error}")
+        else:
+            console.print(f"{result.input} -> {result.output}  {result.shape} {result.dtype}")
+            console.print(f"plan: {result.plan}")
+            console.print(f"time: {result.seconds:.3f} s")
+    else:
+        table = Table(title="sepconv filter")
+        for column in ("input", "output", "status", "seconds", "plan / error"):
+            table.add_column(
+                column, justify="right" if column == "seconds" else "left", overflow="fold"
+            )
+        for r in results:
+            style = {"failed": "red", "skipped": "dim"}.get(r.status, "")
+            table.add_row(
+                r.input,
+                r.output,
+                f"[{style}]{r.status}[/{style}]" if style else r.status,
+                f"{r.seconds:.3f}",
+                r.error if r.error else (r.plan or ""),
+            )
+        console.print(table)
+        for r in failed:  # in full, whatever the terminal width did to the table
+            console.print(f"[red]failed:[/red] {r.input}: {r.error}", soft_wrap=True)
+        counts = ", ".join(
+            f"{sum(r.status == s for r in results)} {s}" for s in ("written", "skipped", "failed")
+        )
+        console.print(counts)
+    if failed:
+        raise typer.Exit(1)

@@ -63,14 +63,20 @@ def test_analyze_csv_and_txt(tmp_path):
 
 
 def test_analyze_bad_specs_exit_2_with_reason():
-    for spec, words in (("nosuchkernel", "unknown kernel"), ("[[1,2],[3]", "not a valid"),
-                        ("gaussian:sigma", "key=value"), ("missing.npy", "does not exist")):
+    for spec, words in (
+        ("nosuchkernel", "unknown kernel"),
+        ("[[1,2],[3]", "not a valid"),
+        ("gaussian:sigma", "key=value"),
+        ("missing.npy", "does not exist"),
+    ):
         result = run("analyze", spec)
         assert result.exit_code == 2 and words in result.output, (spec, result.output)
 
 
 def test_cost_depthwise_prints_the_article_table():
-    result = run("cost", "depthwise", "--input", "12x12x3", "--out-channels", "256", "--kernel", "5")
+    result = run(
+        "cost", "depthwise", "--input", "12x12x3", "--out-channels", "256", "--kernel", "5"
+    )
     assert result.exit_code == 0, result.output
     for number in ("1,228,800", "4,800", "49,152", "53,952", "19,200", "843"):
         assert number in result.output

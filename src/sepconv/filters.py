@@ -20,7 +20,6 @@ from ._boundary import (
     check_axes,
     entries_by_axis,
     normalize_modes,
-    normalize_sequence,
     per_axis_origins,
 )
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan

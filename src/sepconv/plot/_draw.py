@@ -60,26 +60,16 @@ def image_2d(image: Any, name: str = "image") -> np.ndarray:
 
 def correlate(image: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Correlation with sepconv's engine (scipy.ndimage's rules), reflect boundary."""
-    try:
-        from ..filters import correlate
-    except ImportError:  # the engine of issue 4 not present: same results from scipy
-        from scipy.ndimage import correlate
+    from ..filters import correlate
+
     return correlate(image, np.asarray(weights, dtype=np.float64), mode="reflect")
 
 
 def sepfilter(image: np.ndarray, factors: Sequence[np.ndarray]) -> np.ndarray:
     """Filtering with one 1-D factor per axis, axis 0 first, reflect boundary."""
-    f = [np.asarray(v, dtype=np.float64) for v in factors]
-    try:
-        from ..filters import sepfilter
-    except ImportError:
-        from scipy.ndimage import correlate1d
+    from ..filters import sepfilter
 
-        out = image
-        for axis, factor in enumerate(f):
-            out = correlate1d(out, factor, axis=axis, mode="reflect")
-        return out
-    return sepfilter(image, f, mode="reflect")
+    return sepfilter(image, [np.asarray(v, dtype=np.float64) for v in factors], mode="reflect")
 
 
 def valid(array: np.ndarray, kernel_shape: Sequence[int]) -> np.ndarray:

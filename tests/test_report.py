@@ -46,3 +46,11 @@ def test_report_json_has_machine_and_versions(tmp_path):
 def test_unknown_section_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sections"):
         report.build_report(tmp_path, ["nope"])
+
+
+def test_figures_section_charts_the_committed_benchmark_results(tmp_path):
+    result = report.build_report(tmp_path, ["figures"])
+    used = result.sections["figures"]["data"]["benchmark_results"]
+    assert {"filter-speed", "layer-speedup"} <= set(used)
+    html = (tmp_path / "index.html").read_text()
+    assert "Filtering speed against OpenCV" in html and "measured speed-up against the MAC" in html

@@ -100,6 +100,8 @@ def test_every_figure_has_title_explanation_command_and_toc_entry(built):
         "fig-pointwise-upscale",
         "fig-spectra",
         "fig-lowrank",
+        "fig-filter-speed",
+        "fig-layer-speedup",
     ]
     nav = html.split("<nav", 1)[1].split("</nav>", 1)[0]
     for anchor, title, _, command in figures:

@@ -86,7 +86,7 @@ FIGURES: dict[str, Callable[..., Figure]] = {
 #: Where the figures drawn from results files look by default (relative to the working directory).
 RESULTS_DEFAULTS: dict[str, str] = {
     "filter-speed": "benchmarks/results/filters.json",
-    "layer-speedup": "benchmarks/results/layers.json",
+    "layer-speedup": "benchmarks/results/layers_1thread.json",
     "capacity": "study/results.json",
 }
 

@@ -2,16 +2,78 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .._kernelspec import parse_kernel_spec
 from ..analysis import analyze
-from ..plot import LOWRANK_KERNELS, SPECTRA_KERNELS, lowrank_error, singular_value_spectra
+from ..plot import (
+    LOWRANK_KERNELS,
+    RESULTS_DEFAULTS,
+    SPECTRA_KERNELS,
+    filter_speed,
+    layer_speedup,
+    lowrank_error,
+    singular_value_spectra,
+)
 from . import Context, Section
-from ._html import png_figure
+from ._html import escape, png_figure
 
 #: Resolution of the report's PNGs.
 DPI = 110
 #: The error a low-rank approximation is asked to stay under in the text (``rtol`` of 1 %).
 RTOL = 1e-2
+
+
+#: Benchmark results charted when present: (figure name, chart, title, script that measures it).
+BENCHMARK_CHARTS = (
+    (
+        "filter-speed",
+        filter_speed,
+        "Filtering speed against OpenCV, scipy and kornia",
+        "benchmarks/bench_filters.py",
+    ),
+    (
+        "layer-speedup",
+        layer_speedup,
+        "Depthwise separable layers: measured speed-up against the MAC ratio",
+        "benchmarks/bench_layers.py",
+    ),
+)
+
+
+def _results_file(name: str) -> Path | None:
+    # The benchmarks live in the source checkout; look beside the working directory first.
+    relative = Path(RESULTS_DEFAULTS[name])
+    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        if (root / relative).is_file():
+            return root / relative
+    return None
+
+
+def _benchmark_charts(ctx: Context) -> tuple[str, dict[str, str]]:
+    html, used = "", {}
+    for name, chart, title, script in BENCHMARK_CHARTS:
+        command = f"sepconv figure {name} --out {name}.png"
+        path = _results_file(name)
+        if path is None:
+            html += (
+                f"<p>{escape(title)}: no results yet; run <code>python {escape(script)}</code>, "
+                f"then <code>{escape(command)}</code>.</p>"
+            )
+            continue
+        html += png_figure(
+            chart(path),
+            f"{title}, read from {path.name}, which python {script} wrote when it measured "
+            "every contender side by side in one run (these numbers are not re-measured by the "
+            "report).",
+            command,
+            DPI,
+            title=title,
+            figure_id=f"fig-{name}",
+        )
+        used[name] = str(path)
+        ctx.progress(f"  charted {path.name}")
+    return html, used
 
 
 def _names(specs: list[str]) -> str:
@@ -81,7 +143,10 @@ def build(ctx: Context) -> Section:
         )
     )
     ctx.progress("  drew spectra and lowrank")
+    charts, used = _benchmark_charts(ctx)
+    html += charts
     data = {
+        "benchmark_results": used,
         "spectra": {
             spec: {"rank": a.rank, "singular_values": a.singular_values}
             for spec, a in spectra.items()
@@ -94,6 +159,7 @@ def build(ctx: Context) -> Section:
         "commands": {
             "spectra": "sepconv figure spectra --out spectra.png",
             "lowrank": "sepconv figure lowrank --out lowrank.png",
+            **{name: f"sepconv figure {name} --out {name}.png" for name in used},
         },
     }
     return Section(

@@ -35,10 +35,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from ._boundary import (
     check_axes,
     check_origin,
+    entries_by_axis,
     extend_indices,
     kernel_reach,
     normalize_mode,
-    normalize_sequence,
 )
 from ._plan import METHODS, make_plan
 from ._validate import as_kernel, check_tolerance
@@ -214,8 +214,7 @@ def _scipy_axes_and_origins(
     the ``i``-th *smallest* axis of ``axes``; ``origin[i]`` goes with ``axes[i]``
     when some axes are left unfiltered and with array axis ``i`` when all are.
     """
-    values = normalize_sequence(origin, len(axes), "origin")
-    by_axis = dict(zip(axes if len(axes) < ndim else range(ndim), values))
+    by_axis = entries_by_axis(origin, axes, ndim, "origin")
     order = tuple(sorted(axes))
     return order, tuple(check_origin(by_axis[a], n) for a, n in zip(order, kernel_shape))
 

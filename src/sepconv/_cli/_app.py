@@ -31,3 +31,16 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def parse_shape(
+    text: str, name: str, n: int | None = None, example: str = "12x12x3"
+) -> tuple[int, ...]:
+    """``"12x12x3"`` -> ``(12, 12, 3)``; a ``typer.BadParameter`` naming ``name`` otherwise."""
+    try:
+        values = tuple(int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"{name} must look like {example}, got {text!r}") from None
+    if n is not None and len(values) not in (1, n):
+        raise typer.BadParameter(f"{name} needs 1 or {n} numbers separated by 'x', got {text!r}")
+    return values

@@ -6,22 +6,12 @@ import typer
 from rich.table import Table
 
 from .. import cost as cost_model
-from ._app import app, console, print_json
+from ._app import app, console, parse_shape, print_json
 
 cost_app = typer.Typer(
     help="Count multiplications and weights: normal vs separable.", no_args_is_help=True
 )
 app.add_typer(cost_app, name="cost")
-
-
-def _shape(text: str, name: str, n: int | None = None) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise typer.BadParameter(f"{name} must look like 12x12x3, got {text!r}") from None
-    if n is not None and len(values) not in (1, n):
-        raise typer.BadParameter(f"{name} needs 1 or {n} numbers separated by 'x', got {text!r}")
-    return values
 
 
 @cost_app.command("spatial")
@@ -41,8 +31,8 @@ def spatial(
 
       sepconv cost spatial --image 4096x4096 --kernel 15 --rank 3
     """
-    image_shape = _shape(image, "--image")
-    kernel_shape = _shape(kernel, "--kernel", len(image_shape))
+    image_shape = parse_shape(image, "--image")
+    kernel_shape = parse_shape(kernel, "--kernel", len(image_shape))
     if len(kernel_shape) == 1:
         kernel_shape = kernel_shape * len(image_shape)
     try:
@@ -84,7 +74,7 @@ def depthwise(
     """
     try:
         result = cost_model.depthwise(
-            _shape(input, "--input", 3),
+            parse_shape(input, "--input", 3),
             out_channels,
             kernel,
             depth_multiplier,

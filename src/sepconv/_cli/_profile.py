@@ -5,15 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ._app import app, console, print_json
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise typer.BadParameter(f"--input must look like 3x224x224, got {text!r}") from None
-    return values
+from ._app import app, console, parse_shape, print_json
 
 
 @app.command("profile")
@@ -42,7 +34,11 @@ def profile_command(
     except ImportError as exc:
         raise typer.BadParameter(str(exc), param_hint="MODEL") from None
     try:
-        result = profile(_load_model(model), _shape(input), batch_size=batch_size)
+        result = profile(
+            _load_model(model),
+            parse_shape(input, "--input", example="3x224x224"),
+            batch_size=batch_size,
+        )
     except (ValueError, TypeError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if as_json:

@@ -11,7 +11,8 @@ from sepconv import report
 
 def test_failing_section_is_skipped_and_the_rest_written(tmp_path, monkeypatch):
     monkeypatch.setattr(
-        report, "SECTIONS",
+        report,
+        "SECTIONS",
         [("kernels", "sepconv.report._kernels:build"), ("broken", "sepconv.no_such_module:build")],
     )
     result = report.build_report(tmp_path)

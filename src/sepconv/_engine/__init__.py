@@ -261,6 +261,19 @@ def _flat(a: np.ndarray) -> tuple[int, int, int, tuple[int, ...]]:
     return address, (high - low) // size + 1, -low // size, tuple(s // size for s in a.strides)
 
 
+def _kernel_operands(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``src`` and ``dst`` in a form the kernels can address.
+
+    An input the kernels cannot read in place is copied once; an output they
+    cannot write becomes a scratch array, which the caller copies back.
+    """
+    if not _kernel_ready(src):
+        src = np.ascontiguousarray(src, dtype=src.dtype.newbyteorder("="))
+    if not _kernel_ready(dst):
+        dst = np.empty(dst.shape, dtype=dst.dtype.newbyteorder("="))
+    return src, dst
+
+
 def _kernel_ready(a: np.ndarray) -> bool:
     return a.dtype.isnative and all(s % a.itemsize == 0 for s in a.strides)
 
@@ -393,11 +406,8 @@ def run_separable(
     abs_sum = sum(float(np.prod([np.abs(v).sum() for v in term])) for term in terms)
     taps = int(np.prod(sizes))
     work = work_dtype(src.dtype, dst.dtype, abs_sum, taps)
-    if not _kernel_ready(src):
-        src = np.ascontiguousarray(src, dtype=src.dtype.newbyteorder("="))
     target = dst
-    if not _kernel_ready(dst):
-        dst = np.empty(dst.shape, dtype=dst.dtype.newbyteorder("="))
+    src, dst = _kernel_operands(src, dst)
 
     strides = [abs(s) for s in src.strides]
     order = sorted(range(len(axes)), key=lambda i: (strides[axes[i]], -axes[i]))
@@ -695,11 +705,8 @@ def run_direct(
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
-    if not _kernel_ready(src):
-        src = np.ascontiguousarray(src, dtype=src.dtype.newbyteorder("="))
     target = dst
-    if not _kernel_ready(dst):
-        dst = np.empty(dst.shape, dtype=dst.dtype.newbyteorder("="))
+    src, dst = _kernel_operands(src, dst)
 
     strides = [abs(s) for s in src.strides]
     inner = min(range(len(axes)), key=lambda i: (strides[axes[i]], -axes[i]))

@@ -34,7 +34,7 @@ def test_existing_report_survives_a_crash(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         report.build_report(tmp_path, ["kernels"])
     assert (tmp_path / "index.html").read_text() == before
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_report_json_has_machine_and_versions(tmp_path):

@@ -23,15 +23,15 @@ from __future__ import annotations
 import glob as _glob
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._files import atomic_path
 
 #: Suffixes read as one image or array (lower case).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
@@ -222,67 +222,6 @@ def _pil_mode(data: np.ndarray, path: Path, *, jpeg: bool) -> str:
         f"output {str(path)!r}: {fmt} stores {stores}, got {data.dtype} with shape "
         f"{data.shape}; pass --dtype uint8 (output=np.uint8) or write .tif or .npy"
     )
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
-
-    The temporary name is hidden (``.NAME.XXXX.tmp<suffix>``) and keeps the suffix, so
-    format detection by name still works.  On an exception it is removed and the
-    previous ``path``, if any, is left untouched.  With ``directory=True`` the temporary
-    is a directory (for Zarr); an existing directory at ``path`` is replaced.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
-    >>> with atomic_path(target) as tmp:
-    ...     _ = tmp.write_text("done")
-    >>> target.read_text()
-    'done'
-    """
-    path = Path(path)
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = f".{path.name}.", f".tmp{path.suffix}"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=suffix))
-    else:
-        fd, name = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=suffix)
-        os.close(fd)
-        tmp = Path(name)
-    try:
-        yield tmp
-        # mkstemp/mkdtemp create private entries; give the result the usual permissions.
-        os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
-        if directory and path.exists():
-            # A directory cannot be renamed over a non-empty one: move the old one
-            # aside first, so the target is never missing for longer than two renames.
-            old = Path(tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=".old"))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # no /proc: read it by setting it (briefly) and restore
-    os.umask(mask)
-    return mask
 
 
 # --------------------------------------------------------------------------- batches

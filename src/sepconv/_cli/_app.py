@@ -8,6 +8,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from .._files import json_default
+
 app = typer.Typer(
     name="sepconv",
     help="Separable convolutions: analyse kernels, count costs, filter images, write the report.",
@@ -20,17 +22,7 @@ console = Console()
 
 def print_json(data: Any) -> None:
     """Print ``data`` as JSON on stdout, for machines (``--json``)."""
-    typer.echo(json.dumps(data, indent=2, default=_json_default))
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+    typer.echo(json.dumps(data, indent=2, default=json_default))
 
 
 def parse_shape(

@@ -12,7 +12,6 @@ import importlib
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_write, json_default
 from ._html import render_page
 
 #: (key, "module:function") of every section, in page order.
@@ -131,22 +131,9 @@ def build_report(
     }
     index = out_dir / "index.html"
     json_path = out_dir / "report.json"
-    _atomic_write(index, html)
-    _atomic_write(json_path, json.dumps(data, indent=2, default=_json_default))
+    atomic_write(index, html)
+    atomic_write(json_path, json.dumps(data, indent=2, default=json_default))
     return Report(out_dir, index, json_path, data["sections"], meta["seconds"])
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    # Write beside the target and rename, so a crash never leaves half a report.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _environment() -> dict[str, Any]:
@@ -182,18 +169,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
 __all__ = ["SECTIONS", "Context", "Report", "Section", "available_sections", "build_report"]

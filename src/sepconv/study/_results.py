@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._files import json_default
 
 #: How a family is named in sentences.
 FAMILY_NAMES = {
@@ -414,35 +413,9 @@ def _acc(row: Mapping[str, Any]) -> str:
     return f"{row['test_acc_mean']:.1f} %"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` and rename: a reader never sees half a file."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # mkstemp makes the file private (0600); give it the permissions open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def to_json(data: Any) -> str:
     """JSON text with NumPy scalars and paths converted."""
-    return json.dumps(data, indent=2, default=_json_default) + "\n"
+    return json.dumps(data, indent=2, default=json_default) + "\n"
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
@@ -455,13 +428,3 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
             [round(v, 4) if isinstance(v, float) else v for v in (row.get(c) for c in columns)]
         )
     return buffer.getvalue()
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")

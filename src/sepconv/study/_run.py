@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_write, atomic_write_bytes
 from ._config import STUDY_VERSION, StudyConfig, config_key
 from ._data import Dataset, Split, load_data, split_dataset
 from ._progress import Bars, Silent
@@ -24,8 +25,6 @@ from ._results import (
     CONVERSION_COLUMNS,
     RUN_COLUMNS,
     SUMMARY_COLUMNS,
-    atomic_write,
-    atomic_write_bytes,
     compute_finding,
     summarise,
     summarise_conversion,

@@ -1,0 +1,227 @@
+"""Lay validated arrays out for the exact kernels and run them.
+
+Nothing here validates user input (``sepconv._args`` did).  The kernels see
+C-contiguous arrays of a few dtypes (uint8, float32, float64: other inputs are
+converted to float64 first, which is exactly scipy's ``(double)`` read), so
+Numba compiles few specialisations; outputs of any supported dtype are written
+in place when they are C-contiguous and through one temporary otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._boundary import extend_indices, kernel_reach
+from . import _exact
+
+__all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d", "symmetry"]
+
+_NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
+_DBL_EPSILON = np.finfo(np.float64).eps
+# Calls doing less work than this (samples x taps) run in the calling thread.
+_MIN_PARALLEL_WORK = 1 << 18
+
+
+def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) -> None:
+    """Run ``fn(start, stop, *args)`` over ``0 .. n``, threaded by the engine's pool."""
+    if n <= 0:
+        return
+    try:
+        from .._engine._pool import parallel_for
+    except ImportError:  # the pool is not there yet: one chunk in this thread
+        parallel_for = None
+    if parallel_for is None or work < _MIN_PARALLEL_WORK or workers == 1:
+        fn(0, n, *args)
+        return
+    parallel_for(fn, n, args, work)
+
+
+def _source(array: np.ndarray) -> np.ndarray:
+    """The input as the kernels read it: C-contiguous uint8, float32 or float64."""
+    if array.dtype == np.bool_:
+        array = array.view(np.uint8)
+    if array.dtype in _NATIVE and array.dtype.isnative:
+        return np.ascontiguousarray(array)
+    # (double) of every integer type: numpy's conversion rounds as C does.
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
+def _target(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dst, copy_back)``: a C-contiguous array to write, and where to copy it after."""
+    out = output.view(np.uint8) if output.dtype == np.bool_ else output
+    if out.flags.c_contiguous and out.dtype.isnative:
+        return out, None
+    return np.empty(out.shape, out.dtype.newbyteorder("=")), out
+
+
+def _finish(dst: np.ndarray, copy_back: np.ndarray | None) -> None:
+    if copy_back is not None:
+        copy_back[...] = dst
+
+
+def _independent(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    # The kernels that read other lines than the one they write need a source
+    # that the output does not overlap.
+    if np.may_share_memory(src, dst):
+        return src.copy()
+    return src
+
+
+def symmetry(fw: np.ndarray) -> int:
+    """scipy's test for odd kernels: 1 symmetric, -1 antisymmetric, 0 neither.
+
+    ``fabs(a - b) > DBL_EPSILON`` as in C, so a NaN weight passes both tests.
+    """
+    size = fw.shape[0]
+    if not size & 1:
+        return 0
+    half = size // 2
+    left, right = fw[half - 1 :: -1] if half else fw[:0], fw[half + 1 :]
+    with np.errstate(invalid="ignore"):
+        if not np.any(np.abs(right - left) > _DBL_EPSILON):
+            return 1
+        if not np.any(np.abs(right + left) > _DBL_EPSILON):
+            return -1
+    return 0
+
+
+def _lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+
+
+def _run_1d(
+    kernel_last: Any,
+    kernel_inner: Any,
+    array: np.ndarray,
+    axis: int,
+    output: np.ndarray,
+    idx: np.ndarray,
+    extra: tuple,
+    taps: int,
+    workers: int | None,
+) -> None:
+    if array.size == 0:
+        return
+    src = _source(array)
+    dst, copy_back = _target(output)
+    outer, n, inner = _lines(array.shape, axis)
+    code = _exact.store_code(dst.dtype)
+    work = array.size * taps
+    if inner == 1:
+        # Each line is read whole into a buffer before it is written: exactly in
+        # place is safe (sobel's passes write over their input, as in scipy).
+        same = src.ctypes.data == dst.ctypes.data and src.strides == dst.strides
+        if not same:
+            src = _independent(src, dst)
+        args = (src.reshape(outer, n), dst.reshape(outer, n), idx, *extra, code)
+        _parallel_for(kernel_last, outer, args, work, workers)
+    else:
+        src = _independent(src, dst)
+        blocks = outer * -(-inner // _exact.BLOCK)
+        args = (src.reshape(outer, n, inner), dst.reshape(outer, n, inner), idx, *extra, code)
+        _parallel_for(kernel_inner, blocks, args, work, workers)
+    _finish(dst, copy_back)
+
+
+def run_correlate1d(
+    array: np.ndarray,
+    fw: np.ndarray,
+    axis: int,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origin: int,
+    workers: int | None = None,
+) -> None:
+    """scipy's ``correlate1d`` core: float64 weights ``fw``, validated arguments."""
+    size = fw.shape[0]
+    n = array.shape[axis]
+    if n == 0 or array.size == 0:
+        return
+    before, after = kernel_reach(size, origin)
+    idx = extend_indices(n, before, after, mode)
+    extra = (float(cval), np.ascontiguousarray(fw), size // 2, symmetry(fw))
+    _run_1d(
+        _exact.correlate1d_last,
+        _exact.correlate1d_inner,
+        array,
+        axis,
+        output,
+        idx,
+        extra,
+        size,
+        workers,
+    )
+
+
+def run_uniform1d(
+    array: np.ndarray,
+    size: int,
+    axis: int,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origin: int,
+    workers: int | None = None,
+) -> None:
+    """scipy's ``uniform_filter1d`` core (a running sum: cost flat in ``size``)."""
+    n = array.shape[axis]
+    if n == 0 or array.size == 0:
+        return
+    before, after = kernel_reach(size, origin)
+    idx = extend_indices(n, before, after, mode)
+    _run_1d(
+        _exact.uniform1d_last,
+        _exact.uniform1d_inner,
+        array,
+        axis,
+        output,
+        idx,
+        (float(cval), int(size)),
+        2,
+        workers,
+    )
+
+
+def run_correlate_nd(
+    array: np.ndarray,
+    weights: np.ndarray,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origins: list[int],
+    workers: int | None = None,
+) -> None:
+    """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions."""
+    if array.size == 0:
+        return
+    padded = np.asarray(array.view(np.uint8) if array.dtype == np.bool_ else array)
+    padded = padded.astype(np.float64)
+    for ax, (k, o) in enumerate(zip(weights.shape, origins)):
+        if k == 1 and o == 0:
+            continue
+        before, after = kernel_reach(k, o)
+        idx = extend_indices(array.shape[ax], before, after, mode)
+        padded = np.take(padded, np.maximum(idx, 0), axis=ax)
+        if mode == "constant":
+            where = [slice(None)] * array.ndim
+            where[ax] = idx < 0
+            padded[tuple(where)] = cval
+    padded = np.ascontiguousarray(padded)
+    pstrides = np.array([s // 8 for s in padded.strides], dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        mask = np.abs(weights) > _DBL_EPSILON  # NaN weights are skipped, as in C
+    taps = np.argwhere(mask)  # C order
+    offsets = (taps * pstrides).sum(axis=1).astype(np.int64)
+    wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+    dst, copy_back = _target(output)
+    n = array.shape[-1]
+    rows = array.size // n
+    oshape = np.array(array.shape, dtype=np.int64)
+    code = _exact.store_code(dst.dtype, nd=True)
+    args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
+    _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
+    _finish(dst, copy_back)

@@ -32,6 +32,7 @@ __all__ = [
     "convolve_origin",
     "get_output",
     "real_cval",
+    "real_output",
     "to_axes",
     "to_mode",
     "to_modes",
@@ -158,6 +159,16 @@ def get_output(
         raise _dtype_error("output", output.dtype)
     if not output.flags.writeable:
         raise ValueError("output array is read-only; pass a writable array or a dtype")
+    return output
+
+
+def real_output(output: np.ndarray) -> np.ndarray:
+    """``output`` for a real filtering: complex arrays are refused, as by scipy."""
+    if output.dtype.kind == "c":
+        raise FilterArgumentError(
+            f"output dtype {output.dtype} is not supported for real input and weights; "
+            "pass a real output (or complex input or weights)"
+        )
     return output
 
 

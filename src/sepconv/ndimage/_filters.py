@@ -138,7 +138,7 @@ def correlate1d(
             origin=origin,
             workers=workers,
         )
-    output = _args.get_output(output, input)
+    output = _args.real_output(_args.get_output(output, input))
     fw = _weights1d(weights)
     axis = _args.check_axis(axis, input.ndim)
     origin = _origin1d(origin, fw.shape[0])
@@ -438,6 +438,7 @@ def uniform_filter1d(
         )
     mode = _args.to_mode(mode)
     if not complex_output:
+        _args.real_output(output)
         _run.run_uniform1d(input, size, axis, output, mode, _args.real_cval(cval), origin, workers)
     else:
         re, im = float(np.real(cval)), float(np.imag(cval))
@@ -576,7 +577,7 @@ def _correlate_or_convolve(
         origins = [_args.convolve_origin(o, k) for o, k in zip(origins, weights.shape)]
     for o, k in zip(origins, wshape):
         _args.to_origin(o, k)
-    output = _args.get_output(output, input)
+    output = _args.real_output(_args.get_output(output, input))
     if _args.is_iterable_mode(mode):
         raise FilterArgumentError(
             "mode must be a single mode for correlate/convolve (scipy.ndimage does not "

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from . import _boundary
 
@@ -77,8 +78,11 @@ def _dtype_error(name: str, dtype: np.dtype) -> FilterArgumentError:
     )
 
 
+_SUPPORTED = frozenset(_REAL + _COMPLEX)
+
+
 def _supported(dtype: np.dtype) -> bool:
-    return dtype.newbyteorder("=") in _REAL + _COMPLEX
+    return dtype in _SUPPORTED or dtype.newbyteorder("=") in _SUPPORTED
 
 
 def as_input(input: Any) -> np.ndarray:
@@ -201,8 +205,6 @@ def to_modes(mode: Any, count: int, name: str = "mode") -> list[str]:
 
 def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     """A single axis, normalised; out of range raises numpy's ``AxisError`` as scipy does."""
-    from numpy.lib.array_utils import normalize_axis_index
-
     return int(normalize_axis_index(axis, ndim, msg_prefix=name))
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "correlate1d_last",
     "correlate_nd",
     "store_code",
+    "symmetry",
     "uniform1d_inner",
     "uniform1d_last",
 ]
@@ -123,97 +124,152 @@ def _store(dst, acc, n, code):
 
 
 @njit(cache=True, nogil=True)
-def _fir_line(buf, acc, n, fw, size1, sym):
-    # scipy's NI_Correlate1D for one line; buf holds the padded line (double),
-    # output i is centred on buf[i + size1].
+def symmetry(fw):
+    """scipy's test for odd kernels: 1 symmetric, -1 antisymmetric, 0 neither.
+
+    ``fabs(a - b) > DBL_EPSILON`` as in C, so a NaN weight passes both tests.
+    """
     size = fw.shape[0]
-    if sym != 0:
-        c = fw[size1]
-        for i in range(n):
-            acc[i] = buf[i + size1] * c
-        for d in range(size1, 0, -1):  # jj = -size1 .. -1
-            f = fw[size1 - d]
-            if sym > 0:
-                for i in range(n):
-                    acc[i] += (buf[i + size1 - d] + buf[i + size1 + d]) * f
-            else:
-                for i in range(n):
-                    acc[i] += (buf[i + size1 - d] - buf[i + size1 + d]) * f
-    else:
-        last = fw[size - 1]
-        for i in range(n):
-            acc[i] = buf[i + size - 1] * last
-        for k in range(size - 1):
-            f = fw[k]
-            for i in range(n):
-                acc[i] += buf[i + k] * f
+    if not size & 1:
+        return 0
+    half = size // 2
+    eps = 2.220446049250313e-16
+    sym = 1
+    for ii in range(1, half + 1):
+        if abs(fw[ii + half] - fw[half - ii]) > eps:
+            sym = 0
+            break
+    if sym == 0:
+        sym = -1
+        for ii in range(1, half + 1):
+            if abs(fw[half + ii] + fw[half - ii]) > eps:
+                return 0
+    return sym
 
 
 @njit(cache=True, nogil=True)
-def correlate1d_last(start, stop, src, dst, idx, cval, fw, size1, sym, code):
+def _fir_line(buf, acc, n, fw, size1, sym):
+    # scipy's NI_Correlate1D for one line; buf holds the padded line (double),
+    # output i is centred on buf[i + size1].  Slices keep every index
+    # non-negative, so the loops vectorise (no wraparound checks).
+    size = fw.shape[0]
+    if sym != 0:
+        c = fw[size1]
+        mid = buf[size1 : size1 + n]
+        for i in range(n):
+            acc[i] = mid[i] * c
+        for d in range(size1, 0, -1):  # jj = -size1 .. -1
+            f = fw[size1 - d]
+            a = buf[size1 - d : size1 - d + n]
+            b = buf[size1 + d : size1 + d + n]
+            if sym > 0:
+                for i in range(n):
+                    acc[i] += (a[i] + b[i]) * f
+            else:
+                for i in range(n):
+                    acc[i] += (a[i] - b[i]) * f
+    else:
+        last = fw[size - 1]
+        a = buf[size - 1 : size - 1 + n]
+        for i in range(n):
+            acc[i] = a[i] * last
+        for k in range(size - 1):
+            f = fw[k]
+            a = buf[k : k + n]
+            for i in range(n):
+                acc[i] += a[i] * f
+
+
+@njit(cache=True, nogil=True)
+def _load_line(row, idx, before, n, cval, buf):
+    # The padded line in double: the interior as one straight (vectorised)
+    # conversion, the few boundary samples through the index map.
+    mid = buf[before : before + n]
+    for k in range(n):
+        mid[k] = np.float64(row[k])
+    for p in range(before):
+        j = idx[p]
+        buf[p] = np.float64(row[j]) if j >= 0 else cval
+    for p in range(before + n, idx.shape[0]):
+        j = idx[p]
+        buf[p] = np.float64(row[j]) if j >= 0 else cval
+
+
+@njit(cache=True, nogil=True)
+def _load_row(plane, r, j0, w, cval, out):
+    # One padded row of a column block in double (cval rows for r < 0).
+    if r >= 0:
+        row = plane[r, j0 : j0 + w]
+        for j in range(w):
+            out[j] = np.float64(row[j])
+    else:
+        for j in range(w):
+            out[j] = cval
+
+
+@njit(cache=True, nogil=True)
+def correlate1d_last(start, stop, src, dst, idx, before, cval, fw, code):
     """Lines ``start .. stop - 1`` of ``src`` (lines, n) into ``dst`` (lines, n)."""
     n = src.shape[1]
-    length = idx.shape[0]
-    buf = np.empty(length, np.float64)
+    size1, sym = fw.shape[0] // 2, symmetry(fw)
+    buf = np.empty(idx.shape[0], np.float64)
     acc = np.empty(n, np.float64)
     for line in range(start, stop):
-        row = src[line]
-        for p in range(length):
-            j = idx[p]
-            buf[p] = np.float64(row[j]) if j >= 0 else cval
+        _load_line(src[line], idx, before, n, cval, buf)
         _fir_line(buf, acc, n, fw, size1, sym)
         _store(dst[line], acc, n, code)
 
 
 @njit(cache=True, nogil=True)
-def correlate1d_inner(start, stop, src, dst, idx, cval, fw, size1, sym, code):
+def correlate1d_inner(start, stop, src, dst, idx, before, cval, fw, code):
     """Column blocks of ``src`` (outer, n, inner) filtered along axis 1.
 
     Unit ``u`` is block ``u % nblocks`` of ``BLOCK`` columns of outer item
-    ``u // nblocks``.  Output row ``i`` is computed from the input rows it needs
+    ``u // nblocks``.  Padded rows are converted to double once into a ring of
+    ``size`` rows; output row ``i`` reads ring rows ``i .. i + size - 1``
     (``src`` must not share memory with ``dst``).
     """
     n, inner = src.shape[1], src.shape[2]
     size = fw.shape[0]
+    size1, sym = size // 2, symmetry(fw)
     nblocks = (inner + BLOCK - 1) // BLOCK
+    ring = np.empty((size, BLOCK), np.float64)
     acc = np.empty(BLOCK, np.float64)
     for u in range(start, stop):
         o = u // nblocks
         j0 = (u % nblocks) * BLOCK
         w = min(BLOCK, inner - j0)
         plane = src[o]
+        for p in range(size - 1):
+            _load_row(plane, idx[p], j0, w, cval, ring[p])
         for i in range(n):
+            p = i + size - 1
+            _load_row(plane, idx[p], j0, w, cval, ring[p % size])
             if sym != 0:
-                c = fw[size1]
-                r = idx[i + size1]
-                if r >= 0:
-                    for j in range(w):
-                        acc[j] = np.float64(plane[r, j0 + j]) * c
-                else:
-                    for j in range(w):
-                        acc[j] = cval * c
+                c = ring[(i + size1) % size]
+                f = fw[size1]
+                for j in range(w):
+                    acc[j] = c[j] * f
                 for d in range(size1, 0, -1):
                     f = fw[size1 - d]
-                    ra, rb = idx[i + size1 - d], idx[i + size1 + d]
-                    for j in range(w):
-                        a = np.float64(plane[ra, j0 + j]) if ra >= 0 else cval
-                        b = np.float64(plane[rb, j0 + j]) if rb >= 0 else cval
-                        if sym > 0:
-                            acc[j] += (a + b) * f
-                        else:
-                            acc[j] += (a - b) * f
+                    a = ring[(i + size1 - d) % size]
+                    b = ring[(i + size1 + d) % size]
+                    if sym > 0:
+                        for j in range(w):
+                            acc[j] += (a[j] + b[j]) * f
+                    else:
+                        for j in range(w):
+                            acc[j] += (a[j] - b[j]) * f
             else:
+                a = ring[(i + size - 1) % size]
                 f = fw[size - 1]
-                r = idx[i + size - 1]
                 for j in range(w):
-                    a = np.float64(plane[r, j0 + j]) if r >= 0 else cval
-                    acc[j] = a * f
+                    acc[j] = a[j] * f
                 for k in range(size - 1):
+                    a = ring[(i + k) % size]
                     f = fw[k]
-                    r = idx[i + k]
                     for j in range(w):
-                        a = np.float64(plane[r, j0 + j]) if r >= 0 else cval
-                        acc[j] += a * f
+                        acc[j] += a[j] * f
             _store(dst[o, i, j0:], acc, w, code)
 
 
@@ -221,18 +277,14 @@ def correlate1d_inner(start, stop, src, dst, idx, cval, fw, size1, sym, code):
 
 
 @njit(cache=True, nogil=True)
-def uniform1d_last(start, stop, src, dst, idx, cval, size, code):
+def uniform1d_last(start, stop, src, dst, idx, before, cval, size, code):
     """scipy's NI_UniformFilter1D running sum on lines ``start .. stop - 1``."""
     n = src.shape[1]
-    length = idx.shape[0]
-    buf = np.empty(length, np.float64)
+    buf = np.empty(idx.shape[0], np.float64)
     acc = np.empty(n, np.float64)
     fs = np.float64(size)
     for line in range(start, stop):
-        row = src[line]
-        for p in range(length):
-            j = idx[p]
-            buf[p] = np.float64(row[j]) if j >= 0 else cval
+        _load_line(src[line], idx, before, n, cval, buf)
         tmp = 0.0
         for k in range(size):
             tmp += buf[k]
@@ -244,12 +296,14 @@ def uniform1d_last(start, stop, src, dst, idx, cval, size, code):
 
 
 @njit(cache=True, nogil=True)
-def uniform1d_inner(start, stop, src, dst, idx, cval, size, code):
+def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code):
     """The running sum along axis 1 of ``src`` (outer, n, inner), per column block."""
     n, inner = src.shape[1], src.shape[2]
     nblocks = (inner + BLOCK - 1) // BLOCK
     tmp = np.empty(BLOCK, np.float64)
     acc = np.empty(BLOCK, np.float64)
+    a = np.empty(BLOCK, np.float64)
+    b = np.empty(BLOCK, np.float64)
     fs = np.float64(size)
     for u in range(start, stop):
         o = u // nblocks
@@ -259,18 +313,17 @@ def uniform1d_inner(start, stop, src, dst, idx, cval, size, code):
         for j in range(w):
             tmp[j] = 0.0
         for k in range(size):
-            r = idx[k]
+            _load_row(plane, idx[k], j0, w, cval, a)
             for j in range(w):
-                tmp[j] += np.float64(plane[r, j0 + j]) if r >= 0 else cval
+                tmp[j] += a[j]
         for j in range(w):
             acc[j] = tmp[j] / fs
         _store(dst[o, 0, j0:], acc, w, code)
         for i in range(1, n):
-            ra, rb = idx[i + size - 1], idx[i - 1]
+            _load_row(plane, idx[i + size - 1], j0, w, cval, a)
+            _load_row(plane, idx[i - 1], j0, w, cval, b)
             for j in range(w):
-                a = np.float64(plane[ra, j0 + j]) if ra >= 0 else cval
-                b = np.float64(plane[rb, j0 + j]) if rb >= 0 else cval
-                tmp[j] += a - b
+                tmp[j] += a[j] - b[j]
                 acc[j] = tmp[j] / fs
             _store(dst[o, i, j0:], acc, w, code)
 
@@ -303,6 +356,7 @@ def correlate_nd(start, stop, padded, pstrides, oshape, dst, offsets, weights, c
         for t in range(taps):
             w = weights[t]
             b = base + offsets[t]
+            seg = padded[b : b + n]
             for i in range(n):
-                acc[i] += w * padded[b + i]
+                acc[i] += w * seg[i]
         _store(dst[r], acc, n, code)

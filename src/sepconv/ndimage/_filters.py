@@ -9,6 +9,7 @@ as scipy's ``_filters.py`` does, so each pass is stored in the output dtype.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -251,6 +252,27 @@ def _gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
 
 def gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
     """The correlation weights ``gaussian_filter1d`` applies (scipy's, reversed)."""
+    # Cache only plain Python scalars: a NumPy float32 sigma or truncate changes
+    # scipy's arithmetic (NEP 50), so those take the uncached path.
+    if (
+        type(sigma) in (float, int)
+        and type(truncate) in (float, int)
+        and type(order) is int
+        and (radius is None or type(radius) is int)
+    ):
+        return _cached_gaussian(sigma, order, truncate, radius)
+    return _gaussian_weights(sigma, order, truncate, radius)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_gaussian(sigma: float, order: int, truncate: float, radius: Any) -> np.ndarray:
+    # Keys 2 and 2.0 are one entry: int and float sigmas give the same weights.
+    weights = _gaussian_weights(sigma, order, truncate, radius)
+    weights.flags.writeable = False
+    return weights
+
+
+def _gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
     sd = float(sigma)
     lw = int(truncate * sd + 0.5)
     if radius is not None:

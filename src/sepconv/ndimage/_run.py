@@ -9,34 +9,39 @@ in place when they are C-contiguous and through one temporary otherwise.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
+from .._engine import _pool
 from . import _exact
 
-__all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d", "symmetry"]
+__all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d"]
 
 _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 _DBL_EPSILON = np.finfo(np.float64).eps
-# Calls doing less work than this (samples x taps) run in the calling thread.
-_MIN_PARALLEL_WORK = 1 << 18
 
 
 def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) -> None:
     """Run ``fn(start, stop, *args)`` over ``0 .. n``, threaded by the engine's pool."""
     if n <= 0:
         return
-    try:
-        from .._engine._pool import parallel_for
-    except ImportError:  # the pool is not there yet: one chunk in this thread
-        parallel_for = None
-    if parallel_for is None or work < _MIN_PARALLEL_WORK or workers == 1:
+    if workers is None:
+        _pool.parallel_for(fn, n, args, work)
+        return
+    if workers == 1:
         fn(0, n, *args)
         return
-    parallel_for(fn, n, args, work)
+    # workers overrides the calling thread's setting for this call only.
+    before = _pool.get_num_threads()
+    _pool.set_num_threads(_pool.max_threads() if workers == -1 else workers)
+    try:
+        _pool.parallel_for(fn, n, args, work)
+    finally:
+        _pool.set_num_threads(before)
 
 
 def _source(array: np.ndarray) -> np.ndarray:
@@ -70,22 +75,13 @@ def _independent(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return src
 
 
-def symmetry(fw: np.ndarray) -> int:
-    """scipy's test for odd kernels: 1 symmetric, -1 antisymmetric, 0 neither.
-
-    ``fabs(a - b) > DBL_EPSILON`` as in C, so a NaN weight passes both tests.
-    """
-    size = fw.shape[0]
-    if not size & 1:
-        return 0
-    half = size // 2
-    left, right = fw[half - 1 :: -1] if half else fw[:0], fw[half + 1 :]
-    with np.errstate(invalid="ignore"):
-        if not np.any(np.abs(right - left) > _DBL_EPSILON):
-            return 1
-        if not np.any(np.abs(right + left) > _DBL_EPSILON):
-            return -1
-    return 0
+@functools.lru_cache(maxsize=512)
+def _indices(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    # The index map of a line depends only on these four values: computing it
+    # once per shape keeps small calls thin.
+    idx = extend_indices(n, before, after, mode)
+    idx.flags.writeable = False
+    return idx
 
 
 def _lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
@@ -142,8 +138,8 @@ def run_correlate1d(
     if n == 0 or array.size == 0:
         return
     before, after = kernel_reach(size, origin)
-    idx = extend_indices(n, before, after, mode)
-    extra = (float(cval), np.ascontiguousarray(fw), size // 2, symmetry(fw))
+    idx = _indices(n, before, after, mode)
+    extra = (before, float(cval), fw)
     _run_1d(
         _exact.correlate1d_last,
         _exact.correlate1d_inner,
@@ -172,7 +168,7 @@ def run_uniform1d(
     if n == 0 or array.size == 0:
         return
     before, after = kernel_reach(size, origin)
-    idx = extend_indices(n, before, after, mode)
+    idx = _indices(n, before, after, mode)
     _run_1d(
         _exact.uniform1d_last,
         _exact.uniform1d_inner,
@@ -180,7 +176,7 @@ def run_uniform1d(
         axis,
         output,
         idx,
-        (float(cval), int(size)),
+        (before, float(cval), int(size)),
         2,
         workers,
     )

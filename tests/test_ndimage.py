@@ -289,8 +289,8 @@ def test_non_contiguous_and_in_place_inputs_match_scipy(dtype):
 def test_input_is_never_modified():
     x = make_array(3, (6, 7), np.float32)
     before = x.copy()
-    for name in N.__all__:
-        if name in ("FilterArgumentError", "generic_laplace", "generic_gradient_magnitude"):
+    for name in N.PATCHED:
+        if name in ("generic_laplace", "generic_gradient_magnitude"):
             continue
         f = getattr(N, name)
         args = {

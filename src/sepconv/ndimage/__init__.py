@@ -47,8 +47,10 @@ from ._filters import (
     uniform_filter,
     uniform_filter1d,
 )
+from ._patch import PATCHED, is_patched, patch, patched, unpatch
 
 __all__ = [
+    "PATCHED",
     "FilterArgumentError",
     "convolve",
     "convolve1d",
@@ -60,9 +62,13 @@ __all__ = [
     "gaussian_laplace",
     "generic_gradient_magnitude",
     "generic_laplace",
+    "is_patched",
     "laplace",
+    "patch",
+    "patched",
     "prewitt",
     "sobel",
     "uniform_filter",
     "uniform_filter1d",
+    "unpatch",
 ]

@@ -240,9 +240,9 @@ class Runner:
             "primary": CORRELATE if "median_s" in contenders.get(CORRELATE, {}) else None,
             "ratios": ratios(contenders),
             "loadavg": loadavg(),
-            "seconds": time.perf_counter() - start,
+            "row_wall_s": time.perf_counter() - start,
         }
-        print(f" {case['seconds']:5.1f} s", flush=True)
+        print(f" {case['row_wall_s']:5.1f} s", flush=True)
         self.cases.append(case)
         return case
 

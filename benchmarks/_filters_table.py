@@ -56,8 +56,8 @@ def _settings(data: dict[str, Any]) -> list[str]:
         f"{'quick run' if meta['quick'] else 'full run'} in {meta['seconds']:.0f} s. "
         f"Command: `{meta['command']}`.",
         "",
-        f"Threads: sepconv default {th['sepconv']} (threading layer "
-        f"{meta.get('numba_threading_layer')}), OpenCV {th['cv2']}, PyTorch {th['torch']}, "
+        f"Threads: sepconv default {th['sepconv']} of {th['sepconv_max']} "
+        f"({meta.get('threading')}), OpenCV {th['cv2']}, PyTorch {th['torch']}, "
         f"scipy 1. Environment: {meta.get('env') or 'no threading variables set'}. "
         f"PyTorch {'is' if meta.get('torch_imported') else 'is not'} imported in this process "
         "for every row (kornia needs it). Versions: " + versions + ".",
@@ -83,7 +83,7 @@ def _main_table(cases: list[dict[str, Any]], family: str) -> list[str]:
         "shape",
         "k",
         CORRELATE,
-        "first call",
+        "first call (this process)",
         "BW",
         SEPFILTER,
         PLAN,

@@ -75,6 +75,22 @@ def parse_shape(text: str) -> tuple[int, int]:
     return parts[1], parts[0]
 
 
+def threading_description() -> str:
+    """Which threads ran sepconv's kernels: its own pool, or a Numba threading layer."""
+    try:
+        import sepconv._engine._pool  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return "sepconv's own pool (sepconv._engine._pool)"
+    try:
+        import numba
+
+        return f"Numba threading layer {numba.threading_layer()}"
+    except (ImportError, ValueError):  # ValueError: no parallel function ran
+        return "unknown"
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="two small sizes, few repeats, < 1 min")
@@ -151,12 +167,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     for spec in rows:
         runner.run(spec)
-    try:
-        import numba
-
-        meta["numba_threading_layer"] = numba.threading_layer()
-    except (ImportError, ValueError):  # ValueError: no parallel function ran
-        meta["numba_threading_layer"] = None
+    meta["threading"] = threading_description()
     meta["env"] = {
         k: os.environ[k]
         for k in (

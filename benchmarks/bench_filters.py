@@ -29,6 +29,11 @@ kernels of 3, 31, 101 taps; scipy's ``mode="reflect"``):
 * the first ``sepconv.correlate`` calls in fresh interpreters with an empty Numba cache
   (compilation) and with the cache it left (loading).
 
+Repeats adapt to the call: at least 5 timed calls and about 0.2 s of them per cell, but no
+more than fit in 1 s (so scipy's second-long calls at 4096x8192 are timed once or twice);
+``--min-runs``, ``--min-time`` and ``--max-time`` change that.  A full run is estimated at
+about 10 minutes on a quiet 2-core machine from the time of its rows.
+
 Every result is checked against scipy's separable result with float64 intermediates.
 The Markdown states each target of issue 11 and whether this run met it, decided from the
 data, and the machine, load and thread settings of the run.  How cells are timed

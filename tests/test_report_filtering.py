@@ -184,3 +184,31 @@ def test_benchmark_targets_are_decided_from_the_rows():
         "float32 64^2, every kernel",
     ]
     assert small["met"] is None and small["value"] is None
+
+
+def test_benchmark_times_a_callable_plan_and_restores_the_thread_count(monkeypatch):
+    peers = _bench_module("_filters_peers")
+    import sepconv
+
+    x = np.random.default_rng(0).random((24, 20), dtype=np.float32)
+    _, w = peers.gaussian_factor(5)
+    before = sepconv.get_num_threads()
+    cells = peers.sepconv_cells(x, w, before, op=None)
+    # Plans that are not callable get no column, and no column claims one.
+    assert callable(sepconv.plan(x.shape, np.outer(w, w))) == (peers.PLAN in cells)
+    assert peers.AFTER_TORCH not in cells
+
+    class CallablePlan:
+        def __call__(self, image):
+            return sepconv.correlate(image, np.outer(w, w), mode="reflect")
+
+    monkeypatch.setattr(sepconv, "plan", lambda *args, **kwargs: CallablePlan())
+    cells = peers.sepconv_cells(x, w, before, op=None)
+    np.testing.assert_array_equal(cells[peers.PLAN].fn(), cells[peers.CORRELATE].fn())
+    one = cells[peers.ONE_THREAD]
+    one.before()
+    assert sepconv.get_num_threads() == 1
+    exact = peers.reference(x, w, "reflect")
+    assert peers.compare(one.fn(), exact)["max_abs_diff"] < 1e-5
+    one.after()
+    assert sepconv.get_num_threads() == before

@@ -101,7 +101,8 @@ def evaluate(cases: list[Case], *, quick: bool) -> list[dict[str, Any]]:
         detail = f"{len(rows) - len(failed)} of {len(rows)} rows meet it"
         if failed:
             detail += "; not met at " + ", ".join(
-                f"{_label(c)} ({v:.2f})" for v, _, c in sorted(failed, key=lambda r: -r[0])[:4]
+                f"{_label(c)} ({v:.2f})"
+                for v, _, c in sorted(failed, key=lambda r: -r[0] if op == "<=" else r[0])[:4]
             )
             if len(failed) > 4:
                 detail += f" and {len(failed) - 4} more"

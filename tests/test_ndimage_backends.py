@@ -32,6 +32,7 @@ DASK_CALLS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:sepconv.dask:UserWarning")
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     call=st.sampled_from(DASK_CALLS),
@@ -97,3 +98,15 @@ def test_tensor_inputs_without_a_tensor_form_are_refused():
         N.gaussian_laplace(torch.zeros(4, 4), 1.0)
     with pytest.raises(TypeError, match="output"):
         N.sobel(torch.zeros(4, 4), output=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("gaussian_filter", (1.0,)), ("gaussian_laplace", (1.0,)), ("sobel", ()), ("laplace", ())],
+)
+def test_dask_per_axis_modes_with_wrap_have_the_numpy_bits(name, args):
+    x = np.random.default_rng(3).random((13, 17))
+    f = getattr(N, name)
+    for mode in (["wrap", "reflect"], ["nearest", "wrap"], ["wrap", "wrap"]):
+        lazy = f(da.from_array(x, chunks=(4, 5)), *args, mode=mode)
+        assert np.array_equal(lazy.compute(), f(x, *args, mode=mode))

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import _args
+from ..dask._blocks import _map_with_reach
 
 __all__ = ["backend"]
 
@@ -106,25 +107,29 @@ def _lazy(
         return da.zeros(x.shape, dtype=probe.dtype, chunks=x.chunks)
     if whole_lines:
         return _by_whole_lines(func, x, arguments, extra, depth, probe.dtype)
-    # map_overlap needs every chunk at least as long as the overlap.
-    chunks = tuple(_at_least(c, depth.get(ax, 0), x.shape[ax]) for ax, c in enumerate(x.chunks))
-    if chunks != x.chunks:
-        x = x.rechunk(chunks)
+    # The block graph of sepconv.dask: every block filters its extended input.
+    # Past the array's edges nothing is added ("constant" layout) -- the NumPy
+    # function applies its own mode at the true edge -- except along axes that
+    # wrap, which need the far side of the array.
     wrap = _wrap_axes(arguments.get("mode", "reflect"), x.ndim, arguments.get("axes"), func)
-    boundary = {ax: ("periodic" if ax in wrap else "none") for ax in range(x.ndim)}
-    depth = {ax: depth.get(ax, 0) for ax in range(x.ndim)}
-
-    def block(chunk: np.ndarray) -> np.ndarray:
-        return func(chunk, **arguments, **extra)
-
-    return da.map_overlap(
-        block,
-        x,
-        depth=depth,
-        boundary=boundary,
-        dtype=probe.dtype,
-        meta=np.empty((0,) * x.ndim, probe.dtype),
+    axes, reach, modes = [], [], []
+    for ax, d in sorted(depth.items()):
+        if d <= 0:
+            continue
+        if wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
+            x = x.rechunk({ax: -1})
+            continue
+        axes.append(ax)
+        reach.append((d, d))
+        modes.append("wrap" if wrap[ax] else "constant")
+    return _map_with_reach(
+        x, _apply, func, arguments | extra, tuple(axes), reach, modes, probe.dtype
     )
+
+
+def _apply(block: np.ndarray, function: Callable[..., Any], **arguments: Any) -> np.ndarray:
+    # The task body: the NumPy filter on one extended block.
+    return function(block, **arguments)
 
 
 def _by_whole_lines(
@@ -160,26 +165,18 @@ def _by_whole_lines(
     return x
 
 
-def _at_least(chunks: tuple[int, ...], depth: int, length: int) -> tuple[int, ...]:
-    if depth == 0 or min(chunks) >= depth or len(chunks) == 1:
-        return chunks
-    size = max(depth, max(chunks))
-    n = max(1, length // size)
-    base = [length // n] * n
-    for i in range(length - sum(base)):
-        base[i] += 1
-    return tuple(base)
-
-
-def _wrap_axes(mode: Any, ndim: int, axes: Any, func: Callable[..., Any]) -> set[int]:
-    # 'wrap' reads the far side of the array: those axes overlap periodically;
-    # every other mode is applied by the NumPy function at the true edge.
+def _wrap_axes(mode: Any, ndim: int, axes: Any, func: Callable[..., Any]) -> dict[int, Any]:
+    """``{axis: True}`` where every mode wraps, ``False`` where none does, ``None`` if mixed."""
     if isinstance(mode, str):
-        return set(range(ndim)) if _args.to_mode(mode) == "wrap" else set()
-    params = inspect.signature(func).parameters
-    if "axes" in params:
+        return dict.fromkeys(range(ndim), _args.to_mode(mode) == "wrap")
+    if "axes" in inspect.signature(func).parameters:
         filtered = _args.to_axes(axes, ndim)
     else:  # sobel/prewitt: one mode per array axis
         filtered = tuple(range(ndim))
     modes = _args.to_sequence(mode, len(filtered), "mode")
-    return {ax for ax, m in zip(filtered, modes) if _args.to_mode(m) == "wrap"}
+    wraps = {ax: _args.to_mode(m) == "wrap" for ax, m in zip(filtered, modes)}
+    if any(wraps.values()) and len(filtered) < ndim or len(set(wraps.values())) > 1:
+        # Passes along one axis may use another axis's mode (gaussian_laplace
+        # smooths every axis with each derivative's mode): mixed means unknown.
+        return {ax: (wraps[ax] if not any(wraps.values()) else None) for ax in range(ndim)}
+    return {ax: wraps.get(ax, False) for ax in range(ndim)}

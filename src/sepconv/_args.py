@@ -31,6 +31,8 @@ __all__ = [
     "check_axis",
     "complex_via_real",
     "convolve_origin",
+    "effective_weights",
+    "kept_taps",
     "get_output",
     "real_cval",
     "real_output",
@@ -164,6 +166,35 @@ def get_output(
     if not output.flags.writeable:
         raise ValueError("output array is read-only; pass a writable array or a dtype")
     return output
+
+
+_DBL_EPSILON = float(np.finfo(np.float64).eps)
+
+
+def kept_taps(weights: np.ndarray) -> np.ndarray:
+    """The taps scipy.ndimage keeps: ``fabs(w) > DBL_EPSILON`` (so NaN taps are skipped).
+
+    The one definition of the rule for every backend.
+
+    Examples
+    --------
+    >>> kept_taps(np.array([1.0, 1e-17, np.nan, -2.0])).tolist()
+    [True, False, False, True]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.abs(np.asarray(weights, dtype=np.float64)) > _DBL_EPSILON
+
+
+def effective_weights(weights: np.ndarray) -> np.ndarray:
+    """Weights as scipy.ndimage.correlate uses them: float64, skipped taps set to zero.
+
+    Examples
+    --------
+    >>> effective_weights(np.array([1.0, 1e-17, np.nan, -2.0])).tolist()
+    [1.0, 0.0, 0.0, -2.0]
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    return np.where(kept_taps(w), w, 0.0)
 
 
 def real_output(output: np.ndarray) -> np.ndarray:

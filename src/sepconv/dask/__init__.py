@@ -75,6 +75,7 @@ from typing import Any
 
 import numpy as np
 
+from .._args import convolve_origin
 from ._blocks import _map_with_reach
 from ._cluster import cluster
 from ._support import _INSTALL_HINT, _dask_array, _is_dask_array
@@ -278,7 +279,7 @@ def _reach(
         if name == "convolve":
             # convolve is correlate with the kernel flipped and the origin mirrored
             # (shifted by one for even sizes), as scipy.ndimage defines it.
-            o = -o - (1 - size % 2)
+            o = convolve_origin(o, size)
         reach.append(kernel_reach(size, o))
     return reach
 

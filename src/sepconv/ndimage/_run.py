@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
 from .._engine import _pool
 from . import _exact
@@ -22,7 +23,6 @@ from . import _exact
 __all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d"]
 
 _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
-_DBL_EPSILON = np.finfo(np.float64).eps
 
 
 def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) -> None:
@@ -208,8 +208,7 @@ def run_correlate_nd(
             padded[tuple(where)] = cval
     padded = np.ascontiguousarray(padded)
     pstrides = np.array([s // 8 for s in padded.strides], dtype=np.int64)
-    with np.errstate(invalid="ignore"):
-        mask = np.abs(weights) > _DBL_EPSILON  # NaN weights are skipped, as in C
+    mask = kept_taps(weights)  # NaN weights are skipped, as in C
     taps = np.argwhere(mask)  # C order
     offsets = (taps * pstrides).sum(axis=1).astype(np.int64)
     wts = np.ascontiguousarray(weights[mask], dtype=np.float64)

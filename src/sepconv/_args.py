@@ -122,10 +122,11 @@ def get_output(
     """
     shape = input.shape
     if output is None:
-        dtype = input.dtype.newbyteorder("=")
+        # np.empty, not scipy's np.zeros: every filter writes every sample.
+        dtype = input.dtype if input.dtype.isnative else input.dtype.newbyteorder("=")
         if complex_output:
             dtype = np.promote_types(dtype, np.complex64)
-        return np.zeros(shape, dtype=dtype)
+        return np.empty(shape, dtype=dtype)
     if isinstance(output, (type, np.dtype)):
         try:
             dtype = np.dtype(output)

@@ -29,11 +29,12 @@ def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) 
     """Run ``fn(start, stop, *args)`` over ``0 .. n``, threaded by the engine's pool."""
     if n <= 0:
         return
+    if workers == 1 or work < 2 * _pool.WORK_PER_THREAD:
+        # One thread either way (the pool's own rule): skip its bookkeeping.
+        fn(0, n, *args)
+        return
     if workers is None:
         _pool.parallel_for(fn, n, args, work)
-        return
-    if workers == 1:
-        fn(0, n, *args)
         return
     # workers overrides the calling thread's setting for this call only.
     before = _pool.get_num_threads()
@@ -65,6 +66,15 @@ def _target(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 def _finish(dst: np.ndarray, copy_back: np.ndarray | None) -> None:
     if copy_back is not None:
         copy_back[...] = dst
+
+
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    # (Only asked when the bounds overlap: __array_interface__ costs a microsecond.)
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.strides == b.strides
+        and a.shape == b.shape
+    )
 
 
 def _independent(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -109,9 +119,8 @@ def _run_1d(
     if inner == 1:
         # Each line is read whole into a buffer before it is written: exactly in
         # place is safe (sobel's passes write over their input, as in scipy).
-        same = src.ctypes.data == dst.ctypes.data and src.strides == dst.strides
-        if not same:
-            src = _independent(src, dst)
+        if np.may_share_memory(src, dst) and not _same_layout(src, dst):
+            src = src.copy()
         args = (src.reshape(outer, n), dst.reshape(outer, n), idx, *extra, code)
         _parallel_for(kernel_last, outer, args, work, workers)
     else:

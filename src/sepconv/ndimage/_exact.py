@@ -34,6 +34,7 @@ __all__ = [
     "correlate1d_inner",
     "correlate1d_last",
     "correlate_nd",
+    "pad_rows",
     "store_code",
     "symmetry",
     "uniform1d_inner",
@@ -329,6 +330,21 @@ def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code):
 
 
 # --------------------------------------------------------------------------- N-D correlate
+
+
+@njit(cache=True, nogil=True)
+def pad_rows(start, stop, src, idx0, idx1, before1, cval, out):
+    """Padded rows ``start .. stop - 1`` of a 2-D ``src`` in double (boundary maps
+    ``idx0`` along rows, ``idx1`` along columns; ``-1`` is ``cval``)."""
+    n = src.shape[1]
+    for p in range(start, stop):
+        r = idx0[p]
+        if r < 0:
+            row_out = out[p]
+            for q in range(row_out.shape[0]):
+                row_out[q] = cval
+        else:
+            _load_line(src[r], idx1, before1, n, cval, out[p])
 
 
 @njit(cache=True, nogil=True)

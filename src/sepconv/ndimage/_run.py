@@ -203,19 +203,10 @@ def run_correlate_nd(
     """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions."""
     if array.size == 0:
         return
-    padded = np.asarray(array.view(np.uint8) if array.dtype == np.bool_ else array)
-    padded = padded.astype(np.float64)
-    for ax, (k, o) in enumerate(zip(weights.shape, origins)):
-        if k == 1 and o == 0:
-            continue
-        before, after = kernel_reach(k, o)
-        idx = extend_indices(array.shape[ax], before, after, mode)
-        padded = np.take(padded, np.maximum(idx, 0), axis=ax)
-        if mode == "constant":
-            where = [slice(None)] * array.ndim
-            where[ax] = idx < 0
-            padded[tuple(where)] = cval
-    padded = np.ascontiguousarray(padded)
+    if array.ndim == 2:
+        padded = _pad2d(array, weights.shape, origins, mode, cval, workers)
+    else:
+        padded = _pad_nd(array, weights.shape, origins, mode, cval)
     pstrides = np.array([s // 8 for s in padded.strides], dtype=np.int64)
     mask = kept_taps(weights)  # NaN weights are skipped, as in C
     taps = np.argwhere(mask)  # C order
@@ -229,3 +220,41 @@ def run_correlate_nd(
     args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
     _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
     _finish(dst, copy_back)
+
+
+def _pad2d(
+    array: np.ndarray,
+    kshape: tuple[int, ...],
+    origins: list[int],
+    mode: str,
+    cval: float,
+    workers: int | None,
+) -> np.ndarray:
+    """The boundary-extended 2-D input in double, gathered row by row in one pass."""
+    src = _source(array)
+    (b0, a0), (b1, a1) = (kernel_reach(k, o) for k, o in zip(kshape, origins))
+    idx0 = _indices(array.shape[0], b0, a0, mode)
+    idx1 = _indices(array.shape[1], b1, a1, mode)
+    out = np.empty((idx0.shape[0], idx1.shape[0]), np.float64)
+    args = (src, idx0, idx1, b1, cval, out)
+    _parallel_for(_exact.pad_rows, idx0.shape[0], args, out.size, workers)
+    return out
+
+
+def _pad_nd(
+    array: np.ndarray, kshape: tuple[int, ...], origins: list[int], mode: str, cval: float
+) -> np.ndarray:
+    """The boundary-extended input in double, one axis at a time."""
+    padded = np.asarray(array.view(np.uint8) if array.dtype == np.bool_ else array)
+    padded = padded.astype(np.float64)
+    for ax, (k, o) in enumerate(zip(kshape, origins)):
+        if k == 1 and o == 0:
+            continue
+        before, after = kernel_reach(k, o)
+        idx = extend_indices(array.shape[ax], before, after, mode)
+        padded = np.take(padded, np.maximum(idx, 0), axis=ax)
+        if mode == "constant":
+            where = [slice(None)] * array.ndim
+            where[ax] = idx < 0
+            padded[tuple(where)] = cval
+    return np.ascontiguousarray(padded)

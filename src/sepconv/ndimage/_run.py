@@ -55,9 +55,24 @@ def _source(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
+_RAW = {
+    np.dtype(t): np.dtype(u)
+    for t, u in (
+        (np.bool_, np.uint8),
+        (np.int8, np.uint8),
+        (np.int16, np.uint16),
+        (np.int32, np.uint32),
+        (np.int64, np.uint64),
+    )
+}
+
+
 def _target(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``(dst, copy_back)``: a C-contiguous array to write, and where to copy it after."""
-    out = output.view(np.uint8) if output.dtype == np.bool_ else output
+    # Integers are stored through unsigned views of their width: the C cast's
+    # low bits are the same bytes either way, and Numba compiles fewer kernels.
+    raw = _RAW.get(output.dtype)
+    out = output.view(raw) if raw is not None else output
     if out.flags.c_contiguous and out.dtype.isnative:
         return out, None
     return np.empty(out.shape, out.dtype.newbyteorder("=")), out
@@ -114,7 +129,7 @@ def _run_1d(
     src = _source(array)
     dst, copy_back = _target(output)
     outer, n, inner = _lines(array.shape, axis)
-    code = _exact.store_code(dst.dtype)
+    code = _exact.store_code(output.dtype)
     work = array.size * taps
     if inner == 1:
         # Each line is read whole into a buffer before it is written: exactly in
@@ -216,7 +231,7 @@ def run_correlate_nd(
     n = array.shape[-1]
     rows = array.size // n
     oshape = np.array(array.shape, dtype=np.int64)
-    code = _exact.store_code(dst.dtype, nd=True)
+    code = _exact.store_code(output.dtype, nd=True)
     args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
     _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
     _finish(dst, copy_back)

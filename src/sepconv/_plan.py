@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from ._boundary import check_axes, normalize_modes, normalize_sequence, per_axis_origins
+from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
+from ._memory import format_bytes
 from ._validate import check_tolerance
 from .analysis import NotSeparableError, lowrank, separate
 
@@ -103,6 +104,12 @@ class Plan:
         this times ``max|input|`` (plus rounding).
     reason : str
         Why this method was chosen.
+    memory : dict
+        Estimated working memory in bytes (beyond input and output) of every
+        candidate; see :func:`sepconv.set_memory_budget`.
+    memory_budget : float
+        The working-memory budget in bytes for this shape; ``auto`` picks no
+        method above it when an exact method fits.
 
     Examples
     --------
@@ -129,6 +136,8 @@ class Plan:
     error: float = 0.0
     max_abs_error_bound: float = 0.0
     reason: str = ""
+    memory: dict[str, int] = field(default_factory=dict)
+    memory_budget: float = math.inf
 
     def explain(self) -> str:
         """A few lines saying what will run, what it costs and why it was chosen.
@@ -149,12 +158,20 @@ class Plan:
         for name in METHODS[1:]:
             if name in self.costs:
                 mark = "*" if name == self.method else " "
+                memory = self.memory.get(name)
                 lines.append(
                     f"  {mark} {name:<9} {self.multiplications[name]:9.1f} multiplications/element"
                     f", estimated cost {self.costs[name]:.1f}"
+                    + (f", memory {format_bytes(memory)}" if memory is not None else "")
+                    + (
+                        " (over budget)"
+                        if memory is not None and memory > self.memory_budget
+                        else ""
+                    )
                 )
             elif name in self.rejected:
                 lines.append(f"    {name:<9} not used: {self.rejected[name]}")
+        lines.append(f"  memory budget: {format_bytes(self.memory_budget)} beyond input and output")
         if not self.exact or self.method == "lowrank":
             lines.append(
                 f"  approximation: relative error {self.error:.3g}, |output error| <= "
@@ -223,7 +240,9 @@ def plan(
         considers low-rank plans.  For ``method='lowrank'`` it sets the rank
         (default: the kernel's numerical rank, an exact decomposition).
     mode, cval, origin
-        As for :func:`sepconv.correlate`; validated, they do not change the plan.
+        As for :func:`sepconv.correlate`; validated.  A kernel longer than the
+        array along an axis is folded to an equivalent short one (which
+        depends on ``mode`` and ``origin``), as :func:`sepconv.correlate` does.
 
     Returns
     -------
@@ -249,10 +268,15 @@ def plan(
     given = check_axes(axes, len(shape))
     axes = tuple(sorted(given))  # as in scipy, kernel dimensions follow the sorted axes
     _check_kernel_dims(weights, axes, len(shape))
-    origins = normalize_sequence(origin, len(axes), "origin")
-    per_axis_origins([origins[given.index(ax)] for ax in axes], weights.shape)
-    normalize_modes(mode, len(axes))
+    # Entries map to axes as in correlate, which folds long kernels the same way.
+    origin_of = entries_by_axis(origin, given, len(shape), "origin")
+    mode_of = entries_by_axis(mode, given, len(shape), "mode")
+    origins = per_axis_origins([origin_of[ax] for ax in axes], weights.shape)
+    modes = normalize_modes([mode_of[ax] for ax in axes], len(axes))
     check_cval(cval)
+    from ._reduce import fold_long_kernel
+
+    weights, _ = fold_long_kernel(weights, [shape[ax] for ax in axes], modes, origins)
     return make_plan(shape, weights, axes, np.dtype(dtype), method, rtol)
 
 
@@ -288,10 +312,18 @@ def make_plan(
         mults["fft"], costs["fft"] = _fft_cost(shape, w.shape, axes)
 
     exact = {"direct", "separable", "fft"}
+    memory, budget = _memory_of(costs, shape, axes, w, dtype, factors, lr)
     if method == "auto":
         pool = [m for m in costs if m not in rejected and (m in exact or rtol is not None)]
+        pool, over = _within_budget(pool, memory, budget)
         chosen = min(pool, key=lambda m: (costs[m], METHODS.index(m)))
         reason = _reason(chosen, costs, pool, rtol)
+        if over:
+            if len(pool) == 1:
+                reason = f"{chosen} is the only exact method within the memory budget"
+            reason += f"; {', '.join(over)} would exceed the memory budget"
+    elif memory.get(method, 0) > budget:
+        raise _over_budget(method, memory[method], budget)
     else:
         chosen = method
         reason = f"method={method!r} was requested"
@@ -314,6 +346,55 @@ def make_plan(
         error=error,
         max_abs_error_bound=bound,
         reason=reason,
+        memory=memory,
+        memory_budget=budget,
+    )
+
+
+def _memory_of(
+    costs: dict[str, float],
+    shape: tuple[int, ...],
+    axes: tuple[int, ...],
+    w: np.ndarray,
+    dtype: np.dtype,
+    factors: Any,
+    lr: Any,
+) -> tuple[dict[str, int], float]:
+    """Working memory of every costed method, and the budget (see :mod:`sepconv._memory`)."""
+    from . import _memory
+    from ._engine import work_dtype
+
+    itemsize = work_dtype(dtype, dtype, float(np.abs(w).sum()), w.size).itemsize
+    taps = {"direct": int(np.count_nonzero(w)), "fft": 0}
+    if factors is not None:
+        taps["separable"] = sum(f.size for f in factors)
+    if lr is not None:
+        taps["lowrank"] = sum(c.size + r.size for c, r in lr.terms)
+    memory = {m: _memory.estimate(m, shape, axes, w.shape, itemsize, taps.get(m, 0)) for m in costs}
+    return memory, _memory.memory_budget(shape, dtype)
+
+
+def _within_budget(
+    pool: list[str], memory: dict[str, int], budget: float
+) -> tuple[list[str], list[str]]:
+    """``(fits, over)``: methods of ``pool`` within the memory budget, and the others.
+
+    When none fits, all of them stay (the least costly then runs).
+    """
+    fits = [m for m in pool if memory[m] <= budget]
+    if not fits:
+        return pool, []
+    return fits, [m for m in pool if m not in fits]
+
+
+def _over_budget(method: str, memory: int, budget: float) -> MemoryError:
+    from ._memory import MemoryBudgetError
+
+    return MemoryBudgetError(
+        f"method={method!r} needs about {format_bytes(memory)} of working memory, over the "
+        f"budget of {format_bytes(budget)}; use method='auto' (which keeps within it), "
+        "filter smaller blocks (sepconv.dask), or raise the budget with "
+        "sepconv.set_memory_budget(multiple, extra)"
     )
 
 

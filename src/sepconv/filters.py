@@ -23,6 +23,7 @@ from ._boundary import (
     per_axis_origins,
 )
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
+from ._reduce import fold_long_kernel
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
 
@@ -291,6 +292,10 @@ def sepfilter(
         )
     origins = per_axis_origins(origin, [v.size for v in vectors])
     modes = normalize_modes(mode, len(axes))
+    for i, ax in enumerate(axes):  # a factor longer than its line folds to a short one
+        vectors[i], (origins[i],) = fold_long_kernel(
+            vectors[i], [array.shape[ax]], [modes[i]], [origins[i]]
+        )
     cval = check_cval(cval)
     output, target = _get_output(output, array), None
     if array.size == 0:
@@ -354,6 +359,7 @@ def _correlate_or_convolve(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)
+    kernel, origins = fold_long_kernel(kernel, [array.shape[a] for a in axes], modes, origins)
     chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol)
     if array.size == 0:
         return output

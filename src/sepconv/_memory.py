@@ -119,7 +119,16 @@ def format_bytes(n: float) -> str:
     >>> format_bytes(1536), format_bytes(3.2e9)
     ('1.5 kB', '3.2 GB')
     """
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    if math.isinf(n):
+        return "unlimited"
+    for unit, scale in (
+        ("EB", 1e18),
+        ("PB", 1e15),
+        ("TB", 1e12),
+        ("GB", 1e9),
+        ("MB", 1e6),
+        ("kB", 1e3),
+    ):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{int(n)} B"

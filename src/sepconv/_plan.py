@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,7 +306,7 @@ def make_plan(
     for name in exclude:
         rejected.setdefault(name, "the input holds NaN or infinity, which FFT spreads everywhere")
 
-    out_points = int(np.prod(shape)) if shape else 1
+    out_points = math.prod(shape)  # Python ints: no int64 overflow for huge shapes
     mults = {name: m for name, (m, _) in counted}
     costs = {name: c for name, (_, c) in counted}
     if "fft" not in rejected and out_points > 0:
@@ -528,7 +529,7 @@ def _fft_cost(
         n = next_fast_len(shape[ax] + 2 * (k - 1), real=True)
         padded *= n
         transform *= n
-    points = int(np.prod([shape[ax] for ax in axes]))
+    points = math.prod(shape[ax] for ax in axes)
     ratio = padded / max(points, 1)
     log = math.log2(max(transform, 2))
     mults = ratio * (2.0 * log + 3.0)
@@ -555,12 +556,20 @@ def _reason(chosen: str, costs: dict[str, float], pool: list[str], rtol: float |
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, (str, bytes)) or not np.iterable(shape):
+        raise TypeError(f"shape must be a tuple of integers, got {shape!r}")
     try:
-        dims = tuple(int(n) for n in shape)
+        dims = tuple(operator.index(n) for n in shape)
     except TypeError:
         raise TypeError(f"shape must be a tuple of integers, got {shape!r}") from None
     if any(n < 0 for n in dims):
         raise ValueError(f"shape must not have negative sizes, got {dims}")
+    if math.prod(dims) > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"shape {dims} has {math.prod(dims)} elements, more than any NumPy array can "
+            f"hold ({np.iinfo(np.intp).max}); plan blocks of it (sepconv.dask filters "
+            "arrays block by block)"
+        )
     return dims
 
 
@@ -576,7 +585,10 @@ def _check_weights(weights: Any) -> np.ndarray:
     if w.dtype.kind == "c":
         raise TypeError("weights must be real for a plan; complex kernels run as real parts")
     if w.dtype.kind not in "iuf":
-        raise TypeError(f"weights must hold numbers, got dtype {w.dtype}")
+        raise TypeError(
+            f"weights must hold numbers, got dtype {w.dtype}; convert it first, e.g. "
+            "np.asarray(weights, dtype=np.float64)"
+        )
     if w.size == 0 or w.ndim == 0:
         raise ValueError(
             f"weights must be a non-empty array with at least 1 dimension, got shape {w.shape}"

@@ -11,6 +11,7 @@ before ``output`` is touched.  Dask arrays are handed to :mod:`sepconv.dask`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -464,6 +465,12 @@ def _dtype_error(name: str, dtype: np.dtype) -> TypeError:
         "b": f"; convert it first, e.g. {name}.astype(np.uint8)",
         "f": f"; convert it first, e.g. {name}.astype(np.float32)",
         "u": f"; convert it first, e.g. {name}.astype(np.int64)",
+        "O": f"; convert it to numbers first, e.g. {name}.astype(np.float64)",
+        "M": f"; filter its integer values, e.g. {name}.view(np.int64)",
+        "m": f"; filter its integer values, e.g. {name}.view(np.int64)",
+        "V": f"; filter one field at a time, e.g. {name}[{name}.dtype.names[0]]"
+        if dtype.names
+        else "",
     }.get(dtype.kind, "")
     return TypeError(
         f"{name} dtype {dtype} is not supported; supported: {names} (and complex64, "
@@ -497,7 +504,10 @@ def _as_weights(weights: Any) -> np.ndarray:
     if kernel.dtype == bool:
         kernel = kernel.astype(np.float64)
     if kernel.dtype.kind not in "iufc":
-        raise TypeError(f"weights must hold numbers, got dtype {kernel.dtype}")
+        raise TypeError(
+            f"weights must hold numbers, got dtype {kernel.dtype}; convert it first, e.g. "
+            "np.asarray(weights, dtype=np.float64)"
+        )
     if kernel.size == 0 or kernel.ndim == 0:
         raise ValueError(
             f"weights must be a non-empty array with one dimension per filtered axis, got "
@@ -541,7 +551,7 @@ def _get_output(output: Any, array: np.ndarray, complex_output: bool = False) ->
         dtype = array.dtype
         if complex_output and dtype.kind != "c":
             dtype = np.promote_types(dtype, np.complex64)
-        return np.empty(array.shape, dtype=dtype.newbyteorder("="))
+        return _new_output(array.shape, dtype.newbyteorder("="))
     if isinstance(output, np.ndarray):
         if output.shape != array.shape:
             raise ValueError(
@@ -557,8 +567,23 @@ def _get_output(output: Any, array: np.ndarray, complex_output: bool = False) ->
         except TypeError:
             raise TypeError(f"output must be an array or a dtype, got {output!r}") from None
         _check_output_dtype(dtype, complex_output)
-        return np.empty(array.shape, dtype=dtype)
+        return _new_output(array.shape, dtype)
     raise TypeError(f"output must be None, a NumPy array or a dtype, got {type(output).__name__}")
+
+
+def _new_output(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A new output array, or a MemoryError saying what was asked and what to do."""
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError) as exc:  # ValueError: larger than any array
+        from ._memory import format_bytes
+
+        need = math.prod(shape) * np.dtype(dtype).itemsize
+        raise MemoryError(
+            f"the output of an input of shape {shape} needs {format_bytes(need)} "
+            f"({np.dtype(dtype)}), which cannot be allocated; pass output= a (memory-mapped) "
+            "array or filter it block by block with sepconv.dask"
+        ) from exc
 
 
 def _check_output_dtype(dtype: np.dtype, complex_output: bool) -> None:

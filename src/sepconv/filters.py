@@ -310,8 +310,11 @@ def sepfilter(
         _engine.run_separable(array, output, axes, [effective], modes, cval, origins)
     else:  # infinite taps: only the dense product behaves as scipy (inf * 0 = nan)
         dense = effective[0]
-        for v in effective[1:]:
-            dense = np.multiply.outer(dense, v)
+        with np.errstate(invalid="ignore"):
+            for v in effective[1:]:
+                dense = np.multiply.outer(dense, v)
+        # correlate(input, outer(*factors)) skips the NaN weights inf * 0 makes.
+        dense = effective_weights(dense)
         _engine.run_direct(array, output, axes, dense, modes, cval, origins)
     if target is not None:
         target[...] = output

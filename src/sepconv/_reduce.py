@@ -12,11 +12,13 @@ added into one tap.  Along an axis of ``n`` samples:
   ``n`` after: those taps add into the outermost kept tap, ``2 n + 1`` taps.
 
 The result equals filtering with the full kernel up to the rounding of the
-added weights (pairwise float64 sums), with one documented difference: where
-taps reading the same sample cancel to exactly zero, the folded tap is zero
-and skipped as scipy skips zero weights, so a NaN or infinity at that sample
-does not spread (with the full kernel it would).  Kernels with infinite
-weights are never folded (``inf - inf`` would be NaN).
+added weights (pairwise float64 sums).  For NaN and infinity the two can
+differ: ``inf * 2 + inf * -1`` is NaN while ``inf * (2 - 1)`` is not, and
+taps that cancel to an exact zero are skipped (as scipy skips zero weights).
+So when the data (input or ``cval``) is not finite, a kernel is folded only
+if no folded tap adds weights of both signs; otherwise the full kernel runs,
+exactly as scipy, at the full kernel's cost.  Kernels with infinite weights
+are never folded (``inf - inf`` would be NaN).
 
 This is the one place that rule lives; :mod:`sepconv.filters` and
 :func:`sepconv.plan` call :func:`fold_long_kernel` before planning, so padding,
@@ -25,7 +27,7 @@ index tables and tap lists never grow with a kernel longer than the data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -63,6 +65,7 @@ def fold_long_kernel(
     lengths: Sequence[int],
     modes: Sequence[str],
     origins: Sequence[int],
+    finite_data: bool | Callable[[], bool] = True,
 ) -> tuple[np.ndarray, list[int]]:
     """Fold every kernel axis longer than its line; return ``(kernel, origins)``.
 
@@ -77,6 +80,9 @@ def fold_long_kernel(
         Normalised boundary mode per kernel axis.
     origins : sequence of int
         Validated origin per kernel axis.
+    finite_data : bool or callable
+        Whether the input and ``cval`` are finite (a callable is asked only
+        when some axis would fold).  If not, taps mixing signs are not folded.
 
     Returns
     -------
@@ -100,14 +106,31 @@ def fold_long_kernel(
     ]
     if not todo or not _finite(kernel):
         return kernel, origins
-    out = kernel
+    signed = not (finite_data() if callable(finite_data) else finite_data)
+    out, folded_origins = kernel, list(origins)
     for axis in todo:
-        out, origins[axis] = _fold_axis(out, axis, lengths[axis], modes[axis], origins[axis])
-    return out, origins
+        out, folded_origins[axis], mixed = _fold_axis(
+            out, axis, lengths[axis], modes[axis], folded_origins[axis], signed
+        )
+        if mixed:  # NaN / inf data would not propagate as with the full kernel
+            return kernel, origins
+    return out, folded_origins
 
 
 def _fold_axis(
-    kernel: np.ndarray, axis: int, n: int, mode: str, origin: int
+    kernel: np.ndarray, axis: int, n: int, mode: str, origin: int, signed: bool
+) -> tuple[np.ndarray, int, bool]:
+    """The kernel folded along ``axis``, its origin, and (``signed``) whether signs mixed."""
+    folded, new_origin = _fold_sum(kernel, axis, n, mode, origin, np.asarray)
+    if not signed:
+        return folded, new_origin, False
+    # Same-sign sums equal the sums of magnitudes bit for bit (same order, same values).
+    magnitude, _ = _fold_sum(kernel, axis, n, mode, origin, np.abs)
+    return folded, new_origin, bool(np.any(magnitude != np.abs(folded)))
+
+
+def _fold_sum(
+    kernel: np.ndarray, axis: int, n: int, mode: str, origin: int, transform: Callable
 ) -> tuple[np.ndarray, int]:
     k = kernel.shape[axis]
     before, _ = kernel_reach(k, origin)
@@ -121,7 +144,7 @@ def _fold_axis(
         # before - n, which does too; likewise after before + n.  Kept taps
         # j in [before - n, before + n] land at j - (before - n).
         lo, hi = before - n, before + n
-        for start, chunk in _chunks(kernel, axis, 1):
+        for start, chunk in _chunks(kernel, axis, 1, transform):
             a = min(max(lo - start, 0), chunk.shape[0])
             b = min(max(hi + 1 - start, 0), chunk.shape[0])
             view[0] += chunk[:a].sum(axis=0)
@@ -131,7 +154,7 @@ def _fold_axis(
     else:
         # Taps j and j + length read the same sample: new tap j mod length,
         # with the anchor moved to before mod length (so it stays in the kernel).
-        for _, chunk in _chunks(kernel, axis, length):
+        for _, chunk in _chunks(kernel, axis, length, transform):
             whole = chunk.shape[0] // length * length
             view += chunk[:whole].reshape(-1, *view.shape).sum(axis=0)
             view[: chunk.shape[0] - whole] += chunk[whole:]
@@ -139,7 +162,7 @@ def _fold_axis(
     return folded, new_before - length // 2
 
 
-def _chunks(kernel: np.ndarray, axis: int, multiple: int):
+def _chunks(kernel: np.ndarray, axis: int, multiple: int, transform: Callable):
     """``(start, effective weights)`` of slabs of ``kernel`` along ``axis`` (moved first).
 
     Slabs start at multiples of ``multiple`` so a period-``multiple`` fold of a
@@ -149,7 +172,7 @@ def _chunks(kernel: np.ndarray, axis: int, multiple: int):
     per_row = max(1, int(np.prod(moved.shape[1:], dtype=np.int64)))
     step = max(1, _CHUNK // per_row // multiple) * multiple
     for start in range(0, moved.shape[0], step):
-        yield start, effective_weights(moved[start : start + step])
+        yield start, transform(effective_weights(moved[start : start + step]))
 
 
 def _finite(kernel: np.ndarray) -> bool:

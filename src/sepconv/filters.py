@@ -11,6 +11,7 @@ before ``output`` is touched.  Dask arrays are handed to :mod:`sepconv.dask`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -293,11 +294,12 @@ def sepfilter(
         )
     origins = per_axis_origins(origin, [v.size for v in vectors])
     modes = normalize_modes(mode, len(axes))
+    cval = check_cval(cval)
+    finite = functools.cache(lambda: _all_finite(array, cval))
     for i, ax in enumerate(axes):  # a factor longer than its line folds to a short one
         vectors[i], (origins[i],) = fold_long_kernel(
-            vectors[i], [array.shape[ax]], [modes[i]], [origins[i]]
+            vectors[i], [array.shape[ax]], [modes[i]], [origins[i]], finite
         )
-    cval = check_cval(cval)
     output, target = _get_output(output, array), None
     if array.size == 0:
         return output
@@ -363,7 +365,9 @@ def _correlate_or_convolve(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)
-    kernel, origins = fold_long_kernel(kernel, [array.shape[a] for a in axes], modes, origins)
+    kernel, origins = fold_long_kernel(
+        kernel, [array.shape[a] for a in axes], modes, origins, lambda: _all_finite(array, cval)
+    )
     chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol)
     if array.size == 0:
         return output

@@ -225,3 +225,22 @@ def test_a_kernel_far_longer_than_the_image_costs_no_memory_of_its_size():
     )
     assert got["max"] == 0.0
     assert got["extra"] <= 32 * 2**20, got  # a few chunks, not the kernel's 80 MB
+
+
+@pytest.mark.parametrize("kernel", ["mixed", "positive"])
+def test_long_kernels_spread_nan_and_infinity_as_scipy(kernel):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 7))
+    x[2, 3], x[4, 1] = np.nan, np.inf
+    v = rng.standard_normal(61) if kernel == "mixed" else rng.random(61) + 0.1
+    for mode in MODES:
+        ours = sepconv.correlate(x, v[None, :], mode=mode, cval=0.5)
+        with np.errstate(invalid="ignore"):
+            expected = ndi.correlate1d(x, v, axis=1, mode=mode, cval=0.5)
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(expected))
+        ok = np.isfinite(expected)
+        np.testing.assert_allclose(ours[ok], expected[ok], rtol=1e-10, atol=1e-10)
+    # Same-sign taps fold even for such data; mixed signs keep the full kernel.
+    folded, _ = fold_long_kernel(v, [7], ["wrap"], [0], finite_data=False)
+    assert folded.size == (7 if kernel == "positive" else 61)

@@ -479,6 +479,8 @@ def _dtype_error(name: str, dtype: np.dtype) -> TypeError:
         if dtype.names
         else "",
     }.get(dtype.kind, "")
+    if name == "output":  # an output dtype is chosen, not converted
+        hint = "; pass a supported one, e.g. output=np.float64"
     return TypeError(
         f"{name} dtype {dtype} is not supported; supported: {names} (and complex64, "
         f"complex128){hint}"
@@ -543,7 +545,10 @@ def _as_factors(factors: Any) -> list[np.ndarray]:
                 "the complex kernel)"
             )
         if v.dtype.kind not in "iuf":
-            raise TypeError(f"factors[{i}] must hold numbers, got dtype {v.dtype}")
+            raise TypeError(
+                f"factors[{i}] must hold numbers, got dtype {v.dtype}; convert it first, e.g. "
+                f"np.asarray(factors[{i}], dtype=np.float64)"
+            )
         if v.ndim != 1 or v.size == 0:
             raise ValueError(f"factors[{i}] must be a non-empty 1-D kernel, got shape {v.shape}")
         vectors.append(v.astype(np.float64))

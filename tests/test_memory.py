@@ -91,8 +91,13 @@ def test_long_kernels_through_convolve_sepfilter_and_plan():
         chain = ndi.correlate1d(chain, [1.0, 2.0], axis=1, mode=mode)
         ours = sepconv.sepfilter(x, [v, [1.0, 2.0]], mode=mode)
         np.testing.assert_allclose(ours, chain, rtol=1e-4, atol=1e-4 * 3 * np.abs(v).sum())
-    p = sepconv.plan((30, 40), v[None, :], mode="wrap")
+    # A plan folds only what is exact for any data: same-sign taps, not mixed ones.
+    positive = np.abs(v)[None, :]
+    p = sepconv.plan((30, 40), positive, dtype=np.float32, mode="wrap", origin=(0, 7))
     assert p.kernel_shape == (1, 40)  # folded to the line's period before planning
+    expected = sepconv.correlate(x, positive, mode="wrap", origin=(0, 7))
+    np.testing.assert_allclose(p(x), expected, rtol=1e-5, atol=1e-5 * positive.sum())
+    assert sepconv.plan((30, 40), v[None, :], mode="wrap").kernel_shape == (1, 3001)
 
 
 def test_folding_does_not_modify_or_copy_the_kernel_whole(monkeypatch):
@@ -139,17 +144,21 @@ def test_auto_keeps_within_the_budget_and_explicit_methods_refuse(budget):
     shape, w = (1024, 1024), sepconv.kernels.disk(25)
     free = sepconv.plan(shape, w)
     assert free.method == "fft"  # the cheapest without a budget
+    x = np.ones(shape)
+    for _ in range(2):  # the second call replays a kept program
+        sepconv.correlate(x, w, method="fft")
     budget(0.0, (free.memory["direct"] + free.memory["fft"]) // 2)
     tight = sepconv.plan(shape, w)
     assert tight.method == "direct"
     assert "fft would exceed the memory budget" in tight.reason
     with pytest.raises(MemoryBudgetError, match=r"method='fft' needs about .* MB"):
         sepconv.plan(shape, w, method="fft")
-    x = np.ones((1024, 1024))
     out = np.full_like(x, 7.0)
     with pytest.raises(MemoryError, match="set_memory_budget"):
         sepconv.correlate(x, w, output=out, method="fft")
     assert np.all(out == 7.0)  # refused before anything was written
+    with pytest.raises(MemoryBudgetError):
+        sepconv.correlate(x, w, method="fft")  # no replay of the program kept before
 
 
 def test_when_nothing_fits_auto_still_filters(budget):

@@ -81,8 +81,9 @@ def fold_long_kernel(
     origins : sequence of int
         Validated origin per kernel axis.
     finite_data : bool or callable
-        Whether the input and ``cval`` are finite (a callable is asked only
-        when some axis would fold).  If not, taps mixing signs are not folded.
+        Whether the input and ``cval`` are finite; a callable is asked only
+        when a folded tap would add weights of both signs, and if it answers
+        False the kernel is returned unfolded.
 
     Returns
     -------
@@ -106,24 +107,23 @@ def fold_long_kernel(
     ]
     if not todo or not _finite(kernel):
         return kernel, origins
-    signed = not (finite_data() if callable(finite_data) else finite_data)
-    out, folded_origins = kernel, list(origins)
+    out, folded_origins, mixed = kernel, list(origins), False
     for axis in todo:
-        out, folded_origins[axis], mixed = _fold_axis(
-            out, axis, lengths[axis], modes[axis], folded_origins[axis], signed
+        out, folded_origins[axis], signs = _fold_axis(
+            out, axis, lengths[axis], modes[axis], folded_origins[axis]
         )
-        if mixed:  # NaN / inf data would not propagate as with the full kernel
-            return kernel, origins
+        mixed = mixed or signs
+    # Mixed signs: NaN / inf data would not propagate as with the full kernel.
+    if mixed and not (finite_data() if callable(finite_data) else finite_data):
+        return kernel, origins
     return out, folded_origins
 
 
 def _fold_axis(
-    kernel: np.ndarray, axis: int, n: int, mode: str, origin: int, signed: bool
+    kernel: np.ndarray, axis: int, n: int, mode: str, origin: int
 ) -> tuple[np.ndarray, int, bool]:
-    """The kernel folded along ``axis``, its origin, and (``signed``) whether signs mixed."""
+    """The kernel folded along ``axis``, its origin, and whether a folded tap mixed signs."""
     folded, new_origin = _fold_sum(kernel, axis, n, mode, origin, np.asarray)
-    if not signed:
-        return folded, new_origin, False
     # Same-sign sums equal the sums of magnitudes bit for bit (same order, same values).
     magnitude, _ = _fold_sum(kernel, axis, n, mode, origin, np.abs)
     return folded, new_origin, bool(np.any(magnitude != np.abs(folded)))

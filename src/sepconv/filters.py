@@ -11,7 +11,6 @@ before ``output`` is touched.  Dask arrays are handed to :mod:`sepconv.dask`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from ._boundary import (
     per_axis_origins,
 )
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
+from ._program import Program, ProgramCache, kernel_key
 from ._reduce import fold_long_kernel
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
@@ -159,6 +159,9 @@ def correlate(
     >>> bool(np.allclose(ours, ndimage.correlate(x, k, mode="wrap")))
     True
     """
+    key = _signature(False, input, weights, output, mode, cval, origin, axes, method, rtol)
+    if key is not None and (done := _replay(key, input, output)) is not None:
+        return done
     if _is_dask(input):
         from . import dask
 
@@ -166,7 +169,7 @@ def correlate(
             input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
         )
     return _correlate_or_convolve(
-        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=False
+        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=False, key=key
     )
 
 
@@ -217,6 +220,9 @@ def convolve(
     >>> sepconv.convolve(np.array([0.0, 0.0, 1.0, 0.0, 0.0]), [1.0, 2.0, 3.0])
     array([0., 1., 2., 3., 0.])
     """
+    key = _signature(True, input, weights, output, mode, cval, origin, axes, method, rtol)
+    if key is not None and (done := _replay(key, input, output)) is not None:
+        return done
     if _is_dask(input):
         from . import dask
 
@@ -224,7 +230,7 @@ def convolve(
             input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
         )
     return _correlate_or_convolve(
-        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=True
+        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=True, key=key
     )
 
 
@@ -274,6 +280,9 @@ def sepfilter(
     >>> sepconv.sepfilter(rgb, [[1, 1], [1, 1, 1]], axes=(0, 1))[0, 0].tolist()
     [6, 6, 6]
     """
+    key = _sepfilter_signature(input, factors, axes, output, mode, cval, origin)
+    if key is not None and (done := _replay(key, input, output)) is not None:
+        return done
     if _is_dask(input):
         from . import dask
 
@@ -295,32 +304,35 @@ def sepfilter(
     origins = per_axis_origins(origin, [v.size for v in vectors])
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
-    finite = functools.cache(lambda: _all_finite(array, cval))
     for i, ax in enumerate(axes):  # a factor longer than its line folds to a short one
-        vectors[i], (origins[i],) = fold_long_kernel(
-            vectors[i], [array.shape[ax]], [modes[i]], [origins[i]], finite
+        vectors[i], (origins[i],), asked = _fold(
+            vectors[i], [array.shape[ax]], [modes[i]], [origins[i]], array, cval
         )
+        key = None if asked else key  # the fold depended on the values: do not keep it
     output, target = _get_output(output, array), None
     if array.size == 0:
         return output
     if np.may_share_memory(array, output):
-        target, output = output, np.empty(array.shape, output.dtype)
+        target, output, key = output, np.empty(array.shape, output.dtype), None
     from . import _engine
 
     effective = [effective_weights(v) for v in vectors]
-    if all(np.all(np.isfinite(v)) for v in effective):
-        _engine.run_separable(array, output, axes, [effective], modes, cval, origins)
-    else:  # infinite taps: only the dense product behaves as scipy (inf * 0 = nan)
-        dense = effective[0]
-        with np.errstate(invalid="ignore"):
-            for v in effective[1:]:
-                dense = np.multiply.outer(dense, v)
-        # correlate(input, outer(*factors)) skips the NaN weights inf * 0 makes.
-        dense = effective_weights(dense)
-        _engine.run_direct(array, output, axes, dense, modes, cval, origins)
+    with _engine.recording() as rec:
+        if all(np.all(np.isfinite(v)) for v in effective):
+            _engine.run_separable(array, output, axes, [effective], modes, cval, origins)
+        else:  # infinite taps: only the dense product behaves as scipy (inf * 0 = nan)
+            dense = effective[0]
+            with np.errstate(invalid="ignore"):
+                for v in effective[1:]:
+                    dense = np.multiply.outer(dense, v)
+            # correlate(input, outer(*factors)) skips the NaN weights inf * 0 makes.
+            dense = effective_weights(dense)
+            _engine.run_direct(array, output, axes, dense, modes, cval, origins)
     if target is not None:
         target[...] = output
         return target
+    if key is not None:
+        _PROGRAMS.put(key, rec, array, output)
     return output
 
 
@@ -338,6 +350,7 @@ def _correlate_or_convolve(
     method: str,
     rtol: float | None,
     convolution: bool,
+    key: Any = None,
 ) -> np.ndarray:
     array = _as_input(input)
     kernel = _as_weights(weights)
@@ -365,23 +378,168 @@ def _correlate_or_convolve(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)
-    kernel, origins = fold_long_kernel(
-        kernel, [array.shape[a] for a in axes], modes, origins, lambda: _all_finite(array, cval)
+    kernel, origins, asked = _fold(
+        kernel, [array.shape[a] for a in axes], modes, origins, array, cval
     )
+    key = None if asked else key  # the fold depended on the values: do not keep it
     chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol)
     if array.size == 0:
         return output
     if chosen.method == "fft" and method == "auto" and not _all_finite(array, cval):
+        key = None  # the choice depended on the values: do not keep it
         chosen = make_plan(
             array.shape, kernel, axes, array.dtype, method, rtol, exclude=frozenset({"fft"})
         )
-    target = None
     if np.may_share_memory(array, output):
-        target, output = output, np.empty(array.shape, output.dtype)
-    _run(chosen, array, output, modes, cval, origins)
-    if target is not None:
-        target[...] = output
+        target = output
+        _run(chosen, array, np.empty(array.shape, output.dtype), modes, cval, origins, target)
         return target
+    if key is None:
+        _run(chosen, array, output, modes, cval, origins)
+        return output
+    from ._engine import recording
+
+    with recording() as rec:
+        _run(chosen, array, output, modes, cval, origins)
+    _PROGRAMS.put(key, rec, array, output)
+    return output
+
+
+# --------------------------------------------------------------------------- replays
+
+# Programs of the signatures seen last (see sepconv._program).
+_PROGRAMS = ProgramCache()
+
+
+def _signature(
+    convolution: bool,
+    input: Any,
+    weights: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    method: Any,
+    rtol: Any,
+) -> tuple | None:
+    """The key under which a call's program is kept, or None when it has no such key.
+
+    Only plain real arrays have one; the key holds everything the program
+    depends on, never the input's values.
+    """
+    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
+        return None
+    try:
+        out = _output_key(output)
+        w = weights if type(weights) is np.ndarray else np.asarray(weights)
+        if w.dtype.kind not in "iufb":
+            return None
+        key = (
+            convolution,
+            input.shape,
+            input.strides,
+            input.dtype,
+            kernel_key(w),
+            out,
+            mode if type(mode) is str else tuple(mode),
+            cval,
+            origin if type(origin) is int else tuple(origin),
+            axes if axes is None or type(axes) is int else tuple(axes),
+            method,
+            rtol,
+        )
+        hash(key)
+    except Exception:  # unhashable or odd arguments: the full path reports them
+        return None
+    return key
+
+
+def _sepfilter_signature(
+    input: Any, factors: Any, axes: Any, output: Any, mode: Any, cval: Any, origin: Any
+) -> tuple | None:
+    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
+        return None
+    try:
+        vectors = tuple(kernel_key(np.asarray(f)) for f in factors)
+        if any(v[0][1] not in "iufb" for v in vectors):
+            return None
+        key = (
+            "sepfilter",
+            input.shape,
+            input.strides,
+            input.dtype,
+            vectors,
+            _output_key(output),
+            mode if type(mode) is str else tuple(mode),
+            cval,
+            origin if type(origin) is int else tuple(origin),
+            axes if axes is None or type(axes) is int else tuple(axes),
+        )
+        hash(key)
+    except Exception:  # unhashable or odd arguments: the full path reports them
+        return None
+    return key
+
+
+def _replay(key: tuple, array: np.ndarray, output: Any) -> np.ndarray | None:
+    """Run the kept program of ``key`` (None when there is none or it cannot serve)."""
+    program = _PROGRAMS.get(key)
+    return None if program is None else _run_program(program, array, output)
+
+
+def _run_program(program: Program, array: np.ndarray, output: Any) -> np.ndarray | None:
+    if type(output) is np.ndarray:
+        if not output.flags.writeable or np.may_share_memory(array, output):
+            return None  # the full path reports or handles these
+        out = output
+    else:
+        out = np.empty(array.shape, program.out_dtype)
+    program.run(array, out)
+    return out
+
+
+def _output_key(output: Any) -> Any:
+    if type(output) is np.ndarray:
+        return output.shape, output.strides, output.dtype
+    if output is None or isinstance(output, (type, np.dtype, str)):
+        return output
+    raise TypeError  # no key: the full path validates it
+
+
+def run_plan(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
+    """Filter ``array`` (of the plan's shape and dtype) with a plan from :func:`sepconv.plan`.
+
+    The body of ``Plan.__call__``: the launches of each (input strides,
+    output) layout are kept in the plan (at most 16 layouts).
+    """
+    try:
+        key: Any = (array.strides, _output_key(output))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and (program := chosen._programs.get(key)) is not None:
+        if (done := _run_program(program, array, output)) is not None:
+            return done
+    output = _get_output(output, array)
+    if array.size == 0:
+        return output
+    run = chosen
+    if chosen.method == "fft" and chosen.requested == "auto":
+        if not _all_finite(array, chosen.cval):
+            key = None
+            run = make_plan(chosen.shape, chosen.weights, chosen.axes, array.dtype, "auto", None,
+                            exclude=frozenset({"fft"}))  # fmt: skip
+    modes, cval, origins = chosen.modes, chosen.cval, chosen.origins
+    if np.may_share_memory(array, output):
+        _run(run, array, np.empty(array.shape, output.dtype), modes, cval, origins, output)
+        return output
+    from ._engine import recording
+
+    with recording() as rec:
+        _run(run, array, output, modes, cval, origins)
+    if key is not None and rec.replayable and rec.steps and len(chosen._programs) < 16:
+        chosen._programs[key] = Program(rec, array, output)
     return output
 
 
@@ -392,10 +550,17 @@ def _run(
     modes: Sequence[str],
     cval: float,
     origins: Sequence[int],
+    target: np.ndarray | None = None,
 ) -> None:
+    """Run a plan; with ``target``, ``output`` is scratch copied into ``target`` after."""
     from . import _engine
 
+    if target is not None:
+        _run(chosen, array, output, modes, cval, origins)
+        target[...] = output
+        return
     if output.dtype.kind == "c":  # a real result asked for in a complex array
+        _engine.not_replayable()
         output.imag[...] = 0
         output = output.real
     axes = chosen.axes
@@ -449,6 +614,25 @@ def _complex(
         run(array, kernel.real, output.real, cv.real)
         run(array, kernel.imag, output.imag, cv.real)
     return output
+
+
+def _fold(
+    kernel: np.ndarray,
+    lengths: list[int],
+    modes: Sequence[str],
+    origins: Sequence[int],
+    array: np.ndarray,
+    cval: float,
+) -> tuple[np.ndarray, list[int], bool]:
+    """:func:`fold_long_kernel`, and whether its result depended on the data's values."""
+    asked = []
+
+    def finite() -> bool:
+        asked.append(True)
+        return _all_finite(array, cval)
+
+    kernel, origins = fold_long_kernel(kernel, lengths, modes, origins, finite)
+    return kernel, origins, bool(asked)
 
 
 def _all_finite(array: np.ndarray, cval: float) -> bool:

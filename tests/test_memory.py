@@ -253,3 +253,22 @@ def test_long_kernels_spread_nan_and_infinity_as_scipy(kernel):
     # Same-sign taps fold even for such data; mixed signs keep the full kernel.
     folded, _ = fold_long_kernel(v, [7], ["wrap"], [0], finite_data=False)
     assert folded.size == (7 if kernel == "positive" else 61)
+
+
+def test_a_fold_that_depended_on_the_data_is_not_replayed_for_other_data():
+    rng = np.random.default_rng(11)
+    v = rng.standard_normal(61)  # mixed signs: folded only for finite data
+    clean = rng.standard_normal((6, 7))
+    dirty = clean.copy()
+    dirty[2, 3] = np.inf
+    with np.errstate(invalid="ignore"):
+        expected = ndi.correlate1d(dirty, v, axis=1, mode="wrap")
+    for _ in range(2):  # would keep a program for this signature if it could
+        sepconv.correlate(clean, v[None, :], mode="wrap")
+        sepconv.sepfilter(clean, [[1.0], v], mode="wrap")
+    for ours in (
+        sepconv.correlate(dirty, v[None, :], mode="wrap"),
+        sepconv.sepfilter(dirty, [[1.0], v], mode="wrap"),
+    ):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(expected))

@@ -34,7 +34,7 @@ import numpy as np
 from ._boundary import kernel_reach
 from ._plan import effective_weights
 
-__all__ = ["fold_long_kernel", "folded_length"]
+__all__ = ["fold_for_data", "fold_long_kernel", "folded_length"]
 
 # Elements per chunk when folding: bounds the temporary copies (effective
 # weights of a chunk) to a few MB whatever the kernel's size.
@@ -117,6 +117,34 @@ def fold_long_kernel(
     if mixed and not (finite_data() if callable(finite_data) else finite_data):
         return kernel, origins
     return out, folded_origins
+
+
+def fold_for_data(
+    kernel: np.ndarray,
+    lengths: Sequence[int],
+    modes: Sequence[str],
+    origins: Sequence[int],
+    finite_data: Callable[[], bool],
+) -> tuple[np.ndarray, list[int], bool]:
+    """:func:`fold_long_kernel`, and whether its result depended on the data's values.
+
+    A call whose fold asked ``finite_data`` must not keep a replay program for
+    other data of the same shape.
+
+    Examples
+    --------
+    >>> k, o, asked = fold_for_data(np.ones(7), [2], ["wrap"], [0], lambda: True)
+    >>> k.tolist(), asked
+    ([4.0, 3.0], False)
+    """
+    asked: list[bool] = []
+
+    def finite() -> bool:
+        asked.append(True)
+        return finite_data()
+
+    kernel, folded = fold_long_kernel(kernel, lengths, modes, origins, finite)
+    return kernel, folded, bool(asked)
 
 
 def _fold_axis(

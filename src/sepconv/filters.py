@@ -25,7 +25,7 @@ from ._boundary import (
 )
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
 from ._program import Program, ProgramCache, kernel_key
-from ._reduce import fold_long_kernel
+from ._reduce import fold_for_data
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
 
@@ -305,8 +305,12 @@ def sepfilter(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     for i, ax in enumerate(axes):  # a factor longer than its line folds to a short one
-        vectors[i], (origins[i],), asked = _fold(
-            vectors[i], [array.shape[ax]], [modes[i]], [origins[i]], array, cval
+        vectors[i], (origins[i],), asked = fold_for_data(
+            vectors[i],
+            [array.shape[ax]],
+            [modes[i]],
+            [origins[i]],
+            lambda: _all_finite(array, cval),
         )
         key = None if asked else key  # the fold depended on the values: do not keep it
     output, target = _get_output(output, array), None
@@ -378,8 +382,9 @@ def _correlate_or_convolve(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)
-    kernel, origins, asked = _fold(
-        kernel, [array.shape[a] for a in axes], modes, origins, array, cval
+    lengths = [array.shape[a] for a in axes]
+    kernel, origins, asked = fold_for_data(
+        kernel, lengths, modes, origins, lambda: _all_finite(array, cval)
     )
     key = None if asked else key  # the fold depended on the values: do not keep it
     chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol)
@@ -614,25 +619,6 @@ def _complex(
         run(array, kernel.real, output.real, cv.real)
         run(array, kernel.imag, output.imag, cv.real)
     return output
-
-
-def _fold(
-    kernel: np.ndarray,
-    lengths: list[int],
-    modes: Sequence[str],
-    origins: Sequence[int],
-    array: np.ndarray,
-    cval: float,
-) -> tuple[np.ndarray, list[int], bool]:
-    """:func:`fold_long_kernel`, and whether its result depended on the data's values."""
-    asked = []
-
-    def finite() -> bool:
-        asked.append(True)
-        return _all_finite(array, cval)
-
-    kernel, origins = fold_long_kernel(kernel, lengths, modes, origins, finite)
-    return kernel, origins, bool(asked)
 
 
 def _all_finite(array: np.ndarray, cval: float) -> bool:

@@ -91,13 +91,19 @@ def test_long_kernels_through_convolve_sepfilter_and_plan():
         chain = ndi.correlate1d(chain, [1.0, 2.0], axis=1, mode=mode)
         ours = sepconv.sepfilter(x, [v, [1.0, 2.0]], mode=mode)
         np.testing.assert_allclose(ours, chain, rtol=1e-4, atol=1e-4 * 3 * np.abs(v).sum())
-    # A plan folds only what is exact for any data: same-sign taps, not mixed ones.
+    # A plan folds what is exact for any data: mixed signs on separate taps.
     positive = np.abs(v)[None, :]
     p = sepconv.plan((30, 40), positive, dtype=np.float32, mode="wrap", origin=(0, 7))
     assert p.kernel_shape == (1, 40)  # folded to the line's period before planning
     expected = sepconv.correlate(x, positive, mode="wrap", origin=(0, 7))
     np.testing.assert_allclose(p(x), expected, rtol=1e-5, atol=1e-5 * positive.sum())
-    assert sepconv.plan((30, 40), v[None, :], mode="wrap").kernel_shape == (1, 3001)
+    mixed = sepconv.plan((30, 40), v[None, :], dtype=np.float32, mode="wrap")
+    assert mixed.kernel_shape == (1, 80)
+    dirty = x.copy()
+    dirty[3, 4] = np.inf
+    with np.errstate(invalid="ignore"):
+        expected = ndi.correlate1d(dirty.astype(np.float64), v, axis=1, mode="wrap")
+    np.testing.assert_array_equal(np.isnan(mixed(dirty)), np.isnan(expected))
 
 
 def test_folding_does_not_modify_or_copy_the_kernel_whole(monkeypatch):
@@ -250,9 +256,11 @@ def test_long_kernels_spread_nan_and_infinity_as_scipy(kernel):
         np.testing.assert_array_equal(np.isinf(ours), np.isinf(expected))
         ok = np.isfinite(expected)
         np.testing.assert_allclose(ours[ok], expected[ok], rtol=1e-10, atol=1e-10)
-    # Same-sign taps fold even for such data; mixed signs keep the full kernel.
+    # Same-sign taps fold to one period even for such data; mixed signs keep
+    # their positive and negative sums apart (two periods), never the full kernel.
     folded, _ = fold_long_kernel(v, [7], ["wrap"], [0], finite_data=False)
-    assert folded.size == (7 if kernel == "positive" else 61)
+    assert folded.size == (7 if kernel == "positive" else 14)
+    assert fold_long_kernel(v, [7], ["wrap"], [0], finite_data=True)[0].size == 7
 
 
 def test_a_fold_that_depended_on_the_data_is_not_replayed_for_other_data():

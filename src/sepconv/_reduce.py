@@ -12,13 +12,14 @@ added into one tap.  Along an axis of ``n`` samples:
   ``n`` after: those taps add into the outermost kept tap, ``2 n + 1`` taps.
 
 The result equals filtering with the full kernel up to the rounding of the
-added weights (pairwise float64 sums).  For NaN and infinity the two can
+added weights (pairwise float64 sums).  For NaN and infinity a plain sum can
 differ: ``inf * 2 + inf * -1`` is NaN while ``inf * (2 - 1)`` is not, and
 taps that cancel to an exact zero are skipped (as scipy skips zero weights).
-So when the data (input or ``cval``) is not finite, a kernel is folded only
-if no folded tap adds weights of both signs; otherwise the full kernel runs,
-exactly as scipy, at the full kernel's cost.  Kernels with infinite weights
-are never folded (``inf - inf`` would be NaN).
+So when the data (input or ``cval``) may not be finite and a folded tap would
+add weights of both signs, the positive and negative sums stay on two taps
+that read the same sample (at most ``2 * period`` or ``2 n + 3`` taps), which
+propagates NaN and infinity exactly as the full kernel does.  Kernels with
+infinite weights are never folded (``inf - inf`` would be NaN).
 
 This is the one place that rule lives; :mod:`sepconv.filters` and
 :func:`sepconv.plan` call :func:`fold_long_kernel` before planning, so padding,
@@ -83,7 +84,7 @@ def fold_long_kernel(
     finite_data : bool or callable
         Whether the input and ``cval`` are finite; a callable is asked only
         when a folded tap would add weights of both signs, and if it answers
-        False the kernel is returned unfolded.
+        False the signs are kept on separate taps (see the module docstring).
 
     Returns
     -------
@@ -113,9 +114,14 @@ def fold_long_kernel(
             out, axis, lengths[axis], modes[axis], folded_origins[axis]
         )
         mixed = mixed or signs
-    # Mixed signs: NaN / inf data would not propagate as with the full kernel.
+    # Mixed signs: NaN / inf data would not propagate as with the full kernel,
+    # so keep positive and negative sums on separate taps reading the same sample.
     if mixed and not (finite_data() if callable(finite_data) else finite_data):
-        return kernel, origins
+        out, folded_origins = kernel, list(origins)
+        for axis in todo:
+            out, folded_origins[axis] = _fold_split(
+                out, axis, lengths[axis], modes[axis], folded_origins[axis]
+            )
     return out, folded_origins
 
 
@@ -155,6 +161,31 @@ def _fold_axis(
     # Same-sign sums equal the sums of magnitudes bit for bit (same order, same values).
     magnitude, _ = _fold_sum(kernel, axis, n, mode, origin, np.abs)
     return folded, new_origin, bool(np.any(magnitude != np.abs(folded)))
+
+
+def _fold_split(
+    kernel: np.ndarray, axis: int, n: int, mode: str, origin: int
+) -> tuple[np.ndarray, int]:
+    """Fold keeping the positive and the negative weights of each folded tap apart.
+
+    ``inf * a + inf * -b`` is NaN, as with the full kernel, and no tap cancels to
+    zero.  Periodic modes: the negative sums go one period after the positive
+    ones (``2 * period`` taps).  ``nearest`` / ``constant``: only the two end
+    taps add several weights; their negative parts go one tap further out,
+    which reads the same edge sample (or ``cval``): ``2 n + 3`` taps.
+    """
+    pos, new_origin = _fold_sum(kernel, axis, n, mode, origin, lambda c: np.maximum(c, 0.0))
+    neg, _ = _fold_sum(kernel, axis, n, mode, origin, lambda c: np.minimum(c, 0.0))
+    length = pos.shape[axis]
+    p, q = np.moveaxis(pos, axis, 0), np.moveaxis(neg, axis, 0)
+    if mode in ("nearest", "constant"):
+        parts = [q[:1], p[:1], p[1:-1] + q[1:-1], p[-1:], q[-1:]]
+        before = new_origin + length // 2 + 1  # one more tap in front
+    else:
+        parts = [p, q]
+        before = new_origin + length // 2  # the same anchor, the kernel twice as long
+    split = np.moveaxis(np.concatenate(parts, axis=0), 0, axis)
+    return split, before - split.shape[axis] // 2
 
 
 def _fold_sum(

@@ -15,6 +15,7 @@ import scipy.ndimage as ndi
 
 import sepconv
 from sepconv import MemoryBudgetError
+from sepconv._boundary import extend_indices, kernel_reach
 from sepconv._reduce import fold_long_kernel, folded_length
 
 MODES = ("reflect", "mirror", "nearest", "wrap", "constant")
@@ -58,6 +59,35 @@ def test_folded_kernel_reads_what_the_long_kernel_reads(mode):
                 expected = ndi.correlate1d(x, w, mode=mode, cval=1.5, origin=origin)
                 got = ndi.correlate1d(x, folded, mode=mode, cval=1.5, origin=o)
                 np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def _brute_force_1d(x, w, mode, cval, origin):
+    """Output i = sum of w[j] * padded[i + j] over weights scipy does not skip."""
+    before, after = kernel_reach(w.size, origin)
+    index = extend_indices(x.size, before, after, mode)
+    out = np.zeros(x.size)
+    for i in range(x.size):
+        for j in np.flatnonzero(np.abs(w) > np.finfo(np.float64).eps):
+            out[i] += w[j] * (x[index[i + j]] if index[i + j] >= 0 else cval)
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_signs_kept_apart_spread_nan_and_infinity_as_the_full_kernel(mode):
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 3, 5):
+        for k in (7, 12, 25):
+            for origin in (-(k // 2), 0, (k - 1) // 2):
+                x = rng.standard_normal(n)
+                x[rng.integers(n)] = rng.choice([np.nan, np.inf, -np.inf])
+                w = rng.integers(-3, 4, k).astype(np.float64)  # sums that cancel, too
+                folded, (o,) = fold_long_kernel(w, [n], [mode], [origin], finite_data=False)
+                assert folded.size <= 2 * folded_length(n, mode) + 1
+                for cval in (1.5, np.inf):
+                    with np.errstate(invalid="ignore"):
+                        expected = _brute_force_1d(x, w, mode, cval, origin)
+                        got = _brute_force_1d(x, folded, mode, cval, o)
+                    np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
 
 
 def test_short_and_infinite_kernels_are_not_folded():

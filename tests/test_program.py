@@ -195,3 +195,12 @@ def test_a_plan_refuses_another_shape_or_dtype_with_the_fix():
         p(np.zeros((32, 32), np.float32), output=np.zeros((3, 3)))
     with pytest.raises(TypeError, match="dtype"):
         sepconv.plan((32, 32), KERNEL, dtype=np.complex64)
+
+
+def test_sepfilter_replays_and_stays_equal_to_chained_correlate1d(cache):
+    for i in range(2):
+        x = RNG.random((3, 20, 24), dtype=np.float32)
+        ours = sepconv.sepfilter(x, [GAUSS, [1.0, 0.0, -1.0]], axes=(1, 2), mode="reflect")
+        ref = ndi.correlate1d(ndi.correlate1d(x.astype(np.float64), GAUSS, 1), [1, 0, -1], 2)
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+        assert cache.hits == i

@@ -31,8 +31,18 @@ separable kernel over three or more axes uses one image-sized work buffer
 (two for four or more axes when the output's dtype is not the work dtype).
 FFT filtering (scipy.fft) allocates the padded array and its spectrum.
 
-Threads.  Calls doing little work run in the calling thread: waking a thread
-pool costs more than they take.  Results are the same either way.
+Threads.  Tasks run on the engine's own pool (:mod:`._pool`): the calling
+thread and sleeping Python workers take chunks of a call's tasks, each chunk a
+``nogil`` Numba loop.  A call uses one thread per ``_pool.WORK_PER_THREAD``
+element-taps, so small calls never wake a worker.  The pool is fork-safe,
+thread-safe and does not spin (the measured reasons for not using Numba's
+threading layers are in the pool's docstring).  Results are the same for
+every thread count.
+
+Replays.  Every launch goes through :func:`_launch`, which a
+:func:`recording` collects; :mod:`sepconv._program` replays the launches of a
+call signature seen before, so planning and packing happen once.  Work done
+outside launches calls :func:`not_replayable`.
 """
 
 from __future__ import annotations

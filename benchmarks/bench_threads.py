@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python benchmarks/bench_threads.py            # full run, about 5 minutes
-    python benchmarks/bench_threads.py --quick    # fewer sizes and runs, under a minute
+    python benchmarks/bench_threads.py --quick    # 256², 1024², 1920x1080, 3 runs: ~1 min
 
 The full run writes ``benchmarks/results/threads.json`` and ``threads.md``; ``--quick``
 writes ``threads_quick.json`` / ``.md`` so it never replaces the full table.
@@ -420,7 +420,7 @@ def _run_worker(name: str, part: str, args: argparse.Namespace) -> dict[str, Any
     if code != 0:
         data["error"] = f"{part}: exit {code}: " + " / ".join(data["process"][part]["stderr_tail"])
         if part == "torch" and data.get("threads", {}).get("result", "").startswith("aborted"):
-            data["threads"]["message"] = " / ".join(data["process"][part]["stderr_tail"])[-300:]
+            data["threads"]["message"] = " / ".join(data["process"][part]["stderr_tail"])[:300]
             data["threads"]["result"] = f"process died ({code})"
     return data
 
@@ -532,6 +532,7 @@ def report(meta: dict[str, Any], results: dict[str, Any]) -> str:
                 "worst 2T/1T, torch op between",
                 "2T vs pool (geo-mean)",
                 "2T vs pool, torch op between",
+                "torch op ms",
             ],
             summary,
         ),  # fmt: skip
@@ -600,7 +601,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     meta = machine_info()
     meta["quick"] = args.quick
     meta["note"] = args.note
-    meta["command"] = " ".join(["python", "benchmarks/bench_threads.py", *(argv or sys.argv[1:])])
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--note" in given:  # the note is printed on its own
+        del given[given.index("--note") : given.index("--note") + 2]
+    meta["command"] = " ".join(["python", "benchmarks/bench_threads.py", *given])
     meta["candidates"] = {name: CANDIDATES[name][2] for name in args.candidates}
     meta["packages"] = {name: _version(name) for name in ("tbb", "intel-openmp", "torch")}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.candidates}

@@ -425,8 +425,15 @@ def _run_worker(name: str, part: str, args: argparse.Namespace) -> dict[str, Any
     return data
 
 
+_SCALARS = ("first_call_s", "second_call_s", "launcher_load_s", "torch_op_s")
+
+
 def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Join the rounds of one candidate: medians of the per-round medians."""
+    """Join the rounds of one candidate: medians of the per-round medians.
+
+    A safety check counts as passed only when it passed in every round; the
+    first failing round's result and message are kept.
+    """
     merged: dict[str, Any] = {}
     for run in runs:
         for key, value in run.items():
@@ -434,16 +441,25 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 for case, cells in value.items():
                     for v, t in cells.items():
                         merged.setdefault(key, {}).setdefault(case, {}).setdefault(v, []).append(t)
+            elif key in _SCALARS:
+                merged.setdefault(key, []).append(value)
             elif key == "process":
                 merged.setdefault(key, []).append(value)
-            elif key == "error" and key in merged:
-                merged[key] += "; " + value
+            elif key == "error":
+                if value not in merged.get(key, ""):
+                    merged[key] = f"{merged[key]}; {value}" if key in merged else value
+            elif key in ("fork", "threads") and key in merged:
+                if merged[key].get("safe") and not value.get("safe"):
+                    merged[key] = value
             else:
                 merged.setdefault(key, value)
     for key in ("timing", "timing_torch"):
         for cells in merged.get(key, {}).values():
             for v, values in cells.items():
                 cells[v] = all(values) if v == "ok" else statistics.median(values)
+    for key in _SCALARS:
+        if key in merged:
+            merged[key] = statistics.median(merged[key])
     return merged
 
 

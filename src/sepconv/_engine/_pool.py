@@ -158,7 +158,8 @@ def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0
     parallel call compares its time with what the caller alone would have
     taken (its own chunks' time scaled to all chunks); when the workers made
     it slower, calls of that size run on one thread for the next 1, 2, 4, ...
-    256 calls before workers are tried again.
+    256 calls before workers are tried again (each call that gains halves the
+    next back-off).
 
     Examples
     --------
@@ -201,5 +202,5 @@ def _judge(size_class: int, elapsed: float, alone: float) -> None:
     if elapsed > alone:
         state[0] = state[1]
         state[1] = min(2 * state[1], _MAX_BACKOFF)
-    else:
-        state[1] = 1
+    else:  # forget slowly: on a machine that is busy now and then, probes stay rare
+        state[1] = max(1, state[1] // 2)

@@ -25,7 +25,6 @@ quantity :mod:`sepconv.cost` counts.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import operator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
+from ._digest import digest_cache
 from ._memory import format_bytes
 from ._validate import check_tolerance
 from .analysis import NotSeparableError, lowrank, separate
@@ -469,7 +469,7 @@ class _LowRankTerms:
         self.terms, self.error, self.max_abs_error_bound = terms, error, bound
 
 
-@functools.lru_cache(maxsize=128)
+@digest_cache(maxsize=128)
 def _analyse(
     data: bytes, kshape: tuple[int, ...], method: str, rtol: float | None
 ) -> tuple[Any, Any, tuple[tuple[str, str], ...], tuple[tuple[str, tuple[float, float]], ...]]:

@@ -23,8 +23,9 @@ from ._boundary import (
     normalize_modes,
     per_axis_origins,
 )
+from ._digest import kernel_key
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
-from ._program import Program, ProgramCache, kernel_key
+from ._program import Program, ProgramCache
 from ._reduce import fold_for_data
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]

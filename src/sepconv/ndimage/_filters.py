@@ -191,12 +191,13 @@ def convolve1d(
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
     weights = np.asarray(weights)
+    origin = _int_origin(origin)  # first, as scipy negates it first
     if weights.ndim != 1 or weights.shape[0] < 1:
         raise FilterArgumentError(
             f"weights must be a non-empty 1-D sequence, got shape {weights.shape}"
         )
     weights = weights[::-1]
-    origin = _args.convolve_origin(_int_origin(origin), weights.shape[0])
+    origin = _args.convolve_origin(origin, weights.shape[0])
     if weights.dtype.kind == "c":
         weights = weights.conj()  # undone by correlate1d's conjugation
     return correlate1d(input, weights, axis, output, mode, cval, origin, workers=workers)

@@ -153,7 +153,7 @@ def check_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
     >>> check_axes(3, 3)
     Traceback (most recent call last):
     ...
-    ValueError: axes entry 3 is out of range for an array with 3 dimensions
+    numpy.exceptions.AxisError: axes entry 3 is out of range for an array with 3 dimensions
     """
     if axes is None:
         return tuple(range(ndim))

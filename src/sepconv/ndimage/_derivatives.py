@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _args
+from . import _run
 from ._filters import check_workers, correlate1d, fill_doc, gaussian_filter
 
 __all__ = [
@@ -41,11 +42,27 @@ def _edge(
     axis = _args.check_axis(axis, input.ndim)
     output = _args.get_output(output, input, stacklevel=5)
     modes = _args.to_sequence(mode, input.ndim, "mode")
-    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0, workers=workers)
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
+        correlate1d(input, _DIFF, axis, output, modes[axis], cval, 0, workers=workers)
+        for ii in range(input.ndim):
+            if ii != axis:
+                correlate1d(output, smooth, ii, output, modes[ii], cval, 0, workers=workers)
+        return output
+    # Real data: validated once here, then the passes go straight to the kernels
+    # (the same calls correlate1d makes; small images are dominated by this path).
+    cval = _args.real_cval(cval)
+    modes = [_args.to_mode(m) for m in modes]
+    _run.run_correlate1d(input, _DIFF, axis, output, modes[axis], cval, 0, workers)
     for ii in range(input.ndim):
         if ii != axis:
-            correlate1d(output, smooth, ii, output, modes[ii], cval, 0, workers=workers)
+            _run.run_correlate1d(output, smooth, ii, output, modes[ii], cval, 0, workers)
     return output
+
+
+_DIFF = np.array([-1.0, 0.0, 1.0])
+_SOBEL = np.array([1.0, 2.0, 1.0])
+_PREWITT = np.array([1.0, 1.0, 1.0])
+_SECOND = np.array([1.0, -2.0, 1.0])
 
 
 @fill_doc
@@ -84,7 +101,7 @@ def sobel(
     >>> ndi.sobel(np.array([[0.0, 0, 1, 1]] * 3), axis=1)[0]
     array([0., 4., 4., 0.])
     """
-    return _edge(input, axis, output, mode, cval, [1, 2, 1], workers)
+    return _edge(input, axis, output, mode, cval, _SOBEL, workers)
 
 
 @fill_doc
@@ -120,7 +137,7 @@ def prewitt(
     >>> ndi.prewitt(np.array([[0.0, 0, 1, 1]] * 3), axis=1)[0]
     array([0., 3., 3., 0.])
     """
-    return _edge(input, axis, output, mode, cval, [1, 1, 1], workers)
+    return _edge(input, axis, output, mode, cval, _PREWITT, workers)
 
 
 @fill_doc
@@ -219,7 +236,7 @@ def laplace(
     workers = check_workers(workers)
 
     def derivative2(input: Any, axis: int, output: Any, mode: str, cval: Any) -> np.ndarray:
-        return correlate1d(input, [1, -2, 1], axis, output, mode, cval, 0, workers=workers)
+        return correlate1d(input, _SECOND, axis, output, mode, cval, 0, workers=workers)
 
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)
 

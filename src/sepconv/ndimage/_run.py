@@ -222,11 +222,8 @@ def run_correlate_nd(
         padded = _pad2d(array, weights.shape, origins, mode, cval, workers)
     else:
         padded = _pad_nd(array, weights.shape, origins, mode, cval)
-    pstrides = np.array([s // 8 for s in padded.strides], dtype=np.int64)
-    mask = kept_taps(weights)  # NaN weights are skipped, as in C
-    taps = np.argwhere(mask)  # C order
-    offsets = (taps * pstrides).sum(axis=1).astype(np.int64)
-    wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+    strides = tuple(s // 8 for s in padded.strides)
+    pstrides, offsets, wts = _taps(weights.tobytes(), weights.shape, strides)
     dst, copy_back = _target(output)
     n = array.shape[-1]
     rows = array.size // n
@@ -235,6 +232,21 @@ def run_correlate_nd(
     args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
     _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
     _finish(dst, copy_back)
+
+
+@functools.lru_cache(maxsize=256)
+def _taps(
+    data: bytes, shape: tuple[int, ...], strides: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(strides, offsets, weights)`` of the kept taps in C order, per kernel and layout."""
+    weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    mask = kept_taps(weights)  # NaN weights are skipped, as in C
+    pstrides = np.array(strides, dtype=np.int64)
+    offsets = (np.argwhere(mask) * pstrides).sum(axis=1).astype(np.int64)
+    wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+    for a in (pstrides, offsets, wts):
+        a.flags.writeable = False
+    return pstrides, offsets, wts
 
 
 def _pad2d(

@@ -214,6 +214,8 @@ def _weights1d(weights: np.ndarray) -> np.ndarray:
 
 
 def _int_origin(origin: Any) -> int:
+    if type(origin) is int:
+        return origin
     if isinstance(origin, (bool, np.bool_)):
         raise TypeError(f"origin must be an integer, got {origin!r}")
     try:
@@ -223,6 +225,8 @@ def _int_origin(origin: Any) -> int:
 
 
 def _origin1d(origin: Any, size: int) -> int:
+    if type(origin) is int and -(size // 2) <= origin <= (size - 1) // 2:
+        return origin  # the common case without the general checks
     return _args.to_origin(_int_origin(origin), size)
 
 
@@ -471,6 +475,8 @@ def uniform_filter1d(
 
 
 def _int_size(size: Any) -> int:
+    if type(size) is int and size >= 1:
+        return size
     if isinstance(size, (bool, np.bool_)):
         raise TypeError(f"size must be an integer, got {size!r}")
     try:

@@ -23,6 +23,7 @@ from . import _exact
 __all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d"]
 
 _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
+_NATIVE_SET = frozenset(_NATIVE)
 
 
 def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) -> None:
@@ -47,6 +48,8 @@ def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) 
 
 def _source(array: np.ndarray) -> np.ndarray:
     """The input as the kernels read it: C-contiguous uint8, float32 or float64."""
+    if array.dtype in _NATIVE_SET and array.flags.c_contiguous:
+        return array  # the common case, checked first: small calls are all overhead
     if array.dtype == np.bool_:
         array = array.view(np.uint8)
     if array.dtype in _NATIVE and array.dtype.isnative:
@@ -110,6 +113,8 @@ def _indices(n: int, before: int, after: int, mode: str) -> np.ndarray:
 
 
 def _lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    if len(shape) == 2:
+        return (1, shape[0], shape[1]) if axis == 0 else (shape[0], shape[1], 1)
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
 
 

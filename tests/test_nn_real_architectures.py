@@ -158,3 +158,30 @@ def test_conv_macs_equal_fvcore_and_torchinfo(arch):
             assert fv < macs  # fvcore misses the string-padded convolutions, as stated
         else:
             assert macs == fv, size
+
+
+@pytest.mark.parametrize("arch", ["hf_bit", "effnet_dynamic", "timm_like"])
+def test_data_aware_conversion_of_padded_and_standardised_layers_stays_exact_at_full_rank(arch):
+    model = REAL_ARCHITECTURES[arch]()
+    calibration = torch.randn(2, 3, 33, 33, generator=torch.Generator().manual_seed(0))
+    _, report = separate(model, depth_multiplier=49, calibration=calibration)
+    assert report.init == "data" and report.layers
+    for layer in report.layers:
+        assert layer.output_error is not None and layer.output_error < 1e-3, layer.name
+
+
+@pytest.mark.parametrize("arch", ["hf_bit", "effnet_dynamic", "effnet_static"])
+def test_each_convolution_counts_what_torchprofile_traces_on_its_real_input(arch):
+    torchprofile = pytest.importorskip("torchprofile")
+    model = REAL_ARCHITECTURES[arch]()
+    x = torch.zeros(1, 3, 33, 33)
+    inputs = layer_inputs(model, x)
+    rows = {row.name: row for row in profile(model, (3, 33, 33)).layers if row.rule == "conv"}
+    assert set(rows) == set(inputs)
+    for name, row in rows.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = torchprofile.profile_macs(model.get_submodule(name), inputs[name])
+        # torchprofile also counts the scalar multiplications of a padding computed in
+        # forward (two for a TF "SAME" layer: one per axis); nothing else differs.
+        assert 0 <= theirs - row.multiplications <= 2, name

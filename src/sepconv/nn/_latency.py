@@ -100,11 +100,15 @@ def measure(module: nn.Module, x: torch.Tensor, repeats: int = 7) -> float:
     """
     was_training = module.training
     module.eval()
+    # CUDA calls return before the work is done: wait for it inside every timed sample.
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     try:
         with torch.no_grad():
             module(x)
+            sync()
             start = time.perf_counter()
             module(x)
+            sync()
             once = max(time.perf_counter() - start, 1e-7)
             inner = max(1, min(1000, int(1e-3 / once)))
             samples = []
@@ -112,6 +116,7 @@ def measure(module: nn.Module, x: torch.Tensor, repeats: int = 7) -> float:
                 start = time.perf_counter()
                 for _ in range(inner):
                     module(x)
+                sync()
                 samples.append((time.perf_counter() - start) / inner)
     finally:
         module.train(was_training)

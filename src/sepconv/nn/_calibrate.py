@@ -18,6 +18,10 @@ output on the original model's inputs, so that errors do not compound.  In two s
 2. the second step (pointwise / horizontal) by exact least squares on the first step's
    outputs, ``P = E[y z^T] E[z z^T]^-1``: this uses every cross-channel correlation and
    costs only the (small) second step's input covariance.
+
+Memory is bounded: one layer's inputs for the calibration batches are held at a time, the
+joint refinement runs only up to ``_JOINT_LIMIT`` depthwise weights and the second step's
+least squares up to ``_GRAM_LIMIT`` inputs; beyond them the layer keeps the step before.
 """
 
 from __future__ import annotations
@@ -210,6 +214,8 @@ def fit_layer(
             _refine_depthwise(original, first, second, pad, pairs)
             return
     o = second.out_channels
+    if second.in_channels * second.kernel_size[1] > _GRAM_LIMIT:
+        return  # memory bound: keep the weight-space second step for these filters
     gram: torch.Tensor | None = None
     cross: torch.Tensor | None = None
     for xo, xc in pairs:
@@ -233,6 +239,9 @@ def fit_layer(
 #: Largest number of depthwise weights (C * M * kh * kw) refined jointly with the pointwise
 #: ones; the normal equations of that step are this size squared (4096^2 doubles = 128 MiB).
 _JOINT_LIMIT = 4096
+#: Largest input (channels x taps) of a second step refitted by least squares: its Gram
+#: matrix is this size squared (6144^2 doubles = 288 MiB).
+_GRAM_LIMIT = 6144
 #: Alternations between the depthwise and the pointwise least-squares steps.
 _ALTERNATIONS = 4
 

@@ -222,16 +222,38 @@ def plan_budget(
     else:
         assert budget.speedup is not None
         need = total * (1 - 1 / budget.speedup)
-        ranked = sorted(
-            ((original[k] - s) / (e + 1e-3), k, r, s) for k, f in options.items() for r, s, e in f
-        )
+        # Multiple-choice greedy: repeatedly take the move (a layer to one of its faster
+        # ranks) that buys the most time per unit of added error, until the savings
+        # measured per layer reach the target.
+        state: dict[int, tuple[float, float]] = {k: (original[k], 0.0) for k in options}
         saved = 0.0
-        for _, key, rank, seconds in reversed(ranked):
-            if saved >= need:
+        while saved < need:
+            best_move = None
+            for key, found in options.items():
+                seconds_now, error_now = state[key]
+                for rank, seconds, error in found:
+                    gain = seconds_now - seconds
+                    if gain <= 0:
+                        continue
+                    score = gain / (max(error - error_now, 0.0) + 1e-3)
+                    if best_move is None or score > best_move[0]:
+                        best_move = (score, key, rank, seconds, error)
+            if best_move is None:
                 break
-            if key not in chosen:
-                chosen[key] = (rank, seconds)
-                saved += original[key] - seconds
+            _, key, rank, seconds, error = best_move
+            saved += state[key][0] - seconds
+            state[key] = (seconds, error)
+            chosen[key] = (rank, seconds)
+        # The last moves may overshoot: give each layer back the most accurate of its
+        # options that still keeps the total savings at the target.
+        for key in list(chosen):
+            for rank, seconds, error in sorted(options[key], key=lambda f: f[2]):
+                extra = seconds - state[key][0]
+                if error < state[key][1] and saved - extra >= need:
+                    saved -= extra
+                    state[key] = (seconds, error)
+                    chosen[key] = (rank, seconds)
+                    break
         for key, found in options.items():
             if found and key not in chosen:
                 reasons[key] = f"not needed to reach the {budget.speedup:g}x target"

@@ -399,7 +399,8 @@ def separate(
                 new = new.to(memory_format=torch.channels_last)
             if x is None:
                 return new, _relative_error(recipe.weight, new.dense_weight())
-            fit_layer(conv, new, first, second, recipe.pad, recipe.weight, x, x, kind)
+            if init == "data":  # the layer alone, on the original model's inputs
+                fit_layer(conv, new, first, second, recipe.pad, recipe.weight, x, x, kind)
             return new, output_error(conv, new, x, x)
 
         def inputs_of(name: str) -> list[Any] | None:

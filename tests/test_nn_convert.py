@@ -454,3 +454,20 @@ def test_bad_budget_is_named():
         Budget()
     with pytest.raises(TypeError, match="budget must be a Budget"):
         separate(model, budget=2, input_size=(3, 8, 8))
+
+
+def test_budget_undoes_a_conversion_measured_slower_end_to_end(monkeypatch):
+    import sepconv.nn._convert as convert_module
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(8, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1)
+    )
+    # Every layer measured faster (the real timing), the whole model then measured slower.
+    monkeypatch.setattr(convert_module, "measure", lambda *args, **kwargs: 1e6)
+    converted, report = separate(model.eval(), input_size=(8, 32, 32), budget="speedup=50")
+    assert not report.layers
+    assert report.latency_after == report.latency_before
+    assert all(type(converted.get_submodule(n)) is nn.Conv2d for n in ("0", "2"))
+    reasons = dict(report.skipped)
+    assert any("did not make the model faster" in r for r in reasons.values()), reasons

@@ -442,9 +442,12 @@ def separate(
         for name in names:
             model = _put(model, name, new)
         rows.append((names[0], conv, new, rank, full, recipe, out_error))
-    if budget is not None and rows:
+    if budget is not None:
         assert input_size is not None
-        latency_after = measure(model, _budget_input(model, budget, input_size), budget.repeats)
+        x = _budget_input(model, budget, input_size)
+        if latency_before is None:  # nothing to choose from: the model as it is
+            latency_before = measure(model, x, budget.repeats)
+        latency_after = measure(model, x, budget.repeats) if rows else latency_before
         if latency_before is not None and latency_after > latency_before:
             # Measured slower end to end (the per-layer gains did not add up): undo it all.
             aliases = {id(conv): names for conv, names, _ in targets}

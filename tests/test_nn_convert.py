@@ -320,3 +320,154 @@ def test_bad_arguments():
         separate(model, rank_rtol=-1)
     with pytest.raises(TypeError, match="model"):
         separate("conv")
+
+
+def smooth_images(n, c, size, seed):
+    """Correlated inputs, like natural images: white noise blurred by a 5 x 5 box."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, c, size + 4, size + 4, generator=g, dtype=torch.float64)
+    return torch.nn.functional.avg_pool2d(x, 5, stride=1)
+
+
+def brute_output_error(original, new, x):
+    with torch.no_grad():
+        y = original(x)
+        return float(torch.linalg.vector_norm(y - new(x)) / torch.linalg.vector_norm(y))
+
+
+@pytest.mark.parametrize(
+    "kind,rank_kwargs",
+    [("depthwise", {"depth_multiplier": 1}), ("spatial", {"mid_channels": 4})],
+)
+@pytest.mark.parametrize(
+    "layer_kwargs", [{}, {"stride": 2, "padding": 1, "padding_mode": "reflect"}]
+)
+def test_data_aware_factors_lower_the_output_error_on_seen_and_new_data(
+    kind, rank_kwargs, layer_kwargs
+):
+    model = nn.Sequential(conv(6, 10, seed=3, **layer_kwargs))
+    calibration = smooth_images(16, 6, 12, seed=0)
+    held_out = smooth_images(16, 6, 12, seed=1)
+    weight_space, svd_report = separate(
+        model, kind, init="svd", calibration=calibration, **rank_kwargs
+    )
+    fitted, data_report = separate(model, kind, calibration=calibration, **rank_kwargs)
+    assert (svd_report.init, data_report.init) == ("svd", "data")
+    for report, converted in ((svd_report, weight_space), (data_report, fitted)):
+        reported = report.layers[0].output_error
+        assert reported == pytest.approx(
+            brute_output_error(model, converted, calibration), rel=1e-6
+        )
+    assert data_report.layers[0].output_error < 0.8 * svd_report.layers[0].output_error
+    assert brute_output_error(model, fitted, held_out) < brute_output_error(
+        model, weight_space, held_out
+    )
+    # The weight error is what data-aware factors give up, never the output error.
+    assert data_report.layers[0].error >= svd_report.layers[0].error - 1e-9
+
+
+@pytest.mark.parametrize(
+    "kind,rank_kwargs",
+    [("depthwise", {"depth_multiplier": 9}), ("spatial", {"mid_channels": 18})],
+)
+def test_data_aware_factors_stay_exact_at_full_rank(kind, rank_kwargs):
+    model = nn.Sequential(conv(6, 10, seed=4, padding=1))
+    calibration = smooth_images(4, 6, 8, seed=2)
+    fitted, report = separate(model, kind, calibration=calibration, **rank_kwargs)
+    assert report.layers[0].output_error < 1e-5
+    assert brute_output_error(model, fitted, smooth_images(4, 6, 9, seed=3)) < 1e-5
+
+
+def test_each_layer_is_fitted_to_the_original_model_on_the_converted_inputs():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1, dtype=torch.float64),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1, dtype=torch.float64),
+    )
+    calibration = smooth_images(8, 4, 10, seed=5)
+    fitted, report = separate(model, depth_multiplier=1, calibration=calibration)
+    assert [layer.name for layer in report.layers] == ["0", "2"]
+    with torch.no_grad():
+        target = model[2](model[1](model[0](calibration)))  # the original's output of layer 2
+        got = fitted[2](fitted[1](fitted[0](calibration)))  # on what the converted model feeds it
+    error = float(torch.linalg.vector_norm(target - got) / torch.linalg.vector_norm(target))
+    assert report.layers[1].output_error == pytest.approx(error, rel=1e-6)
+    assert "output error" in str(report)
+    assert json.loads(json.dumps(report.to_dict()))["totals"]["max_output_error"] > 0
+
+
+def test_bad_calibration_is_named():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    with pytest.raises(ValueError, match="give calibration"):
+        separate(model, init="data")
+    with pytest.raises(TypeError, match="calibration must be a tensor"):
+        separate(model, calibration=3)
+    with pytest.raises(ValueError, match=r"calibration batches must have shape \(N, 3, 8, 8\)"):
+        separate(model, calibration=torch.zeros(2, 3, 9, 9), input_size=(3, 8, 8))
+    with pytest.raises(ValueError, match="fails on a calibration batch of shape"):
+        separate(model, calibration=torch.zeros(2, 5, 9, 9))
+    with pytest.raises(ValueError, match="calibration is empty"):
+        separate(model, calibration=[])
+    with pytest.raises(ValueError, match="floating-point"):
+        separate(model, calibration=torch.zeros(2, 3, 9, 9, dtype=torch.int64))
+    # (inputs, labels) pairs, as a DataLoader yields them, are accepted
+    _, report = separate(model, calibration=[(torch.randn(2, 3, 9, 9), torch.zeros(2))])
+    assert report.layers[0].output_error is not None
+
+
+def test_budget_converts_only_layers_measured_faster_and_never_slows_the_model():
+    from sepconv.nn import Budget
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 64, 3, padding=1)
+    ).eval()
+    converted, report = separate(model, input_size=(3, 24, 24), budget="speedup=4")
+    assert report.latency_before is not None and report.latency_after is not None
+    assert report.latency_after <= report.latency_before
+    convs = {"0", "2"}
+    assert {layer.name for layer in report.layers} | {n for n, _ in report.skipped} == convs
+    for layer in report.layers:
+        assert layer.latency_after < layer.latency_before
+    for name, reason in report.skipped:
+        assert "faster" in reason or "target" in reason or "error" in reason, reason
+        assert type(converted.get_submodule(name)) is nn.Conv2d
+    _, strict = separate(model, input_size=(3, 24, 24), budget=Budget(max_error=1e-9))
+    assert all(layer.error <= 1e-6 for layer in strict.layers)
+    x = torch.randn(1, 3, 24, 24)
+    with torch.no_grad():
+        assert converted(x).shape == model(x).shape
+
+
+def test_bad_budget_is_named():
+    from sepconv.nn import Budget
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    with pytest.raises(ValueError, match="give input_size"):
+        separate(model, budget="speedup=2")
+    with pytest.raises(ValueError, match="budget must look like"):
+        separate(model, budget="fast", input_size=(3, 8, 8))
+    with pytest.raises(ValueError, match="speedup must be a number > 1"):
+        Budget(speedup=0.5)
+    with pytest.raises(ValueError, match="exactly one of"):
+        Budget()
+    with pytest.raises(TypeError, match="budget must be a Budget"):
+        separate(model, budget=2, input_size=(3, 8, 8))
+
+
+def test_budget_undoes_a_conversion_measured_slower_end_to_end(monkeypatch):
+    import sepconv.nn._convert as convert_module
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(8, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1)
+    )
+    # Every layer measured faster (the real timing), the whole model then measured slower.
+    monkeypatch.setattr(convert_module, "measure", lambda *args, **kwargs: 1e6)
+    converted, report = separate(model.eval(), input_size=(8, 32, 32), budget="speedup=50")
+    assert not report.layers
+    assert report.latency_after == report.latency_before
+    assert all(type(converted.get_submodule(n)) is nn.Conv2d for n in ("0", "2"))
+    reasons = dict(report.skipped)
+    assert any("did not make the model faster" in r for r in reasons.values()), reasons

@@ -23,7 +23,7 @@ TINY = StudyConfig(
     finetune_steps=2,
 )
 N_RUNS = 3 * 2 * 2
-N_CONVERSIONS = 4
+N_CONVERSIONS = 6  # (depthwise, spatial) x (svd, data, random)
 
 
 def _numbers(result):
@@ -159,7 +159,7 @@ def test_study_on_a_folder_of_images(tmp_path):
     assert sorted(sum(split["files"].values(), [])) == sorted(
         f"{c}/{i}.png" for c in ("circle", "cross", "empty") for i in range(5)
     )
-    assert len(result.runs) == 2 and len(result.conversion_runs) == 2
+    assert len(result.runs) == 2 and len(result.conversion_runs) == 3
 
 
 def test_study_on_npz_arrays(tmp_path):

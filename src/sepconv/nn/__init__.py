@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     ) from exc
 
 from ._convert import LayerSeparation, SeparationReport, separate
+from ._latency import Budget
 from ._layers import (
     DepthwiseConv2d,
     DepthwiseSeparableConv2d,
@@ -33,6 +34,7 @@ from ._layers import (
 from ._profile import LayerProfile, Profile, profile
 
 __all__ = [
+    "Budget",
     "DepthwiseConv2d",
     "DepthwiseSeparableConv2d",
     "LayerProfile",

@@ -25,8 +25,9 @@ __all__ = ["LayerProfile", "Profile", "profile"]
 
 #: The counting rules, as stated in :func:`profile`'s docstring and exported in JSON.
 RULES: dict[str, str] = {
-    "conv": "nn.Conv1d/Conv2d (and subclasses: DepthwiseConv2d, PointwiseConv2d): "
-    "sepconv.cost.conv2d, H_out*W_out*C_out*(C_in/groups)*kh*kw per sample; bias not counted",
+    "conv": "nn.Conv1d/Conv2d (and subclasses: DepthwiseConv2d, PointwiseConv2d, padding "
+    "computed in forward): sepconv.cost.conv2d, H_out*W_out*C_out*(C_in/groups)*kh*kw per "
+    "sample with the output size the layer produced; bias not counted",
     "linear": "nn.Linear: sepconv.cost.linear, in_features*out_features per input row",
     "norm": "BatchNorm/InstanceNorm/GroupNorm/LayerNorm: 2 per output element with an affine "
     "scale (normalise, then scale), 1 without; counted unfused, as in inference without folding",
@@ -209,7 +210,9 @@ def profile(
 
     * ``nn.Conv1d`` / ``nn.Conv2d`` and subclasses (grouped and depthwise
       included): :func:`sepconv.cost.conv2d`,
-      ``H_out * W_out * C_out * (C_in / groups) * kh * kw`` per sample.  Bias
+      ``H_out * W_out * C_out * (C_in / groups) * kh * kw`` per sample, with
+      the output size the layer really produced (so padding computed in
+      ``forward``, as TF "SAME" subclasses do, is counted as run).  Bias
       additions are not multiplications and are not counted.
     * ``nn.Linear``: :func:`sepconv.cost.linear` per input row.
     * Normalisation (batch, instance, group, layer): 2 per output element with
@@ -332,7 +335,7 @@ def _count(
     if inp is None or out is None:
         return ("uncounted", 0)
     if isinstance(module, (nn.Conv1d, nn.Conv2d)):
-        return ("conv", _conv_macs(module, inp))
+        return ("conv", _conv_macs(module, out))
     if isinstance(module, nn.Linear):
         rows = out.numel() // module.out_features
         return (
@@ -359,36 +362,21 @@ def _count(
     return ("uncounted", 0)
 
 
-def _conv_macs(conv: nn.Conv1d | nn.Conv2d, inp: torch.Tensor) -> int:
-    # Conv1d is a Conv2d on a height-1 image; one formula, sepconv.cost.conv2d.
+def _conv_macs(conv: nn.Conv1d | nn.Conv2d, out: torch.Tensor) -> int:
+    # From the output the layer really produced, not from its constructor arguments:
+    # subclasses pad in forward() (TF "SAME", efficientnet_pytorch, timm), so the
+    # arguments can describe another output size.  Every output element costs one
+    # kernel window, which is sepconv.cost.conv2d on an input exactly one (dilated)
+    # kernel wide; Conv1d is a Conv2d on a height-1 image.
     two_d = isinstance(conv, nn.Conv2d)
-    spatial = tuple(inp.shape[-2:]) if two_d else (1, inp.shape[-1])
-    kernel = conv.kernel_size if two_d else (1, conv.kernel_size[0])
-    stride = conv.stride if two_d else (1, conv.stride[0])
-    dilation = conv.dilation if two_d else (1, conv.dilation[0])
-    if isinstance(conv.padding, str):
-        # "valid" pads nothing; "same" pads dilation*(k-1) in total, the odd one
-        # on the far side.  Count that extra row/column as part of the input:
-        # multiplications depend only on the output size and the kernel.
-        padding, spatial = [0, 0], list(spatial)
-        if conv.padding == "same":
-            for axis in range(2):
-                total = dilation[axis] * (kernel[axis] - 1)
-                padding[axis] = total // 2
-                spatial[axis] += total - 2 * (total // 2)
-    else:
-        padding = conv.padding if two_d else (0, conv.padding[0])
-    batch = math.prod(inp.shape[: -3 if two_d else -2]) if inp.dim() > (3 if two_d else 2) else 1
-    result = cost.conv2d(
-        (conv.in_channels, *spatial),
-        conv.out_channels,
-        kernel,
-        stride,
-        tuple(padding),
-        dilation,
-        conv.groups,
-    )
-    return batch * result.multiplications
+    kernel = tuple(conv.kernel_size) if two_d else (1, conv.kernel_size[0])
+    dilation = tuple(conv.dilation) if two_d else (1, conv.dilation[0])
+    reach = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    window = cost.conv2d(
+        (conv.in_channels, *reach), conv.out_channels, kernel, dilation=dilation, groups=conv.groups
+    ).multiplications
+    # One window per output element; window counts all out_channels at one position.
+    return out.numel() // conv.out_channels * window
 
 
 def _adaptive_window_total(n: int, o: int) -> int:

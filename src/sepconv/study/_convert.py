@@ -18,23 +18,38 @@ from ._train import evaluate
 
 
 def conversion_settings(config: StudyConfig) -> list[tuple[str, int, str]]:
-    """``(kind, setting, init)`` triples the conversion experiment tries, svd next to random.
+    """``(kind, setting, init)`` triples the conversion experiment tries.
+
+    Each setting is tried with weight-space SVD factors (``"svd"``), with factors fitted to
+    the layers' outputs on calibration images (``"data"``, see :func:`sepconv.nn.separate`)
+    and with a random initialisation (``"random"``).
 
     ``setting`` is the depth multiplier for ``"depthwise"`` and, for ``"spatial"``, the
     multiple of each layer's input channels used as ``mid_channels``.
     """
     triples = []
     for multiplier in config.convert_multipliers:
-        triples += [("depthwise", multiplier, "svd"), ("depthwise", multiplier, "random")]
+        triples += [("depthwise", multiplier, init) for init in ("svd", "data", "random")]
     for rank in config.convert_ranks:
-        triples += [("spatial", rank, "svd"), ("spatial", rank, "random")]
+        triples += [("spatial", rank, init) for init in ("svd", "data", "random")]
     return triples
 
 
-def convert(model: nn.Module, kind: str, setting: int, init: str) -> tuple[nn.Module, float]:
+#: Training images the data-aware conversion calibrates on (the first ones of the split).
+CALIBRATION_IMAGES = 512
+
+
+def convert(
+    model: nn.Module,
+    kind: str,
+    setting: int,
+    init: str,
+    calibration: torch.Tensor | None = None,
+) -> tuple[nn.Module, float]:
     """``sepconv.nn.separate`` applied to the body convolutions of a study network.
 
     Returns the converted copy and the largest relative weight error of a converted layer.
+    ``calibration`` (images) is needed for ``init="data"``.
     ``mid_channels`` of ``kind="spatial"`` is one number per call, so each layer gets its own
     call with ``setting`` times its input channels: with ``setting=1`` the converted network
     has exactly the architecture of the study's ``spatial`` family, as ``depth_multiplier=1``
@@ -44,7 +59,12 @@ def convert(model: nn.Module, kind: str, setting: int, init: str) -> tuple[nn.Mo
 
     if kind == "depthwise":
         converted, report = separate(
-            model, kind="depthwise", depth_multiplier=setting, init=init, include=BODY_CONVS
+            model,
+            kind="depthwise",
+            depth_multiplier=setting,
+            init=init,
+            include=BODY_CONVS,
+            calibration=calibration if init == "data" else None,
         )
         return converted, float(report.max_error)
     errors = []
@@ -58,6 +78,7 @@ def convert(model: nn.Module, kind: str, setting: int, init: str) -> tuple[nn.Mo
             init=init,
             include=[name],
             inplace=index > 0,
+            calibration=calibration if init == "data" else None,
         )
         errors.append(float(report.max_error))
     return converted, max(errors)
@@ -80,7 +101,8 @@ def run_conversion(
     acc_before, _ = evaluate(base, split.images["test"], split.labels["test"])
     # A random initialisation draws from torch's generator: seed it so the run repeats.
     torch.manual_seed(int(np.random.SeedSequence([seed, setting, 7]).generate_state(1)[0]))
-    model, error = convert(base, kind, setting, init)
+    calibration = torch.from_numpy(split.images["train"][:CALIBRATION_IMAGES])
+    model, error = convert(base, kind, setting, init, calibration)
     cost = model_cost(model, split.images["test"].shape[1:])
     acc_converted, _ = evaluate(model, split.images["test"], split.labels["test"])
     start = time.perf_counter()

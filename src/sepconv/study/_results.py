@@ -145,7 +145,9 @@ def summarise_conversion(records: Iterable[Mapping[str, Any]]) -> list[dict[str,
                 "acc_finetuned_std": _std(values("acc_finetuned")),
             }
         )
-    rows.sort(key=lambda r: (r["kind"], r["setting"], r["init"] != "svd"))
+    # Weight-space SVD, then data-aware factors, then the random baseline.
+    order = {"svd": 0, "data": 1, "random": 2}
+    rows.sort(key=lambda r: (r["kind"], r["setting"], order.get(r["init"], 3)))
     return rows
 
 

@@ -159,7 +159,7 @@ def run_study(
     """
     import torch
 
-    from ._convert import conversion_settings, run_conversion
+    from ._convert import CALIBRATION_IMAGES, conversion_settings, run_conversion
     from ._models import build_model
     from ._train import deterministic
 
@@ -229,16 +229,17 @@ def run_study(
             for seed, kind, setting, init in conversions:
                 label = f"convert {kind} x{setting} {init} seed {seed}"
                 base = {**common, "family": "standard", "width": config.conversion_width}
-                key = config_key(
-                    {
-                        "base": config_key({**base, "seed": seed}),
-                        "kind": kind,
-                        "setting": setting,
-                        "init": init,
-                        "steps": config.finetune_steps,
-                        "lr": config.finetune_lr,
-                    }
-                )
+                parts = {
+                    "base": config_key({**base, "seed": seed}),
+                    "kind": kind,
+                    "setting": setting,
+                    "init": init,
+                    "steps": config.finetune_steps,
+                    "lr": config.finetune_lr,
+                }
+                if init == "data":  # only there, so that older svd / random runs stay cached
+                    parts["calibration"] = CALIBRATION_IMAGES
+                key = config_key(parts)
                 path = cache / f"convert-{kind}-x{setting}-{init}-s{seed}-{key}.json"
                 record = None if force else _read_json(path)
                 if record is None:

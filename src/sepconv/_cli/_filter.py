@@ -18,7 +18,7 @@ from rich.table import Table
 
 from .. import _io
 from .._kernelspec import SPEC_HELP
-from ._app import app, console, print_json
+from ._app import app, console, print_error, print_json
 
 _MODES = "reflect, mirror, nearest, wrap, constant, grid-mirror, grid-constant, grid-wrap"
 
@@ -185,8 +185,13 @@ def _progress(err: Console, disable: bool) -> Progress:
 
 
 def _error(exc: BaseException) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+    print_error(exc)
     raise typer.Exit(2)
+
+
+def _say(line: str) -> None:
+    # Paths and plans are printed whole: never wrapped at the terminal width, never markup.
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> None:
@@ -202,11 +207,11 @@ def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> No
     elif single:
         result = results[0]
         if result.status == "failed":
-            console.print(f"[red]error:[/red] {result.input}: {result.error}")
+            print_error(f"{result.input}: {result.error}")
         else:
-            console.print(f"{result.input} -> {result.output}  {result.shape} {result.dtype}")
-            console.print(f"plan: {result.plan}")
-            console.print(f"time: {result.seconds:.3f} s")
+            _say(f"{result.input} -> {result.output}  {result.shape} {result.dtype}")
+            _say(f"plan: {result.plan}")
+            _say(f"time: {result.seconds:.3f} s")
     else:
         table = Table(title="sepconv filter")
         for column in ("input", "output", "status", "seconds", "plan / error"):
@@ -224,10 +229,10 @@ def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> No
             )
         console.print(table)
         for r in failed:  # in full, whatever the terminal width did to the table
-            console.print(f"[red]failed:[/red] {r.input}: {r.error}", soft_wrap=True)
+            print_error(f"{r.input}: {r.error}", label="failed:")
         counts = ", ".join(
             f"{sum(r.status == s for r in results)} {s}" for s in ("written", "skipped", "failed")
         )
-        console.print(counts)
+        _say(counts)
     if failed:
         raise typer.Exit(1)

@@ -21,7 +21,6 @@ from typer.core import TyperGroup
 
 from .._files import json_default
 
-
 # typer may ship its own copy of click: find click's base exception through a public name.
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -112,17 +115,19 @@ def filter_command(
         _error(exc)
 
     if not batch and not volume:
-        result = _io.filter_image_file(input, output, options)
+        with _interruptible():
+            result = _io.filter_image_file(input, output, options)
         _finish([result], as_json, single=True)
         return
     err = Console(stderr=True)
     try:
-        with _cluster(scheduler, workers) as client:
+        with _interruptible(), _cluster(scheduler, workers) as client:
             if client is not None and not as_json:
                 link = getattr(client, "dashboard_link", None)
                 err.print(
                     f"dask cluster: {client.scheduler.address}"
-                    + (f", dashboard {link}" if link else "")
+                    + (f", dashboard {link}" if link else ""),
+                    soft_wrap=True,
                 )
             with _progress(err, as_json) as bar:
                 if batch:
@@ -162,6 +167,33 @@ def _int_tuple(text: str | None, name: str) -> tuple[int, ...] | None:
         return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError:
         raise ValueError(f"{name} must be integers separated by commas, got {text!r}") from None
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM: stop cleanly, keep finished outputs, say how to resume.
+
+    SIGTERM (what batch systems send before a kill) becomes ``KeyboardInterrupt`` so
+    that temporaries are removed as for Ctrl-C; outputs already renamed into place are
+    complete and a rerun of the same command skips them.
+    """
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_term) if main_thread else None
+    try:
+        yield
+    except KeyboardInterrupt:
+        print_error(
+            "finished outputs are complete; run the same command again to filter the rest",
+            label="interrupted:",
+        )
+        raise typer.Exit(130) from None
+    finally:
+        if main_thread:  # None: the previous handler was not set from Python
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @contextmanager

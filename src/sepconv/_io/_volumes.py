@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,11 @@ class _NpyTarget:
         del mapped
 
 
-def _write_region(target: Any, region: tuple[slice, ...], block: np.ndarray) -> int:
+def _write_region(target: Any, root: str, region: tuple[slice, ...], block: np.ndarray) -> int:
+    if not os.path.exists(root):
+        # The job was abandoned (an error or Ctrl-C elsewhere) and its temporary target
+        # removed: writing now would recreate it as litter.
+        raise FileNotFoundError(f"temporary output {root!r} was removed: the job stopped")
     target[region] = block
     return int(block.size)
 
@@ -203,7 +208,7 @@ def write_volume(
         blocks = array.to_delayed().ravel()
         regions = list(_block_regions(array.chunks))
         writes = [
-            dask.delayed(_write_region, pure=False)(target, region, block)
+            dask.delayed(_write_region, pure=False)(target, str(tmp), region, block)
             for region, block in zip(regions, blocks)
         ]
         _run(writes, client, say)
@@ -250,12 +255,19 @@ def _run(writes: list[Any], client: Any, say: Callable[[int, int], None]) -> Non
     total = len(writes)
     say(0, total)
     if client is not None:
-        from distributed import as_completed
+        from distributed import as_completed, wait
 
         futures = client.compute(writes)
-        for done, future in enumerate(as_completed(futures), start=1):
-            future.result()
-            say(done, total)
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                future.result()
+                say(done, total)
+        except BaseException:
+            # Stop the remaining writes before the caller removes the temporary target;
+            # a write already running finishes into a directory that is about to go.
+            client.cancel(futures)
+            wait(futures, timeout=10)
+            raise
         return
     import dask
     from dask.callbacks import Callback
@@ -268,8 +280,16 @@ def _run(writes: list[Any], client: Any, say: Callable[[int, int], None]) -> Non
             state["done"] += 1
             say(state["done"], total)
 
-    with Callback(posttask=posttask):
-        dask.compute(*writes, scheduler="threads")
+    # Our own pool, drained on the way out: Dask's threaded scheduler returns on the first
+    # error or Ctrl-C while tasks still run, and a chunk written after the caller removed
+    # the temporary target would recreate it (Zarr makes missing parent directories).
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        try:
+            with Callback(posttask=posttask):
+                dask.compute(*writes, scheduler="threads", pool=pool)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _write_tiff_volume(

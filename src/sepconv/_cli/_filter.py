@@ -104,7 +104,10 @@ def filter_command(
         batch = _io.is_batch(input)
         pairs = _io.batch_pairs(input, output) if batch else []
         if batch and not pairs:
-            raise ValueError(f"input {input!r} holds no {', '.join(_io.IMAGE_SUFFIXES)} files")
+            raise ValueError(
+                f"input {input!r} holds no {', '.join(_io.IMAGE_SUFFIXES)} files (hidden "
+                "files are skipped); give a directory or a quoted glob of such images"
+            )
         volume = not batch and _io.is_volume(input)
         if not batch and not volume and (workers is not None or scheduler != "threads"):
             raise ValueError(

@@ -57,7 +57,7 @@ def read_image(path: str | os.PathLike[str]) -> Image:
         If ``path`` is not a file.
     FileFormatError
         (a ``ValueError``) If the file is empty, truncated, corrupt, compressed with a
-        codec that is not installed, or a TIFF holding images of different shapes; the
+        codec that is not installed, or a TIFF holding several separate images; the
         message names the file and the fix.
 
     Examples
@@ -108,7 +108,7 @@ def _fix_for(exc: BaseException) -> str:
     text = str(exc)
     if "imagecodecs" in text:
         return "install imagecodecs (pip install imagecodecs) or save the file uncompressed"
-    if "pickled" in text:
+    if "pickled" in text or "Python objects" in text:
         return "save a numeric array (np.save with a numeric dtype), not Python objects"
     return "it may be truncated or corrupt: copy or write it again"
 
@@ -125,8 +125,8 @@ def _read_tiff(path: Path) -> Image:
             # series[0] alone would silently drop every other image in the file.
             shapes = ", ".join(str(tuple(s.shape)) for s in tif.series[:4])
             raise FileFormatError(
-                f"input {str(path)!r} holds {len(tif.series)} images of different shapes "
-                f"({shapes}{', ...' if len(tif.series) > 4 else ''}); sepconv reads one image "
+                f"input {str(path)!r} holds {len(tif.series)} separate images (shapes "
+                f"{shapes}{', ...' if len(tif.series) > 4 else ''}); sepconv reads one image "
                 "or one stack of equal pages per TIFF: split it into one file per image"
             )
         series = tif.series[0]

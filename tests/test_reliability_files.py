@@ -58,12 +58,14 @@ def _start(*args: object, **env: str | None) -> subprocess.Popen:
     )
 
 
-def _finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
+# Generous bounds, never reached when all is well: with a cold Numba cache the first
+# subprocess compiles the kernels, which takes a minute on a busy 2-core machine.
+def _finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, (out + err).decode("utf-8")
 
 
-def _wait_until(condition, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_until(condition, proc: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:

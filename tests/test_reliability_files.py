@@ -313,6 +313,23 @@ def test_multipage_tiff_volume_killed_and_interrupted_part_way_reruns_to_the_cle
     _volume_scenarios(tmp_path, src, tmp_path / "out.tif", progress, chunks=8)
 
 
+def test_a_failing_chunk_leaves_no_late_write_to_recreate_the_temporary_zarr(tmp_path):
+    da = pytest.importorskip("dask.array")
+    pytest.importorskip("zarr")
+
+    def slow_or_bad(block, block_id=None):
+        if block_id == (0, 0):
+            raise ZeroDivisionError("bad chunk")
+        time.sleep(0.2)  # still running when the bad chunk stops the job
+        return block
+
+    lazy = da.ones((8, 8), chunks=(2, 8), dtype=np.float32).map_blocks(slow_or_bad)
+    with pytest.raises(ZeroDivisionError):
+        _io.write_volume(lazy, tmp_path / "o.zarr")
+    time.sleep(0.5)  # any write that outlived the job would have landed by now
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- cluster faults
 
 

@@ -225,15 +225,38 @@ def test_stale_temporaries_are_swept_once_per_directory_and_only_when_their_writ
     mine = _tmp_name("c.npy", os.getpid())
     for name in (dead, other_host, mine, "a.npy", ".hidden-but-not-ours"):
         (tmp_path / name).write_bytes(b"x")
+    # Killed between moving the old d.zarr aside and renaming its replacement in.
     old_dir = tmp_path / f".d.zarr.{_dead_pid()}@{_files._host()}.ab12cd34.old"
-    (old_dir / "c").mkdir(parents=True)
+    (old_dir / "d.zarr" / "c").mkdir(parents=True)
+    (old_dir / "d.zarr" / "zarr.json").write_text("{}")
     assert _files.remove_stale_temporaries(tmp_path) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [other_host, mine, "a.npy", ".hidden-but-not-ours"]
+        [other_host, mine, "a.npy", ".hidden-but-not-ours", "d.zarr"]
     )
+    assert (tmp_path / "d.zarr" / "zarr.json").read_text() == "{}"  # put back, not lost
     (tmp_path / dead).write_bytes(b"x")
     assert _files.remove_stale_temporaries(tmp_path) == 0  # once per directory
     assert _files.remove_stale_temporaries(tmp_path, again=True) == 1
+
+
+def test_ctrl_c_between_the_two_renames_of_a_directory_keeps_the_old_output(tmp_path, monkeypatch):
+    target = tmp_path / "o.zarr"
+    target.mkdir()
+    (target / "zarr.json").write_text("old")
+    real, calls = os.replace, []
+
+    def replace(src, dst):  # the old output is moved aside, then Ctrl-C
+        calls.append(src)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt), _files.atomic_path(target, directory=True) as tmp:
+        (tmp / "zarr.json").write_text("new")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["o.zarr"]
+    assert (target / "zarr.json").read_text() == "old"
 
 
 # --------------------------------------------------------------------------- volume interruptions

@@ -38,7 +38,8 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     A process killed outright (``SIGKILL``, a lost node) cannot clean up, so the first
     write into a directory in each process removes the temporaries there whose writing
     process, named in the temporary's name, no longer runs on this host.  Temporaries of
-    live processes and of other hosts are left alone.
+    live processes and of other hosts are left alone.  A previous output directory moved
+    aside for its replacement is put back if the replacement never arrived.
 
     Examples
     --------
@@ -60,6 +61,7 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
         fd, name = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=suffix)
         os.close(fd)
         tmp = Path(name)
+    old: Path | None = None
     try:
         yield tmp
         # mkstemp/mkdtemp create private entries; give the result the usual permissions.
@@ -78,6 +80,9 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        if old is not None:  # stopped between the two renames: put the old output back
+            _restore(old, parent)
+            shutil.rmtree(old, ignore_errors=True)
         raise
 
 
@@ -105,6 +110,14 @@ def _running(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         return True
     return True
+
+
+def _restore(old: Path, parent: Path) -> None:
+    # ``old`` holds a previous output moved aside for its replacement; if the replacement
+    # never arrived, the previous output goes back rather than being lost.
+    for child in list(old.iterdir()) if old.is_dir() else []:
+        if not (parent / child.name).exists():
+            os.replace(child, parent / child.name)
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str], *, again: bool = False) -> int:
@@ -137,6 +150,8 @@ def remove_stale_temporaries(directory: str | os.PathLike[str], *, again: bool =
         if match is None or match.group(2) != host or _running(int(match.group(1))):
             continue
         if entry.is_dir(follow_symlinks=False):
+            if entry.name.endswith(".old"):  # killed between two renames: keep the output
+                _restore(Path(entry.path), Path(key))
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             try:

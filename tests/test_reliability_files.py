@@ -400,10 +400,12 @@ def test_zarr_job_survives_a_killed_worker_and_equals_the_clean_run(tmp_path):
         killer.start()
         result = _io.filter_volume(src, dst, options, client=client)
         killer.join(5)
+        # The nanny replaced the killed worker process (a zombie may linger, so do not
+        # ask the operating system whether the old pid still exists).
+        survivors = set(client.run(os.getpid).values())
     assert result.status == "written"
     assert killed and killed["written"] < total, killed  # the kill came mid-job
-    with pytest.raises(ProcessLookupError):
-        os.kill(killed["pid"], 0)
+    assert killed["pid"] not in survivors
     got = zarr.open_array(str(dst), mode="r")[:]
     np.testing.assert_array_equal(got, zarr.open_array(str(clean), mode="r")[:])
     assert _temporaries(tmp_path, "o.zarr") == []

@@ -66,13 +66,16 @@ def filter_command(
 ) -> None:
     """Filter images, batches of images and out-of-core volumes with a kernel.
 
-    Colour images are filtered channel by channel; the output keeps the input's dtype
-    unless --dtype is given, and is written to a temporary file then renamed, so it
-    is never half written.  A batch (directory or glob) writes OUTPUT/<same name>,
-    skips outputs that exist and are newer than their input (--overwrite to redo),
-    and reports each failing file without stopping.  Volumes (.zarr, multi-page TIFF)
-    are filtered chunk by chunk through Dask: on local threads, a new local cluster
-    (--workers N) or an existing one (--scheduler tcp://HOST:PORT).
+    Colour images are filtered channel by channel; the output keeps the
+    input's dtype unless --dtype is given, and is written to a temporary
+    file then renamed, so it is never half written.  A batch (directory or
+    glob) writes OUTPUT/<same name>, skips outputs that exist and are newer
+    than their input (--overwrite to redo), and reports each failing file
+    without stopping; after an interruption (Ctrl-C, SIGTERM, kill -9) run
+    the same command again to filter only what is missing.  Volumes (.zarr,
+    multi-page TIFF) are filtered chunk by chunk through Dask: on local
+    threads, a new local cluster (--workers N) or an existing one
+    (--scheduler tcp://HOST:PORT).
 
     Examples:
 

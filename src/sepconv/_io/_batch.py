@@ -6,7 +6,8 @@ rename of a complete temporary file, so an existing output is complete, and a ba
 interrupted at any point (Ctrl-C, ``kill -9``, a lost node) is resumed by running the
 same command again: finished files are reported ``skipped`` and left untouched, the
 rest are filtered.  Hidden temporaries an interrupted run left behind are never taken
-for inputs or outputs and are removed by the next write of the same output.
+for inputs or outputs; the next write into the same directory removes those whose
+writer is gone (:func:`sepconv._files.remove_stale_temporaries`).
 """
 
 from __future__ import annotations

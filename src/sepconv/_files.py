@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -55,35 +56,71 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(parent)
     prefix, suffix = f".{path.name}.{_owner()}.", f".tmp{path.suffix}"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=suffix))
-    else:
-        fd, name = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=suffix)
-        os.close(fd)
-        tmp = Path(name)
+    tmp: Path | None = None
     old: Path | None = None
     try:
+        # Ctrl-C between creating the temporary and knowing its name would leave it
+        # behind, and between the two renames of a directory would hide the output:
+        # those few lines hold the signal and raise it just after.
+        with _signals_held():
+            if directory:
+                tmp = Path(tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=suffix))
+            else:
+                fd, name = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=suffix)
+                os.close(fd)
+                tmp = Path(name)
         yield tmp
-        # mkstemp/mkdtemp create private entries; give the result the usual permissions.
-        os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
-        if directory and path.exists():
-            # A directory cannot be renamed over a non-empty one: move the old one
-            # aside first, so the target is never missing for longer than two renames.
-            old = Path(tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=".old"))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        with _signals_held():
+            # mkstemp/mkdtemp make private entries; give the result the usual permissions.
+            os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
+            if directory and path.exists():
+                # A directory cannot be renamed over a non-empty one: move the old one
+                # aside first, so the target is never missing for longer than two renames.
+                old = Path(tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=".old"))
+                os.replace(path, old / path.name)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
     except BaseException:
-        if tmp.is_dir():
+        if tmp is not None and tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        elif tmp is not None:
             tmp.unlink(missing_ok=True)
         if old is not None:  # stopped between the two renames: put the old output back
             _restore(old, parent)
             shutil.rmtree(old, ignore_errors=True)
         raise
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Run a few lines that SIGINT/SIGTERM must not split; deliver them afterwards.
+
+    Python runs signal handlers in the main thread only, so elsewhere there is nothing
+    to hold.  A held signal goes to the handler that was set before, once the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, Any]] = []
+    previous: dict[int, Any] = {}
+    try:
+        for signum in _HELD_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda s, f: pending.append((s, f)))
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum, frame in pending:
+            handler = previous.get(signum)
+            if callable(handler):
+                handler(signum, frame)  # e.g. raise KeyboardInterrupt
+            elif handler in (signal.SIG_DFL, None):
+                os.kill(os.getpid(), signum)  # the default action, now
 
 
 # ``.NAME.PID@HOST.RANDOM.tmp<suffix>`` or ``.NAME.PID@HOST.RANDOM.old``.

@@ -47,7 +47,6 @@ outside launches calls :func:`not_replayable`.
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Sequence
@@ -56,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
+from .._digest import digest_cache as _digest_cache
 from . import _pool
 
 __all__ = [
@@ -248,7 +248,7 @@ def fold_taps(vector: np.ndarray) -> list[tuple[int, int, float, float]]:
     return list(_fold(np.ascontiguousarray(vector, dtype=np.float64).tobytes()))
 
 
-@functools.lru_cache(maxsize=4096)
+@_digest_cache(maxsize=4096)
 def _fold(data: bytes) -> tuple[tuple[int, int, float, float], ...]:
     w = np.frombuffer(data, dtype=np.float64)
     k = w.size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +50,7 @@ def parse_kernel_spec(spec: str, ndim: int | None = None) -> np.ndarray:
             raise ValueError(f"kernel matrix {text!r} is not a valid nested list: {exc}") from None
     path = Path(text)
     if path.suffix.lower() in {".npy", ".txt", ".csv"}:
-        if not path.is_file():
-            raise ValueError(f"kernel file {text!r} does not exist")
-        if path.suffix.lower() == ".npy":
-            return np.load(path, allow_pickle=False)
-        delimiter = "," if path.suffix.lower() == ".csv" else None
-        return np.loadtxt(path, delimiter=delimiter, ndmin=1)
+        return _read_kernel_file(path, text)
     name, _, rest = text.partition(":")
     if name not in kernel_names():
         raise ValueError(
@@ -68,6 +64,46 @@ def parse_kernel_spec(spec: str, ndim: int | None = None) -> np.ndarray:
         return np.asarray(func(**params))
     except TypeError as exc:
         raise ValueError(f"kernel spec {text!r}: {exc}") from None
+
+
+def _read_kernel_file(path: Path, text: str) -> np.ndarray:
+    """A kernel from a file: real, finite numbers only, or an error naming the file."""
+    if not path.is_file():
+        raise ValueError(f"kernel file {text!r} does not exist")
+    suffix = path.suffix.lower()
+    layout = (
+        "an array saved with np.save"
+        if suffix == ".npy"
+        else "numbers separated by "
+        + ("commas, one row per line" if suffix == ".csv" else "spaces, one row per line")
+    )
+    try:
+        if suffix == ".npy":
+            weights = np.load(path, allow_pickle=False)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an empty file: reported below
+                delimiter = "," if suffix == ".csv" else None
+                weights = np.loadtxt(path, delimiter=delimiter, ndmin=1)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(
+            f"kernel file {text!r} cannot be read as a kernel ({exc}); it must hold {layout}"
+        ) from None
+    if weights.size == 0:
+        raise ValueError(f"kernel file {text!r} holds no numbers; it must hold {layout}")
+    if weights.dtype.kind not in "biuf":
+        raise ValueError(
+            f"kernel file {text!r} holds dtype {weights.dtype}, not real numbers; "
+            f"it must hold {layout}"
+        )
+    bad = ~np.isfinite(weights)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"kernel file {text!r} holds {int(bad.sum())} NaN or infinite value(s), the first "
+            f"at index {where}; every tap must be a finite number: fix or regenerate the file"
+        )
+    return weights
 
 
 def _parse_params(text: str, spec: str) -> dict[str, object]:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from .._kernelspec import SPEC_HELP, parse_kernel_spec
 from ..analysis import analyze as analyze_kernel
-from ._app import app, console, print_json
+from ._app import app, console, print_error, print_json
 
 
 @app.command()
@@ -33,7 +33,7 @@ def analyze(
         array = parse_kernel_spec(kernel)
         result = analyze_kernel(array, tol)
     except (ValueError, TypeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(2) from None
     if as_json:
         print_json({"kernel": kernel, "array": array, **result.to_dict()})

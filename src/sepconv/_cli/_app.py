@@ -1,14 +1,54 @@
-"""The typer application object and the console every command prints to."""
+"""The typer application object, the console every command prints to, and error output.
+
+Error messages are printed unwrapped (``soft_wrap``) and usage errors as click's plain
+``Error: ...`` line rather than typer's boxed panel: a panel or a wrapped line breaks a
+message at the terminal width, splitting a path or an option such as ``--dtype uint8``
+across lines, so what a user (or a test, or a log scraper) reads would depend on
+``COLUMNS``.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
 from .._files import json_default
+
+# typer may ship its own copy of click: find click's base exception through a public name.
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class _PlainErrorsGroup(TyperGroup):
+    """A typer group whose usage errors are click's plain, unwrapped lines."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _ClickException as exc:
+            exc.show()  # "Usage: ...", "Try ... --help", "Error: <message>" on stderr
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        # Without standalone mode click returns the code of an Exit instead of exiting.
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="sepconv",
@@ -16,8 +56,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=_PlainErrorsGroup,
 )
 console = Console()
+
+
+def print_error(message: object, *, label: str = "error:") -> None:
+    """Print ``label message`` on one logical line: never wrapped, never read as markup."""
+    console.print(Text.assemble((label, "red"), " ", str(message)), soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

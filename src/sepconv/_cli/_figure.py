@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from .. import plot
-from ._app import app, console, print_json
+from ._app import app, console, print_error, print_json
 
 
 @app.command()
@@ -71,7 +71,7 @@ def figure(
     try:
         fig = plot.draw(name, results=results, small=small)
     except (ValueError, TypeError, ImportError) as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")

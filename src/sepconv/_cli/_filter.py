@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +21,7 @@ from rich.table import Table
 
 from .. import _io
 from .._kernelspec import SPEC_HELP
-from ._app import app, console, print_json
+from ._app import app, console, print_error, print_json
 
 _MODES = "reflect, mirror, nearest, wrap, constant, grid-mirror, grid-constant, grid-wrap"
 
@@ -63,13 +66,16 @@ def filter_command(
 ) -> None:
     """Filter images, batches of images and out-of-core volumes with a kernel.
 
-    Colour images are filtered channel by channel; the output keeps the input's dtype
-    unless --dtype is given, and is written to a temporary file then renamed, so it
-    is never half written.  A batch (directory or glob) writes OUTPUT/<same name>,
-    skips outputs that exist and are newer than their input (--overwrite to redo),
-    and reports each failing file without stopping.  Volumes (.zarr, multi-page TIFF)
-    are filtered chunk by chunk through Dask: on local threads, a new local cluster
-    (--workers N) or an existing one (--scheduler tcp://HOST:PORT).
+    Colour images are filtered channel by channel; the output keeps the
+    input's dtype unless --dtype is given, and is written to a temporary
+    file then renamed, so it is never half written.  A batch (directory or
+    glob) writes OUTPUT/<same name>, skips outputs that exist and are newer
+    than their input (--overwrite to redo), and reports each failing file
+    without stopping; after an interruption (Ctrl-C, SIGTERM, kill -9) run
+    the same command again to filter only what is missing.  Volumes (.zarr,
+    multi-page TIFF) are filtered chunk by chunk through Dask: on local
+    threads, a new local cluster (--workers N) or an existing one
+    (--scheduler tcp://HOST:PORT).
 
     Examples:
 
@@ -101,7 +107,10 @@ def filter_command(
         batch = _io.is_batch(input)
         pairs = _io.batch_pairs(input, output) if batch else []
         if batch and not pairs:
-            raise ValueError(f"input {input!r} holds no {', '.join(_io.IMAGE_SUFFIXES)} files")
+            raise ValueError(
+                f"input {input!r} holds no {', '.join(_io.IMAGE_SUFFIXES)} files (hidden "
+                "files are skipped); give a directory or a quoted glob of such images"
+            )
         volume = not batch and _io.is_volume(input)
         if not batch and not volume and (workers is not None or scheduler != "threads"):
             raise ValueError(
@@ -112,17 +121,19 @@ def filter_command(
         _error(exc)
 
     if not batch and not volume:
-        result = _io.filter_image_file(input, output, options)
+        with _interruptible():
+            result = _io.filter_image_file(input, output, options)
         _finish([result], as_json, single=True)
         return
     err = Console(stderr=True)
     try:
-        with _cluster(scheduler, workers) as client:
+        with _interruptible(), _cluster(scheduler, workers) as client:
             if client is not None and not as_json:
                 link = getattr(client, "dashboard_link", None)
                 err.print(
                     f"dask cluster: {client.scheduler.address}"
-                    + (f", dashboard {link}" if link else "")
+                    + (f", dashboard {link}" if link else ""),
+                    soft_wrap=True,
                 )
             with _progress(err, as_json) as bar:
                 if batch:
@@ -165,6 +176,33 @@ def _int_tuple(text: str | None, name: str) -> tuple[int, ...] | None:
 
 
 @contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM: stop cleanly, keep finished outputs, say how to resume.
+
+    SIGTERM (what batch systems send before a kill) becomes ``KeyboardInterrupt`` so
+    that temporaries are removed as for Ctrl-C; outputs already renamed into place are
+    complete and a rerun of the same command skips them.
+    """
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_term) if main_thread else None
+    try:
+        yield
+    except KeyboardInterrupt:
+        print_error(
+            "finished outputs are complete; run the same command again to filter the rest",
+            label="interrupted:",
+        )
+        raise typer.Exit(130) from None
+    finally:
+        if main_thread:  # None: the previous handler was not set from Python
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+@contextmanager
 def _cluster(scheduler: str, workers: int | None) -> Any:
     from .. import dask as sdask
 
@@ -185,8 +223,13 @@ def _progress(err: Console, disable: bool) -> Progress:
 
 
 def _error(exc: BaseException) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+    print_error(exc)
     raise typer.Exit(2)
+
+
+def _say(line: str) -> None:
+    # Paths and plans are printed whole: never wrapped at the terminal width, never markup.
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> None:
@@ -202,11 +245,11 @@ def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> No
     elif single:
         result = results[0]
         if result.status == "failed":
-            console.print(f"[red]error:[/red] {result.input}: {result.error}")
+            print_error(f"{result.input}: {result.error}")
         else:
-            console.print(f"{result.input} -> {result.output}  {result.shape} {result.dtype}")
-            console.print(f"plan: {result.plan}")
-            console.print(f"time: {result.seconds:.3f} s")
+            _say(f"{result.input} -> {result.output}  {result.shape} {result.dtype}")
+            _say(f"plan: {result.plan}")
+            _say(f"time: {result.seconds:.3f} s")
     else:
         table = Table(title="sepconv filter")
         for column in ("input", "output", "status", "seconds", "plan / error"):
@@ -224,10 +267,10 @@ def _finish(results: list[_io.FileResult], as_json: bool, *, single: bool) -> No
             )
         console.print(table)
         for r in failed:  # in full, whatever the terminal width did to the table
-            console.print(f"[red]failed:[/red] {r.input}: {r.error}", soft_wrap=True)
+            print_error(f"{r.input}: {r.error}", label="failed:")
         counts = ", ".join(
             f"{sum(r.status == s for r in results)} {s}" for s in ("written", "skipped", "failed")
         )
-        console.print(counts)
+        _say(counts)
     if failed:
         raise typer.Exit(1)

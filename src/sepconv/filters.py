@@ -354,13 +354,13 @@ def _correlate_or_convolve(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)
-    chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol)
+    out_dtype = output.dtype if output.dtype.kind != "c" else None
+    chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol, out_dtype=out_dtype)
     if array.size == 0:
         return output
     if chosen.method == "fft" and method == "auto" and not _all_finite(array, cval):
-        chosen = make_plan(
-            array.shape, kernel, axes, array.dtype, method, rtol, exclude=frozenset({"fft"})
-        )
+        chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol,
+                           exclude=frozenset({"fft"}), out_dtype=out_dtype)  # fmt: skip
     target = None
     if np.may_share_memory(array, output):
         target, output = output, np.empty(array.shape, output.dtype)

@@ -53,6 +53,7 @@ __all__ = [
     "convert_like_scipy",
     "fold_taps",
     "get_num_threads",
+    "kept_axes",
     "mirrored_rows",
     "run_direct",
     "run_fft",
@@ -244,6 +245,29 @@ def _is_identity(vectors: Sequence[np.ndarray]) -> bool:
     return len(vectors) == 1 and vectors[0].size == 1 and vectors[0][0] == 1.0
 
 
+# --------------------------------------------------------------------------- size-1 axes
+
+
+def kept_axes(sizes: Sequence[int]) -> list[int]:
+    """Kernel axes that need a pass: those longer than one tap (the last one if none is).
+
+    A kernel axis of size 1 (origin 0, validated) reads only the element itself
+    under every boundary mode: it is a scale, folded into the other axes.  A
+    kernel of size 1 everywhere keeps one axis, a one-tap pass that still
+    converts like scipy.
+
+    Examples
+    --------
+    >>> kept_axes((1, 1, 7, 7)), kept_axes((1, 1))
+    ([2, 3], [1])
+    """
+    return [i for i, n in enumerate(sizes) if n > 1] or [len(sizes) - 1]
+
+
+def _squeeze(axes, modes, origins, kept):  # type: ignore[no-untyped-def]
+    return [axes[i] for i in kept], [modes[i] for i in kept], [origins[i] for i in kept]
+
+
 # --------------------------------------------------------------------------- memory views
 
 
@@ -402,6 +426,18 @@ def run_separable(
     """
     axes = list(axes)
     terms = [[np.asarray(v, dtype=np.float64) for v in term] for term in terms]
+    kept = kept_axes([v.size for v in terms[0]])
+    if len(kept) < len(axes):
+        # Size-1 factors are scalars: multiply them into the first kept factor
+        # (terms left on one axis add up to one 1-D kernel).
+        scaled = []
+        for term in terms:
+            scale = math.prod(float(term[i][0]) for i in range(len(axes)) if i not in kept)
+            scaled.append([term[i] * scale if i == kept[0] else term[i] for i in kept])
+        if len(kept) == 1 and len(scaled) > 1:
+            scaled = [[sum(term[0] for term in scaled)]]
+        terms = scaled
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
     sizes = [terms[0][i].size for i in range(len(axes))]
     abs_sum = sum(float(np.prod([np.abs(v).sum() for v in term])) for term in terms)
     taps = int(np.prod(sizes))
@@ -704,6 +740,10 @@ def run_direct(
 
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
+    kept = kept_axes(weights.shape)
+    if len(kept) < len(axes):
+        weights = weights.reshape([weights.shape[i] for i in kept])
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
     target = dst
     src, dst = _kernel_operands(src, dst)
@@ -826,6 +866,10 @@ def run_fft(
 
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
+    kept = kept_axes(weights.shape)
+    if len(kept) < len(axes):
+        weights = weights.reshape([weights.shape[i] for i in kept])
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
     padded = np.asarray(src, dtype=work)
     for i, ax in enumerate(axes):

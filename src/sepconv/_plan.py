@@ -9,7 +9,9 @@ the quantity the engine's vectorised loops are bound by:
   to bring in its input row;
 * ``separable``: the taps of each 1-D factor, plus two (read the input, write
   the output) for the fused pass of the last two axes and four more for every
-  further axis (a full pass through a work buffer);
+  further axis (a full pass through a work buffer); a constant factor of at
+  least ``sepconv._engine.RUNNING_MIN`` taps runs as a running sum and costs
+  ``RUNNING_LOADS`` whatever its length; size-1 kernel axes cost nothing;
 * ``lowrank``: the sum over its separable terms, sharing one input row;
 * ``fft``: ``15 * log2(n)`` per padded element for the forward and inverse
   transforms of ``n`` padded points, scaled by the padded-to-output ratio
@@ -196,7 +198,15 @@ class Plan:
             taps = " + ".join(str(s) for s in sizes)
             if len(set(sizes)) == 1:
                 taps = str(sizes[0])
-            return f"separable: {len(sizes)} passes of {taps} taps"
+            text = f"separable: {len(sizes)} passes of {taps} taps"
+            from ._engine import running_constant
+
+            running = [
+                ax for ax, f in zip(self.axes, self.factors) if running_constant(f) is not None
+            ]
+            if running:
+                text += f", running sums on axes {tuple(running)}"
+            return text
         if self.method == "lowrank" and self.terms is not None:
             return f"lowrank: {len(self.terms)} separable terms"
         if self.method == "fft":
@@ -490,8 +500,10 @@ def _counts(w: np.ndarray, factors: Any, lr: Any) -> dict[str, tuple[float, floa
     counted = {"direct": (float(sum(_folded(r)[0] for r in rows)), float(loads) + 1.0)}
     if factors is not None:
         counted["separable"] = (
-            float(sum(_folded(f)[0] for f in factors)),
-            float(sum(_folded(f)[1] for f in factors)) + 2.0 + 4.0 * max(0, len(factors) - 2),
+            float(sum(_factor_counts(f)[0] for f in factors)),
+            float(sum(_factor_counts(f)[1] for f in factors))
+            + 2.0
+            + 4.0 * max(0, len(factors) - 2),
         )
     if lr is not None:
         counted["lowrank"] = (
@@ -529,6 +541,15 @@ def _folded(vector: np.ndarray) -> tuple[int, int]:
 
     taps = fold_taps(vector)
     return len(taps), sum(1 if g == 0 else 2 for _, _, _, g in taps)
+
+
+def _factor_counts(vector: np.ndarray) -> tuple[float, float]:
+    """(multiplications, loads) of a separable factor: a constant one is a running sum."""
+    from ._engine import RUNNING_LOADS, running_constant
+
+    if running_constant(vector) is not None:
+        return 1.0, RUNNING_LOADS  # one scaling per output, flat in the length
+    return _folded(vector)
 
 
 def _fft_cost(

@@ -20,6 +20,16 @@ rows, several filtered per call), and each output row is computed from them
 and written once.  Each further axis of a separable N-D kernel is one more
 vertical pass through a work-dtype buffer.
 
+Running sums.  A separable term's constant factor of ``RUNNING_MIN`` taps or
+more (box / mean filters) runs as a running sum (:mod:`._running`): a flat
+cost per output whatever its length, drift bounded by float64 sums restarted
+every few hundred outputs, NaN and infinity as in scipy.  Shorter ones are
+cheaper as folded taps (1024^2 float32, one thread, medians: both directions
+break even between 16 and 21 taps; a 2-D box between 9 and 15).
+
+Size-1 kernel axes are a scale folded into the other factors, not a pass
+(:func:`kept_axes`).
+
 Work dtype.  float64 input or output -> float64; float32 input -> float32
 (no float64 copy); uint8 / int8 input -> float32 when every output is exact to
 well below one unit (``128 * sum|w| * taps <= 2**20``), else float64; other
@@ -56,6 +66,7 @@ __all__ = [
     "kept_axes",
     "mirrored_rows",
     "run_direct",
+    "running_constant",
     "run_fft",
     "run_separable",
     "set_num_threads",
@@ -241,6 +252,39 @@ def _pack_taps(vectors: Sequence[np.ndarray], dtype: np.dtype) -> tuple[np.ndarr
     return a, b, w, g, kind, n
 
 
+# Constant factors at least this long run as running sums (_running.py); shorter
+# ones are cheaper as folded taps (measured: benchmarks/bench_running.py).
+RUNNING_MIN = 16
+# Loads per output element of one running-sum direction, for the cost model.
+RUNNING_LOADS = 6.0
+
+
+def running_constant(vector: np.ndarray) -> float | None:
+    """The common tap ``c`` of a 1-D factor that runs as a running sum, else None.
+
+    All taps finite, nonzero and equal to within ``max(32, 4 k)`` units in the
+    last place of the largest, and at least ``RUNNING_MIN`` of them.  SVD
+    factors of a ``k x k`` box kernel are equal only that well (their spread
+    grows with ``k``: 3 units at k = 31, 52 at k = 301): replacing them by their
+    mean changes them by no more than the SVD's own rounding.
+
+    Examples
+    --------
+    >>> running_constant(np.full(32, 0.25))
+    0.25
+    >>> running_constant(np.full(3, 1 / 3)) is None, running_constant(np.hanning(31)) is None
+    (True, True)
+    """
+    w = np.asarray(vector, dtype=np.float64)
+    if w.ndim != 1 or w.size < RUNNING_MIN or not np.all(np.isfinite(w)):
+        return None
+    peak = float(np.max(np.abs(w)))
+    spread = max(32.0, 4.0 * w.size) * float(np.spacing(peak))
+    if peak == 0 or float(np.max(w) - np.min(w)) > spread:
+        return None
+    return float(np.mean(w))
+
+
 def _is_identity(vectors: Sequence[np.ndarray]) -> bool:
     return len(vectors) == 1 and vectors[0].size == 1 and vectors[0][0] == 1.0
 
@@ -382,9 +426,14 @@ def _strip(layout: _Layout, kw: int, ring_rows: int, itemsize: int) -> int:
     return target
 
 
-def _rows_and_band(lpad: int, itemsize: int, H: int, kv: int, wanted: int) -> tuple[int, int]:
-    """Rows per call and rows per task of a pass over rows of ``lpad`` padded elements."""
-    if lpad * itemsize < _SHORT_ROW:
+def _rows_and_band(
+    lpad: int, itemsize: int, H: int, kv: int, wanted: int, ring: bool = False
+) -> tuple[int, int]:
+    """Rows per call and rows per task of a pass over rows of ``lpad`` padded elements.
+
+    ``ring``: always one row per call through a ring (running sums).
+    """
+    if lpad * itemsize < _SHORT_ROW and not ring:
         rows = max(2, _STRIP_BYTES // itemsize // lpad)
         most = max(rows, _BAND_BYTES // itemsize // lpad - (kv - 1))
         return rows, rows * max(1, min(-(-H // wanted), most) // rows)
@@ -496,7 +545,7 @@ def _separable_pass(
     origins: Sequence[int],
     work: np.dtype,
 ) -> None:
-    from ._kernels import MODE_SEPARABLE
+    from ._kernels import MODE_RUNNING, MODE_SEPARABLE
 
     saddr, sn, sbase, sstr = _flat(src)
     daddr, dn, dbase, dstr = _flat(dst)
@@ -513,6 +562,9 @@ def _separable_pass(
         rows=h is None,
     )
     kv, kw = h_vecs[0].size, w_vecs[0].size
+    single = len(h_vecs) == 1
+    vrun = running_constant(h_vecs[0]) if single and h is not None else None
+    hrun = running_constant(w_vecs[0]) if single and w is not None else None
     if h is not None:
         before, after = kernel_reach(kv, origins[h])
         idxH = extend_indices(src.shape[h_axis], before, after, modes[h])
@@ -528,9 +580,11 @@ def _separable_pass(
     strip = _strip(layout, kw, kv, work.itemsize)
     nstrips = -(-layout.W * layout.C // strip)
     wanted = -(-_TASKS // (layout.items * nstrips))
-    rows, band = _rows_and_band(strip + (kw - 1) * layout.C, work.itemsize, H, kv, wanted)
+    running = vrun is not None or hrun is not None
+    lpad = strip + (kw - 1) * layout.C
+    rows, band = _rows_and_band(lpad, work.itemsize, H, kv, wanted, ring=running)
     geom = _geometry(
-        MODE_SEPARABLE,
+        MODE_RUNNING if running else MODE_SEPARABLE,
         layout,
         H=H,
         sH=sH,
@@ -546,8 +600,11 @@ def _separable_pass(
         nstrips=nstrips,
         rows=rows,
         direct_out=dst.dtype == work and layout.dC == 1 and layout.dW == layout.C,
+        vrun=vrun is not None,
+        hrun=hrun is not None,
         srcdirect=(
-            rows == 1
+            not running
+            and rows == 1
             and not _is_identity(h_vecs)
             and src.dtype == work
             and layout.sC == 1
@@ -563,7 +620,9 @@ def _separable_pass(
         "idxW": idxW,
         "roff": np.zeros((1, 1), np.int64),
     }
-    h_taps, v_taps = _pack_taps(w_vecs, work), _pack_taps(h_vecs, work)
+    # A running-sum factor is handed over as its one common tap.
+    h_taps = _pack_taps([np.array([hrun])] if hrun is not None else w_vecs, work)
+    v_taps = _pack_taps([np.array([vrun])] if vrun is not None else h_vecs, work)
     size = src.size * (kv + kw) * len(h_vecs)
     _launch(src, dst, (saddr, sn), (daddr, dn), work, geom, ints, h_taps, v_taps, cval, size)
 
@@ -628,7 +687,12 @@ def _launch(
     # src, dst, desc and aux stay referenced here while the tasks run.  Waking the
     # thread pool costs more than small calls take (milliseconds on a busy machine).
     run = k.run_tasks if work_size >= _PARALLEL_MIN else k.run_tasks_serial
-    address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
+    if geom[k.G_MODE] == k.MODE_RUNNING:
+        from . import _running
+
+        address = _running.task_address(work)
+    else:
+        address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
     run(address, ntasks, desc.ctypes.data, aux.ctypes.data)
 
 
@@ -681,6 +745,8 @@ def _geometry(mode: int, layout: _Layout, **fields: int) -> np.ndarray:
         "direct_out": k.G_DIRECT_OUT,
         "rows": k.G_ROWS,
         "srcdirect": k.G_SRCDIRECT,
+        "vrun": k.G_VRUN,
+        "hrun": k.G_HRUN,
     }
     for name, value in fields.items():
         geom[names[name]] = int(value)

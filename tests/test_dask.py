@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+import sepconv  # noqa: E402
 import sepconv.dask as sdask  # noqa: E402
 from sepconv import filters  # noqa: E402
 
@@ -302,12 +303,10 @@ def test_thread_rule_on_local_schedulers():
 
 
 def test_engine_threads_restores_the_previous_count():
-    import numba
-
-    before = numba.get_num_threads()
+    before = sepconv.get_num_threads()
     with sdask.engine_threads(1) as n:
-        assert n == 1 == numba.get_num_threads()
-    assert numba.get_num_threads() == before
+        assert n == 1 == sepconv.get_num_threads()
+    assert sepconv.get_num_threads() == before
 
 
 # --------------------------------------------------------------------------- a real cluster

@@ -87,34 +87,128 @@ def test_benchmark_quick_run_writes_schema_and_feeds_the_section(tmp_path, small
         pytest.skip("benchmarks/ is not in this checkout")
     args = [
         sys.executable, str(BENCH), "--quick", "--out", str(tmp_path),
-        "--sizes", "40", "--kernels", "3", "7", "--volume", "12", "--disk-sizes", "40",
+        "--sizes", "40", "48x40", "--gaussian", "3", "7", "--box", "5", "--kornia-sizes", "40",
         "--first-call", "none", "--min-runs", "1", "--min-time", "0", "--max-time", "0.2",
-        "--memcpy-mib", "16",
     ]  # fmt: skip
     proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=BENCH.parents[1])
     assert proc.returncode == 0, proc.stderr
-    assert "Targets:" in proc.stdout
+    assert "Targets of issue 11:" in proc.stdout
     data = json.loads((tmp_path / "filters_quick.json").read_text())
-    assert (tmp_path / "filters_quick.md").read_text().startswith("# Filtering benchmark")
-    assert {"date", "cpu", "loadavg_start", "loadavg_end", "threads", "quick"} <= set(data["meta"])
-    assert data["memcpy"]["GBps"] > 0
-    groups = {(c["group"], c["dtype"]) for c in data["cases"]}
-    assert groups == {("2d", "float32"), ("2d", "uint8"), ("3d", "float32"), ("disk", "float32")}
+    markdown = (tmp_path / "filters_quick.md").read_text()
+    assert markdown.startswith("# Filtering benchmark") and "## Targets of issue 11" in markdown
+    meta_keys = {"date", "cpu", "loadavg_start", "loadavg_end", "threads", "quick", "timing"}
+    assert meta_keys <= set(data["meta"])
+    assert data["memcpy"] and all(s > 0 for s in data["memcpy"].values())
+    rows = {(c["family"], c["dtype"], tuple(c["shape"]), c["ksize"]) for c in data["cases"]}
+    assert rows == {
+        (family, dtype, shape, k)
+        for dtype in ("float32", "uint8")
+        for shape in ((40, 40), (40, 48))  # "48x40" is width x height
+        for family, k in (("gaussian", 3), ("gaussian", 7), ("box", 5))
+    }
     for case in data["cases"]:
-        sepconv_name = case["primary"]
-        mine = case["contenders"][sepconv_name]
-        assert mine["median_s"] > 0 and mine["runs"] >= 1
-        # The benchmark's own correctness column: sepconv agrees with scipy.
-        if case["group"] == "disk":
-            assert case["within_bound"]
-        elif case["dtype"] == "uint8":
-            assert mine["max_abs_diff"] <= 1
-        else:
-            assert mine["max_abs_diff"] < 1e-5
-        peers = case["ratios"][sepconv_name]
-        assert "scipy.correlate" in peers and all(r > 0 for r in peers.values())
+        assert case["primary"] == "sepconv.correlate"
+        for name in ("sepconv.correlate", "sepconv.sepfilter", "cv2.sepFilter2D"):
+            entry = case["contenders"][name]
+            assert entry["median_s"] > 0 and entry["runs"] >= 1
+            # The benchmark's own correctness column: each agrees with scipy's float64 result.
+            assert entry["max_abs_diff"] < (1.0 + 1e-6 if case["dtype"] == "uint8" else 1e-5)
+        peers = case["ratios"]["sepconv.correlate"]
+        assert {"cv2.sepFilter2D", "scipy.gaussian_filter" if case["family"] == "gaussian"
+                else "scipy.uniform_filter"} <= set(peers)  # fmt: skip
+        assert all(r > 0 for r in peers.values())
+        assert not any("after torch op" in peer for peer in peers)
+        kornia = case["contenders"].get("kornia.filter2d_separable")
+        expect_kornia = case["dtype"] == "float32" and case["family"] == "gaussian"
+        assert (kornia is not None) == (expect_kornia and case["shape"] == [40, 40])
     assert data["targets"] and all(t["met"] in (True, False, None) for t in data["targets"])
+    # Every target the quick sizes cannot measure says so instead of guessing.
+    unmeasured = [t for t in data["targets"] if "4096" in t["where"] or "2048" in t["where"]]
+    assert unmeasured and all(t["met"] is None and t["value"] is None for t in unmeasured)
 
     section = _section(tmp_path, small_image, results=tmp_path / "filters_quick.json")
     assert section.data["benchmark"]["quick"] is True
     assert "quick run" in section.html and "cv2.sepFilter2D" in section.html
+
+
+def _bench_module(name):
+    if not BENCH.is_file():
+        pytest.skip("benchmarks/ is not in this checkout")
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(BENCH.parent))
+
+
+def _row(family, k, **times):
+    names = {
+        "correlate": "sepconv.correlate",
+        "one": "sepconv.correlate 1 thread",
+        "sep": "cv2.sepFilter2D",
+        "copy": "np.copyto",
+        "copy2": "np.copyto 2 threads",
+    }
+    return {
+        "family": family,
+        "dtype": "float32",
+        "shape": [4096, 4096],
+        "ksize": k,
+        "contenders": {names[n]: {"median_s": t, "min_s": t * 0.9} for n, t in times.items()},
+    }
+
+
+def test_benchmark_targets_are_decided_from_the_rows():
+    targets = _bench_module("_filters_targets")
+    rows = [
+        _row("gaussian", 3, correlate=0.5, one=0.49, sep=1.0, copy=0.35, copy2=0.31),
+        _row("gaussian", 15, correlate=0.5, one=0.6, sep=1.0),
+        _row("gaussian", 31, correlate=0.8, one=1.0, sep=1.0),
+    ]
+    got = {(t["target"], t["where"]): t for t in targets.evaluate(rows, quick=False)}
+    every = got[
+        "sepconv.correlate / cv2.sepFilter2D", "gaussian float32, every size >= 256^2, every k"
+    ]
+    assert every["met"] is True and every["value"] == pytest.approx(0.8)
+    large = got["sepconv.correlate / cv2.sepFilter2D", "gaussian float32 4096^2, k >= 15"]
+    assert large["met"] is False and large["value"] == pytest.approx(0.8)
+    assert large["value_from_minima"] == pytest.approx(0.8)
+    assert "1 of 2 rows" in large["detail"] and "k=31" in large["detail"]
+    copy = next(t for (name, _), t in got.items() if name.startswith("np.copyto"))
+    assert copy["met"] is True and copy["value"] == pytest.approx(0.31 / 0.5)
+    threads = got["default threads / 1 thread (sepconv.correlate)", "float32, every row"]
+    assert threads["met"] is False and threads["value"] == pytest.approx(0.5 / 0.49)
+    assert "by less than 5%" in threads["detail"]
+    small = got[
+        "sepconv.correlate / scipy.ndimage (gaussian_filter, uniform_filter)",
+        "float32 64^2, every kernel",
+    ]
+    assert small["met"] is None and small["value"] is None
+
+
+def test_benchmark_times_a_callable_plan_and_restores_the_thread_count(monkeypatch):
+    peers = _bench_module("_filters_peers")
+    import sepconv
+
+    x = np.random.default_rng(0).random((24, 20), dtype=np.float32)
+    _, w = peers.gaussian_factor(5)
+    before = sepconv.get_num_threads()
+    cells = peers.sepconv_cells(x, w, before, op=None)
+    # Plans that are not callable get no column, and no column claims one.
+    assert callable(sepconv.plan(x.shape, np.outer(w, w))) == (peers.PLAN in cells)
+    assert peers.AFTER_TORCH not in cells
+
+    class CallablePlan:
+        def __call__(self, image):
+            return sepconv.correlate(image, np.outer(w, w), mode="reflect")
+
+    monkeypatch.setattr(sepconv, "plan", lambda *args, **kwargs: CallablePlan())
+    cells = peers.sepconv_cells(x, w, before, op=None)
+    np.testing.assert_array_equal(cells[peers.PLAN].fn(), cells[peers.CORRELATE].fn())
+    one = cells[peers.ONE_THREAD]
+    one.before()
+    assert sepconv.get_num_threads() == 1
+    exact = peers.reference(x, w, "reflect")
+    assert peers.compare(one.fn(), exact)["max_abs_diff"] < 1e-5
+    one.after()
+    assert sepconv.get_num_threads() == before

@@ -26,6 +26,7 @@ quantity :mod:`sepconv.cost` counts.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._boundary import check_axes, normalize_modes, normalize_sequence, per_axis_origins
+from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
 from ._validate import check_tolerance
 from .analysis import NotSeparableError, _integer_view, lowrank, rounding_tol, separate
 
@@ -115,15 +116,34 @@ class Plan:
         ``max(kernel.shape) * eps * s_max`` (see :func:`sepconv.rank`), so a
         float32 outer product, or a float64 kernel filtering float32 data,
         plans ``'separable'`` with factors whose error is that rounding.
+    dtype : numpy.dtype or None
+        Input dtype the plan filters (``None`` for plans made inside a call).
+    modes, cval, origins
+        Boundary modes and origins per kernel axis, and ``cval``, as normalised.
+
+    Calling a plan filters an array: ``p(x)`` or ``p(x, output=out)`` equals
+    ``sepconv.correlate(x, weights, out, mode, cval, origin, axes=axes, method=...)``
+    and checks only what may differ between calls (the array's shape and dtype,
+    the output).  The kernel launches of each memory layout seen are kept in the
+    plan, so a loop over many same-sized images pays the planning once.
 
     Examples
     --------
-    >>> import sepconv
+    >>> import numpy as np, sepconv
     >>> p = sepconv.plan((512, 512), sepconv.kernels.gaussian(2.0, ndim=2))
     >>> p.method
     'separable'
     >>> p.multiplications["separable"] < p.multiplications["direct"]
     True
+    >>> blur = sepconv.plan((4, 64, 64), np.ones((3, 3)) / 9, dtype=np.float32, axes=(1, 2))
+    >>> frames = np.ones((4, 64, 64), np.float32)
+    >>> out = np.empty_like(frames)
+    >>> blur(frames, output=out) is out, float(out[0, 0, 0])
+    (True, 1.0)
+    >>> blur(frames[0])
+    Traceback (most recent call last):
+    ...
+    ValueError: input has shape (64, 64) but this plan filters arrays of shape (4, 64, 64); ...
     """
 
     method: str
@@ -142,6 +162,30 @@ class Plan:
     max_abs_error_bound: float = 0.0
     reason: str = ""
     precision: str = "float64"
+    dtype: np.dtype | None = None
+    modes: tuple[str, ...] = ()
+    cval: float = 0.0
+    origins: tuple[int, ...] = ()
+    _programs: dict = field(default_factory=dict, repr=False)
+
+    def __call__(self, input: Any, output: Any = None) -> np.ndarray:
+        """Filter ``input`` (of the planned shape and dtype) into ``output`` (array or dtype)."""
+        from .filters import run_plan
+
+        if self.dtype is None:
+            raise TypeError("this plan was made inside a call; make one with sepconv.plan(...)")
+        array = input if type(input) is np.ndarray else np.asarray(input)
+        if array.shape != self.shape:
+            raise ValueError(
+                f"input has shape {array.shape} but this plan filters arrays of shape "
+                f"{self.shape}; make a plan for that shape with sepconv.plan({array.shape}, ...)"
+            )
+        if array.dtype != self.dtype:
+            raise TypeError(
+                f"input has dtype {array.dtype} but this plan filters {self.dtype} arrays; make "
+                f"a plan with dtype=np.{array.dtype}, or convert with x.astype(np.{self.dtype})"
+            )
+        return run_plan(self, array, output)
 
     def explain(self) -> str:
         """A few lines saying what will run, what it costs and why it was chosen.
@@ -242,8 +286,9 @@ def plan(
     weights : array_like
         The kernel, one dimension per filtered axis.
     dtype : dtype, optional
-        Input dtype.  With the kernel's dtype it sets the rounding that
-        separability is judged at (see :attr:`Plan.precision`).
+        Input dtype of the arrays the plan will filter when called.  With the
+        kernel's dtype it sets the rounding that separability is judged at
+        (see :attr:`Plan.precision`).
     axes : int or sequence of int, optional
         Filtered axes; ``None`` means all.
     method : {'auto', 'direct', 'separable', 'lowrank', 'fft'}
@@ -276,14 +321,19 @@ def plan(
     """
     shape = _check_shape(shape)
     weights = _check_weights(weights)
+    dtype = _check_dtype(dtype)
     given = check_axes(axes, len(shape))
     axes = tuple(sorted(given))  # as in scipy, kernel dimensions follow the sorted axes
     _check_kernel_dims(weights, axes, len(shape))
-    origins = normalize_sequence(origin, len(axes), "origin")
-    per_axis_origins([origins[given.index(ax)] for ax in axes], weights.shape)
-    normalize_modes(mode, len(axes))
-    check_cval(cval)
-    return make_plan(shape, weights, axes, np.dtype(dtype), method, rtol)
+    # origin and mode entries map to array axes by the rule sepconv.correlate uses
+    origin_of = entries_by_axis(origin, given, len(shape), "origin")
+    mode_of = entries_by_axis(mode, given, len(shape), "mode")
+    origins = tuple(per_axis_origins([origin_of[a] for a in axes], weights.shape))
+    modes = tuple(normalize_modes([mode_of[a] for a in axes], len(axes)))
+    chosen = make_plan(shape, weights, axes, dtype, method, rtol)
+    return dataclasses.replace(
+        chosen, dtype=dtype, modes=modes, cval=check_cval(cval), origins=origins
+    )
 
 
 def make_plan(
@@ -601,6 +651,19 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
     if any(n < 0 for n in dims):
         raise ValueError(f"shape must not have negative sizes, got {dims}")
     return dims
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    from ._engine import SUPPORTED_DTYPES
+
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy dtype, got {dtype!r}") from None
+    if dt.newbyteorder("=") not in SUPPORTED_DTYPES:
+        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+        raise TypeError(f"dtype {dt} cannot be planned; supported: {names}")
+    return dt
 
 
 def _check_weights(weights: Any) -> np.ndarray:

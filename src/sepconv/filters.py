@@ -23,6 +23,7 @@ from ._boundary import (
     per_axis_origins,
 )
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
+from ._program import Program, ProgramCache, kernel_key
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
 
@@ -156,6 +157,9 @@ def correlate(
     >>> bool(np.allclose(ours, ndimage.correlate(x, k, mode="wrap")))
     True
     """
+    key = _signature(False, input, weights, output, mode, cval, origin, axes, method, rtol)
+    if key is not None and (done := _replay(key, input, output)) is not None:
+        return done
     if _is_dask(input):
         from . import dask
 
@@ -163,7 +167,7 @@ def correlate(
             input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
         )
     return _correlate_or_convolve(
-        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=False
+        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=False, key=key
     )
 
 
@@ -214,6 +218,9 @@ def convolve(
     >>> sepconv.convolve(np.array([0.0, 0.0, 1.0, 0.0, 0.0]), [1.0, 2.0, 3.0])
     array([0., 1., 2., 3., 0.])
     """
+    key = _signature(True, input, weights, output, mode, cval, origin, axes, method, rtol)
+    if key is not None and (done := _replay(key, input, output)) is not None:
+        return done
     if _is_dask(input):
         from . import dask
 
@@ -221,7 +228,7 @@ def convolve(
             input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
         )
     return _correlate_or_convolve(
-        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=True
+        input, weights, output, mode, cval, origin, axes, method, rtol, convolution=True, key=key
     )
 
 
@@ -271,6 +278,9 @@ def sepfilter(
     >>> sepconv.sepfilter(rgb, [[1, 1], [1, 1, 1]], axes=(0, 1))[0, 0].tolist()
     [6, 6, 6]
     """
+    key = _sepfilter_signature(input, factors, axes, output, mode, cval, origin)
+    if key is not None and (done := _replay(key, input, output)) is not None:
+        return done
     if _is_dask(input):
         from . import dask
 
@@ -296,20 +306,23 @@ def sepfilter(
     if array.size == 0:
         return output
     if np.may_share_memory(array, output):
-        target, output = output, np.empty(array.shape, output.dtype)
+        target, output, key = output, np.empty(array.shape, output.dtype), None
     from . import _engine
 
     effective = [effective_weights(v) for v in vectors]
-    if all(np.all(np.isfinite(v)) for v in effective):
-        _engine.run_separable(array, output, axes, [effective], modes, cval, origins)
-    else:  # infinite taps: only the dense product behaves as scipy (inf * 0 = nan)
-        dense = effective[0]
-        for v in effective[1:]:
-            dense = np.multiply.outer(dense, v)
-        _engine.run_direct(array, output, axes, dense, modes, cval, origins)
+    with _engine.recording() as rec:
+        if all(np.all(np.isfinite(v)) for v in effective):
+            _engine.run_separable(array, output, axes, [effective], modes, cval, origins)
+        else:  # infinite taps: only the dense product behaves as scipy (inf * 0 = nan)
+            dense = effective[0]
+            for v in effective[1:]:
+                dense = np.multiply.outer(dense, v)
+            _engine.run_direct(array, output, axes, dense, modes, cval, origins)
     if target is not None:
         target[...] = output
         return target
+    if key is not None:
+        _PROGRAMS.put(key, rec, array, output)
     return output
 
 
@@ -327,6 +340,7 @@ def _correlate_or_convolve(
     method: str,
     rtol: float | None,
     convolution: bool,
+    key: Any = None,
 ) -> np.ndarray:
     array = _as_input(input)
     kernel = _as_weights(weights)
@@ -359,15 +373,159 @@ def _correlate_or_convolve(
     if array.size == 0:
         return output
     if chosen.method == "fft" and method == "auto" and not _all_finite(array, cval):
+        key = None  # the choice depended on the values: do not keep it
         chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol,
                            exclude=frozenset({"fft"}), out_dtype=out_dtype)  # fmt: skip
-    target = None
     if np.may_share_memory(array, output):
-        target, output = output, np.empty(array.shape, output.dtype)
-    _run(chosen, array, output, modes, cval, origins)
-    if target is not None:
-        target[...] = output
+        target = output
+        _run(chosen, array, np.empty(array.shape, output.dtype), modes, cval, origins, target)
         return target
+    if key is None:
+        _run(chosen, array, output, modes, cval, origins)
+        return output
+    from ._engine import recording
+
+    with recording() as rec:
+        _run(chosen, array, output, modes, cval, origins)
+    _PROGRAMS.put(key, rec, array, output)
+    return output
+
+
+# --------------------------------------------------------------------------- replays
+
+# Programs of the signatures seen last (see sepconv._program).
+_PROGRAMS = ProgramCache()
+
+
+def _signature(
+    convolution: bool,
+    input: Any,
+    weights: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    method: Any,
+    rtol: Any,
+) -> tuple | None:
+    """The key under which a call's program is kept, or None when it has no such key.
+
+    Only plain real arrays have one; the key holds everything the program
+    depends on, never the input's values.
+    """
+    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
+        return None
+    try:
+        out = _output_key(output)
+        w = weights if type(weights) is np.ndarray else np.asarray(weights)
+        if w.dtype.kind not in "iufb":
+            return None
+        key = (
+            convolution,
+            input.shape,
+            input.strides,
+            input.dtype,
+            kernel_key(w),
+            out,
+            mode if type(mode) is str else tuple(mode),
+            cval,
+            origin if type(origin) is int else tuple(origin),
+            axes if axes is None or type(axes) is int else tuple(axes),
+            method,
+            rtol,
+        )
+        hash(key)
+    except Exception:  # unhashable or odd arguments: the full path reports them
+        return None
+    return key
+
+
+def _sepfilter_signature(
+    input: Any, factors: Any, axes: Any, output: Any, mode: Any, cval: Any, origin: Any
+) -> tuple | None:
+    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
+        return None
+    try:
+        vectors = tuple(kernel_key(np.asarray(f)) for f in factors)
+        if any(v[0][1] not in "iufb" for v in vectors):
+            return None
+        key = (
+            "sepfilter",
+            input.shape,
+            input.strides,
+            input.dtype,
+            vectors,
+            _output_key(output),
+            mode if type(mode) is str else tuple(mode),
+            cval,
+            origin if type(origin) is int else tuple(origin),
+            axes if axes is None or type(axes) is int else tuple(axes),
+        )
+        hash(key)
+    except Exception:  # unhashable or odd arguments: the full path reports them
+        return None
+    return key
+
+
+def _replay(key: tuple, array: np.ndarray, output: Any) -> np.ndarray | None:
+    """Run the kept program of ``key`` (None when there is none or it cannot serve)."""
+    program = _PROGRAMS.get(key)
+    return None if program is None else _run_program(program, array, output)
+
+
+def _run_program(program: Program, array: np.ndarray, output: Any) -> np.ndarray | None:
+    if type(output) is np.ndarray:
+        if not output.flags.writeable or np.may_share_memory(array, output):
+            return None  # the full path reports or handles these
+        out = output
+    else:
+        out = np.empty(array.shape, program.out_dtype)
+    program.run(array, out)
+    return out
+
+
+def _output_key(output: Any) -> Any:
+    if type(output) is np.ndarray:
+        return output.shape, output.strides, output.dtype
+    if output is None or isinstance(output, (type, np.dtype, str)):
+        return output
+    raise TypeError  # no key: the full path validates it
+
+
+def run_plan(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
+    """Filter ``array`` (of the plan's shape and dtype) with a plan from :func:`sepconv.plan`.
+
+    The body of ``Plan.__call__``: the launches of each (input strides,
+    output) layout are kept in the plan (at most 16 layouts).
+    """
+    try:
+        key: Any = (array.strides, _output_key(output))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and (program := chosen._programs.get(key)) is not None:
+        if (done := _run_program(program, array, output)) is not None:
+            return done
+    output = _get_output(output, array)
+    if array.size == 0:
+        return output
+    run = chosen
+    if chosen.method == "fft" and chosen.requested == "auto":
+        if not _all_finite(array, chosen.cval):
+            key = None
+            run = make_plan(chosen.shape, chosen.weights, chosen.axes, array.dtype, "auto", None,
+                            exclude=frozenset({"fft"}))  # fmt: skip
+    modes, cval, origins = chosen.modes, chosen.cval, chosen.origins
+    if np.may_share_memory(array, output):
+        _run(run, array, np.empty(array.shape, output.dtype), modes, cval, origins, output)
+        return output
+    from ._engine import recording
+
+    with recording() as rec:
+        _run(run, array, output, modes, cval, origins)
+    if key is not None and rec.replayable and rec.steps and len(chosen._programs) < 16:
+        chosen._programs[key] = Program(rec, array, output)
     return output
 
 
@@ -378,10 +536,17 @@ def _run(
     modes: Sequence[str],
     cval: float,
     origins: Sequence[int],
+    target: np.ndarray | None = None,
 ) -> None:
+    """Run a plan; with ``target``, ``output`` is scratch copied into ``target`` after."""
     from . import _engine
 
+    if target is not None:
+        _run(chosen, array, output, modes, cval, origins)
+        target[...] = output
+        return
     if output.dtype.kind == "c":  # a real result asked for in a complex array
+        _engine.not_replayable()
         output.imag[...] = 0
         output = output.real
     axes = chosen.axes

@@ -41,30 +41,45 @@ separable kernel over three or more axes uses one image-sized work buffer
 (two for four or more axes when the output's dtype is not the work dtype).
 FFT filtering (scipy.fft) allocates the padded array and its spectrum.
 
-Threads.  Calls doing little work run in the calling thread: waking a thread
-pool costs more than they take.  Results are the same either way.
+Threads.  Tasks run on the engine's own pool (:mod:`._pool`): the calling
+thread and sleeping Python workers take chunks of a call's tasks, each chunk a
+``nogil`` Numba loop.  A call uses one thread per ``_pool.WORK_PER_THREAD``
+element-taps, so small calls never wake a worker.  The pool is fork-safe,
+thread-safe and does not spin (the measured reasons for not using Numba's
+threading layers are in the pool's docstring).  Results are the same for
+every thread count.
+
+Replays.  Every launch goes through :func:`_launch`, which a
+:func:`recording` collects; :mod:`sepconv._program` replays the launches of a
+call signature seen before, so planning and packing happen once.  Work done
+outside launches calls :func:`not_replayable`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
+from . import _pool
 
 __all__ = [
     "FLOAT_TYPES",
     "INT_TYPES",
+    "Recording",
     "SUPPORTED_DTYPES",
     "convert_like_scipy",
     "fold_taps",
     "get_num_threads",
     "kept_axes",
     "mirrored_rows",
+    "not_replayable",
+    "recording",
     "run_direct",
     "running_constant",
     "run_fft",
@@ -89,8 +104,6 @@ _MAX_HALO = 4096
 # a ring of rows.
 _SHORT_ROW = 4096
 _BAND_BYTES = 256 * 1024
-# Calls doing less work than this (output elements x taps) run in one thread.
-_PARALLEL_MIN = 1 << 24
 # Tasks aimed for per call: enough to balance any thread count of a desktop CPU;
 # the task layout never depends on the thread count (deterministic results).
 _TASKS = 16
@@ -102,8 +115,9 @@ _TASKS = 16
 def set_num_threads(n: int) -> None:
     """Set the number of threads the filtering kernels use (in the calling thread).
 
-    Results are identical for every thread count.  The default is all cores
-    (``NUMBA_NUM_THREADS``).
+    Results are identical for every thread count.  The default is every core
+    this process may run on; each call uses fewer when its work is too small
+    to pay for waking a thread (see :mod:`sepconv._engine._pool`).
 
     Parameters
     ----------
@@ -119,14 +133,12 @@ def set_num_threads(n: int) -> None:
     1
     >>> sepconv.set_num_threads(before)
     """
-    import numba
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an integer number of threads, got {n!r}")
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = _pool.max_threads()
     if not 1 <= n <= limit:
-        raise ValueError(f"n must be between 1 and {limit} (NUMBA_NUM_THREADS), got {n}")
-    numba.set_num_threads(int(n))
+        raise ValueError(f"n must be between 1 and {limit} (the cores available), got {n}")
+    _pool.set_num_threads(int(n))
 
 
 def get_num_threads(max: bool = False) -> int:  # noqa: A002 - mirrors the keyword's meaning
@@ -138,9 +150,48 @@ def get_num_threads(max: bool = False) -> int:  # noqa: A002 - mirrors the keywo
     >>> 1 <= sepconv.get_num_threads() <= sepconv.get_num_threads(max=True)
     True
     """
-    import numba
+    return _pool.max_threads() if max else _pool.get_num_threads()
 
-    return int(numba.config.NUMBA_NUM_THREADS if max else numba.get_num_threads())
+
+# --------------------------------------------------------------------------- recording
+
+
+class Recording:
+    """The kernel launches of one engine call, for :mod:`sepconv._program` to replay.
+
+    ``steps`` holds ``(address, ntasks, desc, aux, work, src, dst)`` per launch.
+    Anything the engine does outside a launch (copying an input the kernels
+    cannot read, copying back from a scratch output, FFT, zero-filling) calls
+    :func:`not_replayable`: replaying only the launches would skip it.
+    """
+
+    __slots__ = ("steps", "replayable")
+
+    def __init__(self) -> None:
+        self.steps: list[tuple] = []
+        self.replayable = True
+
+
+_recorder = threading.local()
+
+
+class recording:  # noqa: N801 - used as a context manager, like a function
+    """``with recording() as rec:`` collects the launches made in this thread."""
+
+    def __enter__(self) -> Recording:
+        self.previous = getattr(_recorder, "active", None)
+        _recorder.active = self.rec = Recording()
+        return self.rec
+
+    def __exit__(self, *exc: object) -> None:
+        _recorder.active = self.previous
+
+
+def not_replayable() -> None:
+    """Mark the recording in progress (if any) as not replayable from its launches."""
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.replayable = False
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -336,8 +387,10 @@ def _kernel_operands(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     cannot write becomes a scratch array, which the caller copies back.
     """
     if not _kernel_ready(src):
+        not_replayable()
         src = np.ascontiguousarray(src, dtype=src.dtype.newbyteorder("="))
     if not _kernel_ready(dst):
+        not_replayable()
         dst = np.empty(dst.shape, dtype=dst.dtype.newbyteorder("="))
     return src, dst
 
@@ -684,16 +737,19 @@ def _launch(
     desc = np.concatenate(int_parts, dtype=np.int64, casting="unsafe")
     aux = np.concatenate(aux_parts, dtype=work, casting="same_kind")
     ntasks = int(len(ints["soff"]) * geom[k.G_NBANDS] * geom[k.G_NSTRIPS])
-    # src, dst, desc and aux stay referenced here while the tasks run.  Waking the
-    # thread pool costs more than small calls take (milliseconds on a busy machine).
-    run = k.run_tasks if work_size >= _PARALLEL_MIN else k.run_tasks_serial
+    # src, dst, desc and aux stay referenced here while the tasks run.
     if geom[k.G_MODE] == k.MODE_RUNNING:
         from . import _running
 
         address = _running.task_address(work)
     else:
         address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
-    run(address, ntasks, desc.ctypes.data, aux.ctypes.data)
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.steps.append((address, ntasks, desc, aux, work_size, src, dst))
+    _pool.parallel_for(
+        k.run_task_range, ntasks, (address, desc.ctypes.data, aux.ctypes.data), work_size
+    )
 
 
 def _dual_terms(v: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -849,6 +905,7 @@ def run_direct(
     )
     keep = np.flatnonzero(np.any(rows != 0, axis=1))
     if keep.size == 0:
+        not_replayable()
         dst[...] = 0
         if dst is not target:
             target[...] = dst
@@ -930,6 +987,7 @@ def run_fft(
     import scipy.fft
     from scipy.signal import fftconvolve
 
+    not_replayable()
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
     kept = kept_axes(weights.shape)

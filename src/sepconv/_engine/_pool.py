@@ -1,0 +1,167 @@
+"""The engine's thread pool: plain Python threads running GIL-free Numba code.
+
+Why not Numba's threading layers.  Measured on the project's 2-core machine
+(``benchmarks/bench_threads.py``, results in ``benchmarks/results/threads.md``):
+
+* ``omp`` (GNU OpenMP, Numba's default here) spins its workers after every
+  parallel region.  A 1024² float32 filter took 4x longer on 2 threads than on
+  one while other threads (PyTorch's own OpenMP pool, another process) wanted
+  the cores, and a process that forks after one parallel call has children
+  that abort ("fork() called from a process already using GNU OpenMP").
+* ``workqueue`` is fork-safe but not thread-safe: concurrent calls from two
+  Python threads abort the process.
+* ``tbb`` is fork- and thread-safe but needs the ``tbb`` package at a version
+  Numba accepts, and its first parallel call costs milliseconds.
+
+This pool needs none of them.  The kernels are ``nogil`` functions of a task
+range; a call splits its tasks into chunks that the calling thread and up to
+``n - 1`` workers take one at a time (dynamic scheduling, so a descheduled
+worker delays nothing: the others take its share).  Workers sleep on a lock
+when idle (no spinning), which is what makes the pool cheap to share with
+PyTorch, Dask and other processes.  After ``fork()`` the child starts with
+no workers and creates new ones on first use.  Any number of Python threads
+may call at once: each call's chunks are claimed atomically (``next`` on an
+``itertools.count`` holds the GIL), so every task runs exactly once, and a
+caller never waits on a worker that has not started one of its chunks.
+
+Results never depend on the number of threads: chunks are fixed task ranges
+and every task computes the same outputs whichever thread runs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["default_threads", "get_num_threads", "max_threads", "parallel_for", "set_num_threads"]
+
+# Below this much work per thread (element-taps, ~50-100 us of kernel time) a
+# second thread costs more to wake than it saves; measured in bench_threads.py.
+WORK_PER_THREAD = 1 << 20
+
+
+def max_threads() -> int:
+    """Cores this process may run on (the most threads a call uses)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_LIMIT = max_threads()
+_setting = threading.local()
+_default = [_LIMIT]
+
+
+def default_threads() -> int:
+    """The thread count of threads that never called :func:`set_num_threads`."""
+    return _default[0]
+
+
+def get_num_threads() -> int:
+    return int(getattr(_setting, "n", _default[0]))
+
+
+def set_num_threads(n: int, *, everywhere: bool = False) -> None:
+    """Set the calling thread's count (``everywhere``: also the default for all threads)."""
+    _setting.n = int(n)
+    if everywhere:
+        _default[0] = int(n)
+
+
+class _Job:
+    """One call's chunks; the caller and any workers claim them until none are left."""
+
+    __slots__ = ("fn", "args", "bounds", "count", "claim", "finished", "done", "error")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, bounds: list[int]) -> None:
+        self.fn, self.args, self.bounds = fn, args, bounds
+        self.count = len(bounds) - 1
+        self.claim = itertools.count()
+        self.finished = itertools.count(1)
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def work(self) -> None:
+        while (i := next(self.claim)) < self.count:
+            try:
+                self.fn(self.bounds[i], self.bounds[i + 1], *self.args)
+            except BaseException as exc:  # re-raised in the caller
+                self.error = exc
+            if next(self.finished) == self.count:
+                self.done.set()
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.workers: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def ensure(self, count: int) -> None:
+        if len(self.workers) >= count:
+            return
+        with self.lock:
+            while len(self.workers) < count:
+                t = threading.Thread(
+                    target=self._serve, args=(self.jobs,), name="sepconv-worker", daemon=True
+                )
+                t.start()
+                self.workers.append(t)
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue[_Job]) -> None:
+        while True:
+            jobs.get().work()
+
+
+_pool = _Pool()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's workers do not exist in the child; its queue may hold stale jobs.
+    global _pool
+    _pool = _Pool()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0) -> None:
+    """Run ``fn(start, stop, *args)`` over ``range(n)`` on the calling thread and the pool.
+
+    ``fn`` must release the GIL (``@njit(nogil=True)``) to run in parallel.
+    ``work`` (output elements x taps) decides the threads: one per
+    :data:`WORK_PER_THREAD`, at most :func:`get_num_threads`.  With one thread
+    ``fn(0, n, *args)`` runs in the caller, with no pool involved.  The range
+    is cut into fixed chunks (independent of the thread count).
+
+    Examples
+    --------
+    >>> seen = []
+    >>> parallel_for(lambda a, b: seen.extend(range(a, b)), 10)
+    >>> sorted(seen) == list(range(10))
+    True
+    """
+    if n <= 0:
+        return
+    threads = min(get_num_threads(), n, max(1, work // WORK_PER_THREAD))
+    if threads <= 1:
+        fn(0, n, *args)
+        return
+    chunks = min(n, 4 * _LIMIT)
+    bounds = [n * i // chunks for i in range(chunks + 1)]
+    job = _Job(fn, args, bounds)
+    pool = _pool
+    pool.ensure(threads - 1)
+    for _ in range(threads - 1):
+        pool.jobs.put(job)
+    job.work()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error

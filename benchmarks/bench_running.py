@@ -11,8 +11,9 @@ kernel, scipy's ``mode="reflect"`` = OpenCV's ``BORDER_REFLECT``):
 
 * ``sepconv``: ``sepconv.correlate(x, box)`` (its plan: running sums from
   ``RUNNING_MIN`` taps on);
-* ``sepconv taps``: the same with running sums switched off (``RUNNING_MIN``
-  raised), the folded tap loops: where the two cross is the break-even length;
+* ``sepconv taps``: ``method="separable"`` with running sums switched off
+  (``RUNNING_MIN`` raised), the folded tap loops: where the two cross is the
+  break-even length;
 * ``cv2.blur`` (2 threads) and ``scipy.ndimage.uniform_filter``.
 
 Every result is compared with scipy's (``max |diff|``).  Medians of interleaved runs.
@@ -35,10 +36,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _taps_only(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    # method="separable" gives the call its own signature, so the launches recorded
+    # (and replayed) for it are the tap loops', not the running sums of the auto call.
     saved = _engine.RUNNING_MIN
     _engine.RUNNING_MIN = 1 << 30
     try:
-        return sepconv.correlate(x, kernel)
+        return sepconv.correlate(x, kernel, method="separable")
     finally:
         _engine.RUNNING_MIN = saved
 
@@ -62,7 +65,8 @@ def run(size: int, sizes: list[int], dtypes: list[str]) -> dict[str, Any]:
             }
             timings, results = measure(funcs, min_runs=5, min_time=0.5, max_time=4.0,
                                        jit=("sepconv", "sepconv taps"))  # fmt: skip
-            reference = ndi.correlate(x.astype(np.float64), kernel)
+            box = np.full(k, 1.0 / k)  # the exact separable result, in float64
+            reference = ndi.correlate1d(ndi.correlate1d(x.astype(np.float64), box, 0), box, 1)
             row: dict[str, Any] = {"dtype": dtype, "k": k, "size": size}
             for name, t in timings.items():
                 diff = np.abs(results[name].astype(np.float64) - reference).max()
@@ -99,7 +103,7 @@ def main() -> None:
     if args.quick:
         data = run(512, [3, 9, 15, 31, 101], ["float32"])
     else:
-        data = run(2048, [3, 5, 9, 15, 21, 31, 101, 301], ["float32", "uint8"])
+        data = run(2048, [3, 9, 15, 21, 31, 101, 301], ["float32", "uint8"])
     stem = "running_quick" if args.quick else "running"
     write_json(RESULTS / f"{stem}.json", data)
     (RESULTS / f"{stem}.md").write_text(markdown(data))

@@ -24,7 +24,7 @@ Running sums.  A separable term's constant factor of ``RUNNING_MIN`` taps or
 more (box / mean filters) runs as a running sum (:mod:`._running`): a flat
 cost per output whatever its length, drift bounded by float64 sums restarted
 every few hundred outputs, NaN and infinity as in scipy.  Shorter ones are
-cheaper as folded taps (1024^2 float32, one thread, medians: both directions
+cheaper as folded taps (1024^2 float32, one thread, best of 15: both directions
 break even between 16 and 21 taps; a 2-D box between 9 and 15).
 
 Size-1 kernel axes are a scale folded into the other factors, not a pass
@@ -36,7 +36,8 @@ well below one unit (``128 * sum|w| * taps <= 2**20``), else float64; other
 integer inputs -> float64.
 
 Memory.  Per thread, a ring of ``kv`` padded row strips (strips of ~16 KiB,
-the ring capped near 512 KiB) or a band buffer of at most ~256 KiB.  A
+the ring capped near 512 KiB; running sums: ``kv`` strips of ~16 KiB) or a
+band buffer of at most ~256 KiB.  A
 separable kernel over three or more axes uses one image-sized work buffer
 (two for four or more axes when the output's dtype is not the work dtype).
 FFT filtering (scipy.fft) allocates the padded array and its spectrum.
@@ -630,12 +631,18 @@ def _separable_pass(
         idxW = extend_indices(src.shape[w_axis], bw, after, modes[w])
     else:
         bw, idxW = 0, np.zeros(1, np.int64)
-    strip = _strip(layout, kw, kv, work.itemsize)
+    running = vrun is not None or hrun is not None
+    # A running sum touches two ring rows per output row, not kv: its strips are
+    # not narrowed to keep the ring in cache (narrow strips of a long kernel are
+    # mostly halo), and its bands are long enough to amortise the kv - 1 rows
+    # gathered and summed afresh where a band starts.
+    strip = _strip(layout, kw, 1 if running else kv, work.itemsize)
     nstrips = -(-layout.W * layout.C // strip)
     wanted = -(-_TASKS // (layout.items * nstrips))
-    running = vrun is not None or hrun is not None
     lpad = strip + (kw - 1) * layout.C
     rows, band = _rows_and_band(lpad, work.itemsize, H, kv, wanted, ring=running)
+    if running:
+        band = min(max(band, 4 * (kv - 1)), max(H, 1))
     geom = _geometry(
         MODE_RUNNING if running else MODE_SEPARABLE,
         layout,

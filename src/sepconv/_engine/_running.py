@@ -25,9 +25,11 @@ far below float32's rounding of the result.  The result is then scaled by
 pass).  The restarts cost at most half a load per output.
 
 Non-finite values.  A running sum would keep a NaN (or ``inf - inf``) forever:
-a row holding NaN or infinity is summed directly along it, and while the
-vertical window holds such a row its column sums are direct sums (then
-restarted), which gives scipy's NaN and infinity wherever scipy has them.
+NaN and ``inf - inf`` stick, so a sum that saw a non-finite value stays
+non-finite: a row whose running sums are not all finite is summed directly
+along it, and while the vertical sums are not all finite each window is
+summed directly (then the sums restart), which gives scipy's NaN and
+infinity wherever scipy has them.
 
 Compiled on first use (``cache=True``), one ``cfunc`` per work dtype.
 """
@@ -107,13 +109,20 @@ def _vertical_fresh(vsum, vrow, ring, P, kv, y, c, L):
 
 @njit(cache=True)
 def _vertical_step(vsum, vrow, fresh, slot, c, L):
-    """Move the window one row: ``fresh`` enters, ``slot`` (the leaving row) takes it."""
+    """Move the window one row: ``fresh`` enters, ``slot`` (the leaving row) takes it.
+
+    Returns how many sums are not finite: a NaN or infinity that entered since
+    the sums were made from scratch keeps them so (NaN and ``inf - inf`` stick).
+    """
+    bad = 0
     for i in range(np.uint64(L)):
         a = fresh[i]
         t = vsum[i] + (np.float64(a) - np.float64(slot[i]))
         vsum[i] = t
         vrow[i] = c * t
         slot[i] = a
+        bad += (t - t) != 0.0
+    return bad
 
 
 @njit(cache=True, inline="always")
@@ -132,7 +141,8 @@ _WIDE = 16
 
 @njit(cache=True)
 def _horizontal_wide(acc, buf, base, C, kw, c, refresh, hs):
-    """The running sums of :func:`_horizontal` for many channels, ``hs`` holding the moves."""
+    """Running sums of a row with many channels, ``hs`` holding the moves; returns how
+    many are not finite."""
     L = acc.shape[0]
     nblocks = (L + C - 1) // C
     uC = np.uint64(C)
@@ -143,8 +153,7 @@ def _horizontal_wide(acc, buf, base, C, kw, c, refresh, hs):
             lo = np.uint64(b * C)
             for q in range(lo, min(lo + uC, np.uint64(L))):
                 hs[q] += hs[q - uC]
-    for q in range(np.uint64(L)):
-        acc[q] = c * hs[q]
+    return _scaled(acc, hs, c, L)
 
 
 @njit(cache=True)
@@ -152,6 +161,8 @@ def _horizontal(acc, buf, base, C, kw, c, refresh, hs):
     """``acc[p] = c * sum_j buf[base + p + j C]`` for ``p < L``: running sums, or direct sums
     when the row holds NaN or infinity (a running sum would keep them).
 
+    Many channels (``C >= 16``) advance a block of ``C`` outputs at a time,
+    vectorised across channels.
     The differences ``x[p + kw C] - x[p]`` are formed in one vectorised pass;
     then each channel's outputs are cut into groups of four equal segments of
     at most ``refresh``, each starting from a direct sum, the four run side by
@@ -161,18 +172,27 @@ def _horizontal(acc, buf, base, C, kw, c, refresh, hs):
     """
     L = acc.shape[0]
     reach = (kw - 1) * C
-    if _nonfinite(buf[base : base + L + reach], L + reach) != 0:
-        for q in range(L):
-            acc[q] = c * _window(buf, base + q, C, kw)
-        return
     # hs[q]: what moving the window from q - C to q adds.  Unsigned indices: the
     # wraparound checks of signed ones keep LLVM from vectorising (10x slower).
     enter, leave = np.uint64(base + reach), np.uint64(base - C)
     for q in range(np.uint64(C), np.uint64(L)):
         hs[q] = np.float64(buf[enter + q]) - np.float64(buf[leave + q])
     if C >= _WIDE:
-        _horizontal_wide(acc, buf, base, C, kw, c, refresh, hs)
-        return
+        bad = _horizontal_wide(acc, buf, base, C, kw, c, refresh, hs)
+    else:
+        bad = _horizontal_chains(acc, buf, base, C, kw, c, refresh, hs)
+    # A NaN or infinity in the row makes every running sum that saw it non-finite
+    # (NaN and inf - inf stick): such rows are summed directly, as scipy does.
+    if bad != 0:
+        for q in range(L):
+            acc[q] = c * _window(buf, base + q, C, kw)
+
+
+@njit(cache=True)
+def _horizontal_chains(acc, buf, base, C, kw, c, refresh, hs):
+    """Running sums of a row with few channels, ``hs`` holding the moves; returns how
+    many are not finite."""
+    L = acc.shape[0]
     for q in range(L, hs.shape[0]):  # the last segments may run past the row: zeros
         hs[q] = 0.0
     uC = np.uint64(C)
@@ -203,8 +223,18 @@ def _horizontal(acc, buf, base, C, kw, c, refresh, hs):
                 hs[q1 + d] = t1
                 hs[q2 + d] = t2
                 hs[q3 + d] = t3
+    return _scaled(acc, hs, c, L)
+
+
+@njit(cache=True)
+def _scaled(acc, hs, c, L):
+    """``acc = c * hs``; returns how many of ``hs[:L]`` are not finite."""
+    bad = 0
     for q in range(np.uint64(L)):
-        acc[q] = c * hs[q]
+        t = hs[q]
+        acc[q] = c * t
+        bad += (t - t) != 0.0
+    return bad
 
 
 @njit(cache=True, inline="always")
@@ -238,7 +268,6 @@ def _running_task(header, geom, gio, sio, soff, doff, idxH, h, v, y0, y1, p0, p1
     vrefresh = max(REFRESH_MIN, 2 * kv)  # refresh_interval, in the compiled code
     hrefresh = max(REFRESH_MIN, 2 * kw)
     fresh = _aligned(Lpad, hw)
-    bad = np.zeros(max(kv, 1), np.int64)  # non-finite values per ring row
     since = vrefresh  # rows since the sums were made from scratch
     for yp in range(y0, y1 + kv - 1):
         sr = idxH[yp]
@@ -247,24 +276,20 @@ def _running_task(header, geom, gio, sio, soff, doff, idxH, h, v, y0, y1, p0, p1
         step = vrun and yp >= y0 + kv and since < vrefresh
         into = fresh if step else row
         _gather_row(gather, gio, into, src, soff + sr * sH, sr >= 0, p0, Lpad, cval_at)
-        if vrun:
-            bad[slot] = _nonfinite(into, Lpad)
         if yp < y0 + kv - 1:
             continue
         y = yp - (kv - 1)
         if vrun:
             c = vw[0, 0]
-            if step:
-                _vertical_step(vsum, vrow, fresh, row, c, Lpad)
-            else:
-                _vertical_fresh(vsum, vrow, ring, P, kv, y, c, Lpad)
-                since = 0
-            since += 1
-            # A NaN or infinity in the window: the sums are direct ones (scipy's NaN
-            # and inf), and start from scratch once the window is finite again.
-            if np.sum(bad) != 0:
+            if step and _vertical_step(vsum, vrow, fresh, row, c, Lpad) != 0:
+                # A NaN or infinity entered since the last restart: sum this window
+                # directly (scipy's NaN and inf) and restart at the next row.
                 _vertical_fresh(vsum, vrow, ring, P, kv, y, c, Lpad)
                 since = vrefresh
+            elif not step:
+                _vertical_fresh(vsum, vrow, ring, P, kv, y, c, Lpad)
+                since = 0 if _nonfinite(vsum, Lpad) == 0 else vrefresh
+            since += 1
             buf, base = vrow, 0
         elif v_ident:
             buf, base = ring, (y % kv) * P

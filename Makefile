@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS := torch,dask,plot,io,bench,data,dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint bench browser clean
+.PHONY: report test lint bench bench-threads browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_filters.py
+
+## Threading layers (sepconv's pool, Numba's omp / workqueue / tbb, Intel OpenMP), ~5 min
+bench-threads: $(STAMP)
+	$(BIN)/python benchmarks/bench_threads.py
 
 clean:
 	rm -rf $(VENV) report .pytest_cache

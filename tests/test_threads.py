@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -43,11 +44,34 @@ def test_a_big_call_is_split_across_threads():
             pass
 
     _pool.set_num_threads(2)
+    _pool._backoff.clear()
     try:
         _pool.parallel_for(record, 64, work=work)
     finally:
         _pool.set_num_threads(_pool.default_threads())
     assert len(seen) == min(2, _pool.max_threads())
+
+
+def test_workers_that_make_calls_slower_are_left_idle_for_a_while():
+    if _pool.max_threads() < 2:
+        pytest.skip("one core")
+    caller = threading.get_ident()
+    threads_used: list[set[int]] = []
+
+    def slow_in_workers(a: int, b: int) -> None:
+        threads_used[-1].add(threading.get_ident())
+        # the caller's chunks take 5 ms; a worker pre-empted inside its chunk, 60 ms
+        time.sleep(0.005 if threading.get_ident() == caller else 0.06)
+
+    work = 1 << 40  # a size class of its own
+    _pool._backoff.pop(work.bit_length(), None)
+    for _ in range(4):
+        threads_used.append(set())
+        _pool.parallel_for(slow_in_workers, 8, work=work)
+    # call 1 used a worker and was slower than the caller alone: call 2 runs alone;
+    # call 3 tries the worker again, is slow again: call 4 (of a 2-call back-off) alone
+    assert [len(t) for t in threads_used] == [2, 1, 2, 1]
+    assert _pool._backoff[work.bit_length()] == [1, 4]
 
 
 def test_every_task_runs_exactly_once_under_concurrent_callers():
@@ -135,6 +159,7 @@ def test_a_forked_child_uses_threads_and_exits_cleanly():
         "ref = sepconv.correlate(x, k)\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
+        "    _pool._backoff.clear()  # a busy parent may have backed off from workers\n"
         "    ok = np.array_equal(sepconv.correlate(x, k), ref)\n"
         "    used = len(_pool._pool.workers)\n"
         "    os._exit(0 if ok and used == min(2, _pool.max_threads()) - 1 else 3)\n"

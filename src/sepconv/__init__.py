@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import cost, kernels, plot
 from ._engine import get_num_threads, set_num_threads
+from ._memory import MemoryBudgetError, get_memory_budget, set_memory_budget
 from ._plan import Plan, plan
 from .analysis import (
     Analysis,
@@ -35,6 +36,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "Analysis",
     "LowRank",
+    "MemoryBudgetError",
     "NotSeparableError",
     "Plan",
     "Separation",
@@ -43,6 +45,7 @@ __all__ = [
     "convolve",
     "correlate",
     "cost",
+    "get_memory_budget",
     "get_num_threads",
     "kernels",
     "lowrank",
@@ -51,6 +54,7 @@ __all__ = [
     "rank",
     "separate",
     "sepfilter",
+    "set_memory_budget",
     "set_num_threads",
 ]
 

@@ -29,12 +29,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
+from ._digest import digest_cache
+from ._memory import format_bytes
 from ._validate import check_tolerance
 from .analysis import NotSeparableError, _integer_view, lowrank, rounding_tol, separate
 
@@ -116,6 +119,12 @@ class Plan:
         ``max(kernel.shape) * eps * s_max`` (see :func:`sepconv.rank`), so a
         float32 outer product, or a float64 kernel filtering float32 data,
         plans ``'separable'`` with factors whose error is that rounding.
+    memory : dict
+        Estimated working memory in bytes (beyond input and output) of every
+        candidate; see :func:`sepconv.set_memory_budget`.
+    memory_budget : float
+        The working-memory budget in bytes for this shape; ``auto`` picks no
+        method above it when an exact method fits.
     dtype : numpy.dtype or None
         Input dtype the plan filters (``None`` for plans made inside a call).
     modes, cval, origins
@@ -162,6 +171,8 @@ class Plan:
     max_abs_error_bound: float = 0.0
     reason: str = ""
     precision: str = "float64"
+    memory: dict[str, int] = field(default_factory=dict)
+    memory_budget: float = math.inf
     dtype: np.dtype | None = None
     modes: tuple[str, ...] = ()
     cval: float = 0.0
@@ -206,12 +217,20 @@ class Plan:
         for name in METHODS[1:]:
             if name in self.costs:
                 mark = "*" if name == self.method else " "
+                memory = self.memory.get(name)
                 lines.append(
                     f"  {mark} {name:<9} {self.multiplications[name]:9.1f} multiplications/element"
                     f", estimated cost {self.costs[name]:.1f}"
+                    + (f", memory {format_bytes(memory)}" if memory is not None else "")
+                    + (
+                        " (over budget)"
+                        if memory is not None and memory > self.memory_budget
+                        else ""
+                    )
                 )
             elif name in self.rejected:
                 lines.append(f"    {name:<9} not used: {self.rejected[name]}")
+        lines.append(f"  memory budget: {format_bytes(self.memory_budget)} beyond input and output")
         if not self.exact or self.method == "lowrank":
             lines.append(
                 f"  approximation: relative error {self.error:.3g}, |output error| <= "
@@ -298,7 +317,9 @@ def plan(
         considers low-rank plans.  For ``method='lowrank'`` it sets the rank
         (default: the kernel's numerical rank, an exact decomposition).
     mode, cval, origin
-        As for :func:`sepconv.correlate`; validated, they do not change the plan.
+        As for :func:`sepconv.correlate`; validated.  A kernel longer than the
+        array along an axis is folded to an equivalent short one (which
+        depends on ``mode`` and ``origin``), as :func:`sepconv.correlate` does.
 
     Returns
     -------
@@ -330,9 +351,16 @@ def plan(
     mode_of = entries_by_axis(mode, given, len(shape), "mode")
     origins = tuple(per_axis_origins([origin_of[a] for a in axes], weights.shape))
     modes = tuple(normalize_modes([mode_of[a] for a in axes], len(axes)))
+    from ._reduce import fold_long_kernel
+
+    # A plan is made before the data is seen: fold only what is exact for any
+    # data (NaN and infinity included), so calling the plan gives scipy's result.
+    weights, folded = fold_long_kernel(
+        weights, [shape[a] for a in axes], modes, origins, finite_data=False
+    )
     chosen = make_plan(shape, weights, axes, dtype, method, rtol)
     return dataclasses.replace(
-        chosen, dtype=dtype, modes=modes, cval=check_cval(cval), origins=origins
+        chosen, dtype=dtype, modes=modes, cval=check_cval(cval), origins=tuple(folded)
     )
 
 
@@ -370,17 +398,25 @@ def make_plan(
     for name in exclude:
         rejected.setdefault(name, "the input holds NaN or infinity, which FFT spreads everywhere")
 
-    out_points = int(np.prod(shape)) if shape else 1
+    out_points = math.prod(shape)  # Python ints: no int64 overflow for huge shapes
     mults = {name: m for name, (m, _) in counted}
     costs = {name: c for name, (_, c) in counted}
     if "fft" not in rejected and out_points > 0:
         mults["fft"], costs["fft"] = _fft_cost(shape, w.shape, axes)
 
     exact = {"direct", "separable", "fft"}
+    memory, budget = _memory_of(costs, shape, axes, w, dtype, factors, lr)
     if method == "auto":
         pool = [m for m in costs if m not in rejected and (m in exact or rtol is not None)]
+        pool, over = _within_budget(pool, memory, budget)
         chosen = min(pool, key=lambda m: (costs[m], METHODS.index(m)))
         reason = _reason(chosen, costs, pool, rtol)
+        if over:
+            if len(pool) == 1:
+                reason = f"{chosen} is the only exact method within the memory budget"
+            reason += f"; {', '.join(over)} would exceed the memory budget"
+    elif memory.get(method, 0) > budget:
+        raise _over_budget(method, memory[method], budget)
     else:
         chosen = method
         reason = f"method={method!r} was requested"
@@ -406,6 +442,55 @@ def make_plan(
         max_abs_error_bound=bound,
         reason=reason,
         precision=precision.name,
+        memory=memory,
+        memory_budget=budget,
+    )
+
+
+def _memory_of(
+    costs: dict[str, float],
+    shape: tuple[int, ...],
+    axes: tuple[int, ...],
+    w: np.ndarray,
+    dtype: np.dtype,
+    factors: Any,
+    lr: Any,
+) -> tuple[dict[str, int], float]:
+    """Working memory of every costed method, and the budget (see :mod:`sepconv._memory`)."""
+    from . import _memory
+    from ._engine import work_dtype
+
+    itemsize = work_dtype(dtype, dtype, float(np.abs(w).sum()), w.size).itemsize
+    taps = {"direct": int(np.count_nonzero(w)), "fft": 0}
+    if factors is not None:
+        taps["separable"] = sum(f.size for f in factors)
+    if lr is not None:
+        taps["lowrank"] = sum(c.size + r.size for c, r in lr.terms)
+    memory = {m: _memory.estimate(m, shape, axes, w.shape, itemsize, taps.get(m, 0)) for m in costs}
+    return memory, _memory.memory_budget(shape, dtype)
+
+
+def _within_budget(
+    pool: list[str], memory: dict[str, int], budget: float
+) -> tuple[list[str], list[str]]:
+    """``(fits, over)``: methods of ``pool`` within the memory budget, and the others.
+
+    When none fits, all of them stay (the least costly then runs).
+    """
+    fits = [m for m in pool if memory[m] <= budget]
+    if not fits:
+        return pool, []
+    return fits, [m for m in pool if m not in fits]
+
+
+def _over_budget(method: str, memory: int, budget: float) -> MemoryError:
+    from ._memory import MemoryBudgetError
+
+    return MemoryBudgetError(
+        f"method={method!r} needs about {format_bytes(memory)} of working memory, over the "
+        f"budget of {format_bytes(budget)}; use method='auto' (which keeps within it), "
+        "filter smaller blocks (sepconv.dask), or raise the budget with "
+        "sepconv.set_memory_budget(multiple, extra)"
     )
 
 
@@ -465,7 +550,7 @@ class _LowRankTerms:
         self.terms, self.error, self.max_abs_error_bound = terms, error, bound
 
 
-@functools.lru_cache(maxsize=128)
+@digest_cache(maxsize=128)
 def _analyse(
     data: bytes, kshape: tuple[int, ...], method: str, rtol: float | None, tol: float | None
 ) -> tuple[
@@ -617,7 +702,7 @@ def _fft_cost(
         n = next_fast_len(shape[ax] + 2 * (k - 1), real=True)
         padded *= n
         transform *= n
-    points = int(np.prod([shape[ax] for ax in axes]))
+    points = math.prod(shape[ax] for ax in axes)
     ratio = padded / max(points, 1)
     log = math.log2(max(transform, 2))
     mults = ratio * (2.0 * log + 3.0)
@@ -644,12 +729,20 @@ def _reason(chosen: str, costs: dict[str, float], pool: list[str], rtol: float |
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, (str, bytes)) or not np.iterable(shape):
+        raise TypeError(f"shape must be a tuple of integers, got {shape!r}")
     try:
-        dims = tuple(int(n) for n in shape)
+        dims = tuple(operator.index(n) for n in shape)
     except TypeError:
         raise TypeError(f"shape must be a tuple of integers, got {shape!r}") from None
     if any(n < 0 for n in dims):
         raise ValueError(f"shape must not have negative sizes, got {dims}")
+    if math.prod(dims) > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"shape {dims} has {math.prod(dims)} elements, more than any NumPy array can "
+            f"hold ({np.iinfo(np.intp).max}); plan blocks of it (sepconv.dask filters "
+            "arrays block by block)"
+        )
     return dims
 
 
@@ -678,7 +771,10 @@ def _check_weights(weights: Any) -> np.ndarray:
     if w.dtype.kind == "c":
         raise TypeError("weights must be real for a plan; complex kernels run as real parts")
     if w.dtype.kind not in "iuf":
-        raise TypeError(f"weights must hold numbers, got dtype {w.dtype}")
+        raise TypeError(
+            f"weights must hold numbers, got dtype {w.dtype}; convert it first, e.g. "
+            "np.asarray(weights, dtype=np.float64)"
+        )
     if w.size == 0 or w.ndim == 0:
         raise ValueError(
             f"weights must be a non-empty array with at least 1 dimension, got shape {w.shape}"

@@ -25,12 +25,12 @@ typically a few KiB per entry.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any
 
 import numpy as np
 
+from ._digest import kernel_key
 from ._engine import Recording, _pool
 from ._engine import _kernels as _k
 
@@ -40,16 +40,6 @@ __all__ = ["MAX_PROGRAMS", "MAX_PROGRAM_BYTES", "Program", "ProgramCache", "kern
 MAX_PROGRAMS = 256
 #: Largest program (task tables, bytes) a cache keeps.
 MAX_PROGRAM_BYTES = 256 * 1024
-_SMALL_KERNEL = 1024
-
-
-def kernel_key(weights: np.ndarray) -> tuple:
-    """A hashable key for a kernel's dtype, shape and values (a digest when large)."""
-    if weights.nbytes <= _SMALL_KERNEL:
-        data = weights.tobytes()
-    else:
-        data = hashlib.blake2b(np.ascontiguousarray(weights).data, digest_size=16).digest()
-    return weights.dtype.str, weights.shape, data
 
 
 _address = _k.address_of

@@ -11,6 +11,7 @@ before ``output`` is touched.  Dask arrays are handed to :mod:`sepconv.dask`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -22,8 +23,10 @@ from ._boundary import (
     normalize_modes,
     per_axis_origins,
 )
+from ._digest import kernel_key
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
-from ._program import Program, ProgramCache, kernel_key
+from ._program import Program, ProgramCache
+from ._reduce import fold_for_data
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
 
@@ -302,6 +305,15 @@ def sepfilter(
     origins = per_axis_origins(origin, [v.size for v in vectors])
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
+    for i, ax in enumerate(axes):  # a factor longer than its line folds to a short one
+        vectors[i], (origins[i],), asked = fold_for_data(
+            vectors[i],
+            [array.shape[ax]],
+            [modes[i]],
+            [origins[i]],
+            lambda: _all_finite(array, cval),
+        )
+        key = None if asked else key  # the fold depended on the values: do not keep it
     output, target = _get_output(output, array), None
     if array.size == 0:
         return output
@@ -315,8 +327,11 @@ def sepfilter(
             _engine.run_separable(array, output, axes, [effective], modes, cval, origins)
         else:  # infinite taps: only the dense product behaves as scipy (inf * 0 = nan)
             dense = effective[0]
-            for v in effective[1:]:
-                dense = np.multiply.outer(dense, v)
+            with np.errstate(invalid="ignore"):
+                for v in effective[1:]:
+                    dense = np.multiply.outer(dense, v)
+            # correlate(input, outer(*factors)) skips the NaN weights inf * 0 makes.
+            dense = effective_weights(dense)
             _engine.run_direct(array, output, axes, dense, modes, cval, origins)
     if target is not None:
         target[...] = output
@@ -368,6 +383,11 @@ def _correlate_or_convolve(
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)
+    lengths = [array.shape[a] for a in axes]
+    kernel, origins, asked = fold_for_data(
+        kernel, lengths, modes, origins, lambda: _all_finite(array, cval)
+    )
+    key = None if asked else key  # the fold depended on the values: do not keep it
     out_dtype = output.dtype if output.dtype.kind != "c" else None
     chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol, out_dtype=out_dtype)
     if array.size == 0:
@@ -623,7 +643,15 @@ def _dtype_error(name: str, dtype: np.dtype) -> TypeError:
         "b": f"; convert it first, e.g. {name}.astype(np.uint8)",
         "f": f"; convert it first, e.g. {name}.astype(np.float32)",
         "u": f"; convert it first, e.g. {name}.astype(np.int64)",
+        "O": f"; convert it to numbers first, e.g. {name}.astype(np.float64)",
+        "M": f"; filter its integer values, e.g. {name}.view(np.int64)",
+        "m": f"; filter its integer values, e.g. {name}.view(np.int64)",
+        "V": f"; filter one field at a time, e.g. {name}[{name}.dtype.names[0]]"
+        if dtype.names
+        else "",
     }.get(dtype.kind, "")
+    if name == "output":  # an output dtype is chosen, not converted
+        hint = "; pass a supported one, e.g. output=np.float64"
     return TypeError(
         f"{name} dtype {dtype} is not supported; supported: {names} (and complex64, "
         f"complex128){hint}"
@@ -656,7 +684,10 @@ def _as_weights(weights: Any) -> np.ndarray:
     if kernel.dtype == bool:
         kernel = kernel.astype(np.float64)
     if kernel.dtype.kind not in "iufc":
-        raise TypeError(f"weights must hold numbers, got dtype {kernel.dtype}")
+        raise TypeError(
+            f"weights must hold numbers, got dtype {kernel.dtype}; convert it first, e.g. "
+            "np.asarray(weights, dtype=np.float64)"
+        )
     if kernel.size == 0 or kernel.ndim == 0:
         raise ValueError(
             f"weights must be a non-empty array with one dimension per filtered axis, got "
@@ -685,7 +716,10 @@ def _as_factors(factors: Any) -> list[np.ndarray]:
                 "the complex kernel)"
             )
         if v.dtype.kind not in "iuf":
-            raise TypeError(f"factors[{i}] must hold numbers, got dtype {v.dtype}")
+            raise TypeError(
+                f"factors[{i}] must hold numbers, got dtype {v.dtype}; convert it first, e.g. "
+                f"np.asarray(factors[{i}], dtype=np.float64)"
+            )
         if v.ndim != 1 or v.size == 0:
             raise ValueError(f"factors[{i}] must be a non-empty 1-D kernel, got shape {v.shape}")
         vectors.append(v.astype(np.float64))
@@ -700,7 +734,7 @@ def _get_output(output: Any, array: np.ndarray, complex_output: bool = False) ->
         dtype = array.dtype
         if complex_output and dtype.kind != "c":
             dtype = np.promote_types(dtype, np.complex64)
-        return np.empty(array.shape, dtype=dtype.newbyteorder("="))
+        return _new_output(array.shape, dtype.newbyteorder("="))
     if isinstance(output, np.ndarray):
         if output.shape != array.shape:
             raise ValueError(
@@ -716,8 +750,23 @@ def _get_output(output: Any, array: np.ndarray, complex_output: bool = False) ->
         except TypeError:
             raise TypeError(f"output must be an array or a dtype, got {output!r}") from None
         _check_output_dtype(dtype, complex_output)
-        return np.empty(array.shape, dtype=dtype)
+        return _new_output(array.shape, dtype)
     raise TypeError(f"output must be None, a NumPy array or a dtype, got {type(output).__name__}")
+
+
+def _new_output(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A new output array, or a MemoryError saying what was asked and what to do."""
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError) as exc:  # ValueError: larger than any array
+        from ._memory import format_bytes
+
+        need = math.prod(shape) * np.dtype(dtype).itemsize
+        raise MemoryError(
+            f"the output of an input of shape {shape} needs {format_bytes(need)} "
+            f"({np.dtype(dtype)}), which cannot be allocated; pass output= a (memory-mapped) "
+            "array or filter it block by block with sepconv.dask"
+        ) from exc
 
 
 def _check_output_dtype(dtype: np.dtype, complex_output: bool) -> None:

@@ -36,8 +36,8 @@ well below one unit (``128 * sum|w| * taps <= 2**20``), else float64; other
 integer inputs -> float64.
 
 Memory.  Per thread, a ring of ``kv`` padded row strips (strips of ~16 KiB,
-the ring capped near 512 KiB; running sums: ``kv`` strips of ~16 KiB) or a
-band buffer of at most ~256 KiB.  A
+the ring capped near 512 KiB, 896 KiB for running sums) or a band buffer of
+at most ~256 KiB.  A
 separable kernel over three or more axes uses one image-sized work buffer
 (two for four or more axes when the output's dtype is not the work dtype).
 FFT filtering (scipy.fft) allocates the padded array and its spectrum.
@@ -58,7 +58,6 @@ outside launches calls :func:`not_replayable`.
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Sequence
@@ -67,6 +66,7 @@ from typing import Any
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
+from .._digest import digest_cache as _digest_cache
 from . import _pool
 
 __all__ = [
@@ -98,6 +98,7 @@ SUPPORTED_DTYPES = INT_TYPES + FLOAT_TYPES
 # Target size of one row strip: a ring of a few such rows stays in L1/L2.
 _STRIP_BYTES = 16384
 _RING_BYTES = 512 * 1024
+_RUNNING_RING_BYTES = 896 * 1024  # with the other row buffers, within 1 MiB
 # A horizontal axis whose inner unfiltered block is this large runs vertically.
 _MAX_HALO = 4096
 # Padded rows shorter than this (bytes) are filtered several per call from a
@@ -261,7 +262,7 @@ def fold_taps(vector: np.ndarray) -> list[tuple[int, int, float, float]]:
     return list(_fold(np.ascontiguousarray(vector, dtype=np.float64).tobytes()))
 
 
-@functools.lru_cache(maxsize=4096)
+@_digest_cache(maxsize=4096)
 def _fold(data: bytes) -> tuple[tuple[int, int, float, float], ...]:
     w = np.frombuffer(data, dtype=np.float64)
     k = w.size
@@ -468,11 +469,13 @@ class _Layout:
         return int(self.soff.size)
 
 
-def _strip(layout: _Layout, kw: int, ring_rows: int, itemsize: int) -> int:
+def _strip(
+    layout: _Layout, kw: int, ring_rows: int, itemsize: int, ring_bytes: int = _RING_BYTES
+) -> int:
     total = layout.W * layout.C
     target = _STRIP_BYTES // itemsize
     if ring_rows > 1:
-        target = min(target, max(256, _RING_BYTES // (ring_rows * itemsize)))
+        target = min(target, max(256, ring_bytes // (ring_rows * itemsize)))
     if kw > 1:
         target = max(layout.C, target // layout.C * layout.C)
     if total <= target + target // 4:
@@ -632,11 +635,13 @@ def _separable_pass(
     else:
         bw, idxW = 0, np.zeros(1, np.int64)
     running = vrun is not None or hrun is not None
-    # A running sum touches two ring rows per output row, not kv: its strips are
-    # not narrowed to keep the ring in cache (narrow strips of a long kernel are
-    # mostly halo), and its bands are long enough to amortise the kv - 1 rows
-    # gathered and summed afresh where a band starts.
-    strip = _strip(layout, kw, 1 if running else kv, work.itemsize)
+    # A running sum touches two ring rows per output row, not kv: its ring need
+    # not stay in L2, so its strips are narrowed less (narrow strips of a long
+    # kernel are mostly halo; the ring still stays within the 1 MiB per thread
+    # sepconv._memory counts), and its bands are long enough to amortise the
+    # kv - 1 rows gathered and summed afresh where a band starts.
+    ring_bytes = _RUNNING_RING_BYTES if running else _RING_BYTES
+    strip = _strip(layout, kw, kv, work.itemsize, ring_bytes)
     nstrips = -(-layout.W * layout.C // strip)
     wanted = -(-_TASKS // (layout.items * nstrips))
     lpad = strip + (kw - 1) * layout.C

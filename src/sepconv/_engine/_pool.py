@@ -34,6 +34,7 @@ import itertools
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -86,14 +87,18 @@ class _Job:
         self.done = threading.Event()
         self.error: BaseException | None = None
 
-    def work(self) -> None:
+    def work(self) -> int:
+        """Run chunks until none is left; the number run."""
+        ran = 0
         while (i := next(self.claim)) < self.count:
             try:
                 self.fn(self.bounds[i], self.bounds[i + 1], *self.args)
             except BaseException as exc:  # re-raised in the caller
                 self.error = exc
+            ran += 1
             if next(self.finished) == self.count:
                 self.done.set()
+        return ran
 
 
 class _Pool:
@@ -132,6 +137,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+# Back-off per work-size class (``work.bit_length()``): [calls left on one
+# thread, length of the next back-off].
+_backoff: dict[int, list[int]] = {}
+_MAX_BACKOFF = 256
+
+
 def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0) -> None:
     """Run ``fn(start, stop, *args)`` over ``range(n)`` on the calling thread and the pool.
 
@@ -140,6 +151,15 @@ def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0
     :data:`WORK_PER_THREAD`, at most :func:`get_num_threads`.  With one thread
     ``fn(0, n, *args)`` runs in the caller, with no pool involved.  The range
     is cut into fixed chunks (independent of the thread count).
+
+    Never slower than one thread.  On a busy machine (other processes, or
+    PyTorch's OpenMP workers spinning after an operation) a woken worker may
+    be pre-empted inside a chunk, and the caller then waits for it.  So each
+    parallel call compares its time with what the caller alone would have
+    taken (its own chunks' time scaled to all chunks); when the workers made
+    it slower, calls of that size run on one thread for the next 1, 2, 4, ...
+    256 calls before workers are tried again (each call that gains halves the
+    next back-off).
 
     Examples
     --------
@@ -151,17 +171,36 @@ def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0
     if n <= 0:
         return
     threads = min(get_num_threads(), n, max(1, work // WORK_PER_THREAD))
+    if threads > 1:
+        state = _backoff.get(work.bit_length())
+        if state is not None and state[0] > 0:
+            state[0] -= 1
+            threads = 1
     if threads <= 1:
         fn(0, n, *args)
         return
-    chunks = min(n, 4 * _LIMIT)
+    chunks = min(n, 64)
     bounds = [n * i // chunks for i in range(chunks + 1)]
     job = _Job(fn, args, bounds)
     pool = _pool
     pool.ensure(threads - 1)
+    start = time.perf_counter()
     for _ in range(threads - 1):
         pool.jobs.put(job)
-    job.work()
+    mine = job.work()
+    own = time.perf_counter() - start
     job.done.wait()
+    elapsed = time.perf_counter() - start
     if job.error is not None:
         raise job.error
+    _judge(work.bit_length(), elapsed, own * chunks / max(mine, 1))
+
+
+def _judge(size_class: int, elapsed: float, alone: float) -> None:
+    """Back off from workers for a size class when they made a call slower than one thread."""
+    state = _backoff.setdefault(size_class, [0, 1])
+    if elapsed > alone:
+        state[0] = state[1]
+        state[1] = min(2 * state[1], _MAX_BACKOFF)
+    else:  # forget slowly: on a machine that is busy now and then, probes stay rare
+        state[1] = max(1, state[1] // 2)

@@ -148,6 +148,12 @@ def correlate(
     scipy's except, by one, where the exact value lies on an integer within
     rounding.  Results do not depend on the number of threads.
 
+    A kernel is filtered as separable when it is rank 1 to the rounding of
+    its own dtype or of the work dtype (a float32 ``np.outer(g, g)``
+    separates); the plan states its factors' error.  Kernel axes of size 1
+    cost no pass, and constant factors of 16 taps or more (box / mean
+    filters) run as running sums, at a cost flat in their length.
+
     Examples
     --------
     >>> import numpy as np, sepconv

@@ -153,7 +153,7 @@ def check_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
     >>> check_axes(3, 3)
     Traceback (most recent call last):
     ...
-    ValueError: axes entry 3 is out of range for an array with 3 dimensions
+    numpy.exceptions.AxisError: axes entry 3 is out of range for an array with 3 dimensions
     """
     if axes is None:
         return tuple(range(ndim))
@@ -172,7 +172,8 @@ def check_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
         except TypeError:
             raise TypeError(f"{name} entries must be integers, got {ax!r}") from None
         if not -ndim <= ax < ndim:
-            raise ValueError(
+            # numpy's AxisError is a ValueError and an IndexError (scipy raises either)
+            raise np.exceptions.AxisError(
                 f"{name} entry {ax} is out of range for an array with {ndim} dimensions"
             )
         result.append(ax % ndim)

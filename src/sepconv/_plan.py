@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ._args import effective_weights
 from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
 from ._digest import digest_cache
 from ._memory import format_bytes
@@ -46,27 +47,10 @@ __all__ = ["METHODS", "Plan", "plan"]
 #: Methods accepted by ``method=``.
 METHODS: tuple[str, ...] = ("auto", "direct", "separable", "lowrank", "fft")
 
-# scipy.ndimage.correlate skips weights with |w| <= DBL_EPSILON (NaN too, since
-# the comparison is false); doing the same keeps NaN propagation identical.
-_EPS = float(np.finfo(np.float64).eps)
 # FFT work per padded element and log2 of the transform size, in the engine's
 # load units: scipy.fft took 3-4x the engine's time per unit of this count
 # (float32, 512^2 to 2048^2 images, 7^2 to 63^2 kernels, 2 threads).
 _FFT_UNIT = 15.0
-
-
-def effective_weights(weights: np.ndarray) -> np.ndarray:
-    """Weights as scipy.ndimage.correlate uses them: float64, ``|w| <= eps`` set to zero.
-
-    Examples
-    --------
-    >>> effective_weights(np.array([1.0, 1e-17, np.nan, -2.0])).tolist()
-    [1.0, 0.0, 0.0, -2.0]
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        keep = np.abs(w) > _EPS
-    return np.where(keep, w, 0.0)
 
 
 @dataclass(frozen=True, eq=False)

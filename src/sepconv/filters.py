@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ._args import convolve_origin
 from ._boundary import (
     check_axes,
     entries_by_axis,
@@ -321,6 +322,10 @@ def sepfilter(
         )
         key = None if asked else key  # the fold depended on the values: do not keep it
     output, target = _get_output(output, array), None
+    if output.dtype.kind == "c":  # a real result asked for in a complex array, as correlate
+        sepfilter(array, vectors, axes, output.real, mode, cval, origin)
+        output.imag[...] = 0
+        return output
     if array.size == 0:
         return output
     if np.may_share_memory(array, output):
@@ -385,7 +390,7 @@ def _correlate_or_convolve(
     if convolution:
         # scipy: flip the kernel, mirror each origin (one more for even sizes).
         kernel = kernel[(slice(None, None, -1),) * kernel.ndim]
-        origins = [-o - (1 - k % 2) for o, k in zip(origins, kernel.shape)]
+        origins = [convolve_origin(o, k) for o, k in zip(origins, kernel.shape)]
     modes = normalize_modes(mode, len(axes))
     cval = check_cval(cval)
     output = _get_output(output, array)

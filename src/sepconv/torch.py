@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'pip install "sepconv[torch]"'
     ) from exc
 
+from ._args import convolve_origin, effective_weights
 from ._boundary import (
     check_axes,
     check_origin,
@@ -201,7 +202,7 @@ def _filter(
         # scipy.ndimage.convolve: flip the kernel, mirror the origin, and shift
         # it by one on even axes so the flipped kernel keeps its anchor.
         k = k[(slice(None, None, -1),) * k.ndim].copy()
-        origins = tuple(-o - (1 - n % 2) for o, n in zip(origins, k.shape))
+        origins = tuple(convolve_origin(o, n) for o, n in zip(origins, k.shape))
     return _correlate_torch(x, k, mode, cval, origins, axes, method, rtol)
 
 
@@ -363,4 +364,9 @@ def _kernel_array(kernel: Any) -> np.ndarray:
                 "pass kernel.detach(), or use torch.nn.functional.conv2d to learn it"
             )
         kernel = kernel.detach().cpu().numpy()
+    if not isinstance(kernel, (str, bytes)) and kernel is not None:
+        array = np.asarray(kernel)
+        if array.dtype.kind == "f" and np.isnan(array).any():
+            # NaN taps are skipped, as by sepconv.correlate and scipy (one rule)
+            kernel = effective_weights(array)
     return as_kernel(kernel)

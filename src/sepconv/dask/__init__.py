@@ -1,0 +1,300 @@
+"""Dask arrays: sepconv's filters on arrays larger than memory, on one machine or a cluster.
+
+:func:`correlate`, :func:`convolve` and :func:`sepfilter` take a
+:class:`dask.array.Array` and return a lazy Dask array holding exactly what the NumPy
+functions of the same names return for the whole array: every boundary mode, ``cval``,
+``origin`` and ``axes``.  :func:`sepconv.correlate` and friends call them when given a
+Dask array, so code written for NumPy arrays runs on Dask arrays unchanged.
+:func:`cluster` starts or joins a :mod:`distributed` cluster for the same code.
+
+How a block is filtered
+    Along each filtered axis the kernel reaches ``before = size // 2 + origin``
+    elements back and ``after = size - 1 - size // 2 - origin`` forward (for
+    :func:`convolve`, those of the equivalent correlation).  Each output block is one
+    task that assembles its *extended* input, the block plus that reach, runs the
+    NumPy engine on it and keeps the block's own part.  The extension holds the
+    true neighbours inside the array and, past the array's edges, what the
+    requested mode puts there, by the rule the NumPy engine itself uses
+    (:func:`sepconv._boundary.extend_indices`): ``wrap`` sees the far end of the
+    array, ``reflect`` the array's own edge, never a chunk's.  The pieces a block
+    borrows from a neighbouring chunk are small copied tasks, so a chunk is freed
+    once its own block is done, whatever its neighbours still need.  ``constant``
+    modes are not extended past the array: the engine puts ``cval`` there in its own
+    arithmetic, so a ``cval`` the input dtype cannot hold (``-0.5`` for ``uint8``)
+    is still exact.  Chunks shorter than the reach are merged with a neighbour
+    first (with a :class:`UserWarning`): correct either way, but a block would
+    otherwise gather from many tiny chunks.  The method is chosen once for the whole
+    array (:func:`sepconv.plan`) and used for every chunk, except an FFT plan, which
+    each chunk re-decides (the NumPy path drops FFT for inputs holding NaN or
+    infinity, which only the chunk can see).
+
+Memory
+    Blocks are filtered in waves of whole slabs along the first chunked axis: a
+    wave's tasks wait for the previous wave to finish, which keeps Dask from loading
+    chunks many slabs ahead of their use (for an 8 GiB Zarr volume in 32 MiB chunks:
+    1.6 GiB peak instead of 2.9 GiB, in the same time).  A wave is large enough to
+    keep every thread busy.  ``wrap`` mode needs the far end of the array for the
+    first slabs, so it holds those chunks longer.
+
+Threads: the rule
+    A task may run next to others, each running the multi-threaded engine.  So that
+    the two levels never ask for more threads than there are cores, each task gives
+    the engine ``max(1, cores // concurrent)`` threads, where ``cores`` is the number
+    of cores this process may use and ``concurrent`` the number of tasks that may run
+    at once on this machine: the size of Dask's thread pool (``dask.config``
+    ``num_workers``, else one per core) for the local threaded scheduler, one for the
+    synchronous scheduler, and the sum of ``nthreads`` of every worker on the same
+    host for a :mod:`distributed` cluster.  With Dask's defaults (a thread per core)
+    each chunk is therefore filtered by one engine thread and the parallelism comes
+    from the chunks; ``dask.config.set(num_workers=1)`` gives all cores to the
+    engine instead.  The setting is per task (Numba's thread count is per thread) and
+    is restored after it.
+
+Dask is an optional dependency (``pip install 'sepconv[dask]'``); ``import sepconv``
+never imports it.
+
+Examples
+--------
+>>> import numpy as np, dask.array as da
+>>> import sepconv.dask
+>>> image = np.arange(48, dtype=np.float64).reshape(6, 8)
+>>> lazy = da.from_array(image, chunks=(3, 3))
+>>> smoothed = sepconv.dask.correlate(lazy, np.ones((3, 3)) / 9, mode="wrap")
+>>> smoothed
+dask.array<..., shape=(6, 8), dtype=float64, chunksize=(3, 3), chunktype=numpy.ndarray>
+>>> import scipy.ndimage
+>>> np.allclose(smoothed.compute(), scipy.ndimage.correlate(image, np.ones((3, 3)) / 9,
+...                                                         mode="wrap"))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._args import convolve_origin
+from ._blocks import _map_with_reach
+from ._cluster import cluster
+from ._support import _INSTALL_HINT, _dask_array, _is_dask_array
+from ._threads import _usable_cores, concurrent_tasks, engine_threads
+
+__all__ = ["cluster", "concurrent_tasks", "convolve", "correlate", "engine_threads", "sepfilter"]
+_ = (_INSTALL_HINT, _is_dask_array, _usable_cores)  # re-exported for sepconv's own modules
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def correlate(
+    input: Any,
+    weights: Any,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int | Sequence[int] = 0,
+    *,
+    axes: Sequence[int] | None = None,
+    method: str = "auto",
+    rtol: float | None = None,
+) -> Any:
+    """Lazy :func:`sepconv.correlate` of a Dask array.
+
+    Parameters
+    ----------
+    input : dask.array.Array
+        The array to filter; any chunks.
+    weights, mode, cval, origin, axes, method, rtol
+        As for :func:`sepconv.correlate`.
+    output : dtype, optional
+        The dtype of the result (an array cannot receive a lazy result).
+
+    Returns
+    -------
+    dask.array.Array
+        The result, chunked like ``input`` (unless chunks had to grow).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad arguments raise at once, exactly as the NumPy function raises them.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> x = da.from_array(np.arange(10.0), chunks=3)
+    >>> correlate(x, [1.0, 0.0, -1.0], mode="nearest").compute()
+    array([-1., -2., -2., -2., -2., -2., -2., -2., -2., -1.])
+    """
+    return _lazy(
+        "correlate",
+        input,
+        weights,
+        output,
+        mode,
+        cval,
+        origin,
+        axes,
+        {"method": method, "rtol": rtol},
+    )
+
+
+def convolve(
+    input: Any,
+    weights: Any,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int | Sequence[int] = 0,
+    *,
+    axes: Sequence[int] | None = None,
+    method: str = "auto",
+    rtol: float | None = None,
+) -> Any:
+    """Lazy :func:`sepconv.convolve` of a Dask array; arguments as :func:`correlate`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> x = da.from_array(np.arange(10.0), chunks=4)
+    >>> convolve(x, [1.0, 0.0, -1.0], mode="wrap").compute()
+    array([-8.,  2.,  2.,  2.,  2.,  2.,  2.,  2.,  2., -8.])
+    """
+    return _lazy(
+        "convolve",
+        input,
+        weights,
+        output,
+        mode,
+        cval,
+        origin,
+        axes,
+        {"method": method, "rtol": rtol},
+    )
+
+
+def sepfilter(
+    input: Any,
+    factors: Sequence[Any],
+    axes: Sequence[int] | None = None,
+    output: Any = None,
+    mode: str | Sequence[str] = "reflect",
+    cval: float = 0.0,
+    origin: int | Sequence[int] = 0,
+) -> Any:
+    """Lazy :func:`sepconv.sepfilter` of a Dask array: one 1-D kernel per filtered axis.
+
+    Arguments are those of :func:`sepconv.sepfilter` (which has no ``method``:
+    the factors are the plan); ``output`` may only be a dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=2)
+    >>> sepfilter(x, [[1.0, 1.0, 1.0], [0.5, 0.5]], mode="mirror").compute()[0]
+    array([ 9.5,  9.5, 12.5, 15.5])
+    """
+    return _lazy("sepfilter", input, factors, output, mode, cval, origin, axes, {})
+
+
+# --------------------------------------------------------------------------- machinery
+
+
+def _numpy_function(name: str) -> Callable[..., np.ndarray]:
+    from .. import filters
+
+    return getattr(filters, name)
+
+
+def _lazy(
+    name: str,
+    input: Any,
+    kernel: Any,
+    output: Any,
+    mode: Any,
+    cval: float,
+    origin: Any,
+    axes: Any,
+    options: dict[str, Any],
+) -> Any:
+    da = _dask_array()
+    if not isinstance(input, da.Array):
+        raise TypeError(
+            f"input must be a dask.array.Array, got {type(input).__name__}; "
+            "call sepconv.correlate/convolve/sepfilter for NumPy arrays"
+        )
+    if output is not None and (isinstance(output, np.ndarray) or _is_dask_array(output)):
+        raise TypeError(
+            "output must be None or a dtype for a Dask input, not an array; "
+            "store the lazy result with dask.array.store or .to_zarr instead"
+        )
+    from .._boundary import check_axes, entries_by_axis, normalize_sequence
+
+    func = _numpy_function(name)
+    if name == "sepfilter":
+        kernel = [np.asarray(f) for f in kernel]
+    else:
+        kernel = np.asarray(kernel)
+    kwargs = {"mode": mode, "cval": cval, "origin": origin, "axes": axes, **options}
+    if output is not None:
+        kwargs["output"] = output
+    # Run the NumPy function on a tiny array: it raises the same errors, at once, and
+    # tells the output dtype.
+    probe = func(np.zeros((1,) * input.ndim, dtype=input.dtype), kernel, **kwargs)
+    out_dtype = probe.dtype
+    kwargs["output"] = out_dtype
+    filtered = check_axes(axes, input.ndim)
+    reach = _reach(name, kernel, filtered, origin, input.ndim)
+    if name == "sepfilter":
+        modes = normalize_sequence(mode, len(filtered), "mode")
+    else:
+        mode_of = entries_by_axis(mode, filtered, input.ndim, "mode")
+        modes = [mode_of[axis] for axis in filtered]
+    kwargs.update(_fixed_method(name, input.shape, input.dtype, kernel, kwargs))
+    if input.size == 0:
+        return da.zeros(input.shape, dtype=out_dtype, chunks=input.chunks)
+    return _map_with_reach(input, func, kernel, kwargs, filtered, reach, modes, out_dtype)
+
+
+def _reach(
+    name: str, kernel: Any, axes: tuple[int, ...], origin: Any, ndim: int
+) -> list[tuple[int, int]]:
+    """``(before, after)``: how far the kernel reaches back and forward on each axis."""
+    from .._boundary import entries_by_axis, kernel_reach, normalize_sequence
+
+    if name == "sepfilter":
+        sizes = [np.asarray(f).size for f in kernel]
+        origins = [int(o) for o in normalize_sequence(origin, len(axes), "origin")]
+    else:
+        # A dense kernel's dimensions go with the filtered axes in increasing
+        # order (scipy's rule); origins are mapped as the NumPy path maps them.
+        size_of = dict(zip(sorted(axes), np.shape(kernel)[-len(axes) :]))
+        sizes = [size_of[axis] for axis in axes]
+        origin_of = entries_by_axis(origin, axes, ndim, "origin")
+        origins = [int(origin_of[axis]) for axis in axes]
+    reach = []
+    for size, o in zip(sizes, origins):
+        if name == "convolve":
+            # convolve is correlate with the kernel flipped and the origin mirrored
+            # (shifted by one for even sizes), as scipy.ndimage defines it.
+            o = convolve_origin(o, size)
+        reach.append(kernel_reach(size, o))
+    return reach
+
+
+def _fixed_method(
+    name: str, shape: tuple[int, ...], dtype: np.dtype, kernel: Any, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    # Choose once for the whole array, so every chunk runs the plan the NumPy path
+    # runs on the whole array, not one chosen for the chunk's smaller shape.  An FFT
+    # plan is left to each chunk ("auto"): the NumPy path drops FFT for inputs with
+    # NaN or infinity, which only the chunk can see.
+    if name == "sepfilter" or kwargs.get("method", "auto") != "auto":
+        return {}
+    from ..filters import plan
+
+    keys = ("axes", "method", "rtol", "mode", "cval", "origin")
+    chosen = plan(shape, kernel, dtype=dtype, **{k: kwargs[k] for k in keys if k in kwargs})
+    return {} if chosen.method == "fft" else {"method": chosen.method}

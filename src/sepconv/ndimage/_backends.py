@@ -1,0 +1,182 @@
+"""Dask arrays and torch tensors through the NumPy functions, one way for every filter.
+
+:func:`backend` decorates a NumPy filter of :mod:`sepconv.ndimage`.  A NumPy
+call goes straight through (one ``isinstance`` test).  A ``dask.array.Array``
+input becomes a lazy ``map_overlap`` of the same NumPy function, with the
+overlap depth per axis given by the filter's ``reach`` rule; since every output
+sample depends only on input samples within that reach, each block's bits are
+the NumPy result's.  A ``torch.Tensor`` input goes to the filter's ``tensor``
+rule, built on :mod:`sepconv.torch` (differentiable).  The NumPy functions know
+nothing about either.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .. import _args
+from ..dask._blocks import _map_with_reach
+
+__all__ = ["backend"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# reach(arguments, ndim) -> {axis: samples}; tensor(arguments) -> torch.Tensor
+Reach = Callable[[dict[str, Any], int], dict[int, int]]
+
+
+def backend(
+    reach: Reach | None = None,
+    tensor: Callable[..., Any] | None = None,
+    *,
+    whole_lines: bool = False,
+) -> Callable[[F], F]:
+    """Let a NumPy filter take Dask arrays (``reach`` given) and tensors (``tensor`` given).
+
+    ``whole_lines``: the filter is not local (uniform_filter1d's running sum
+    carries rounding along the whole line), so each block holds whole lines
+    of the axes ``reach`` names, and multi-axis filters run one lazy 1-D pass
+    per axis, stored in the output dtype as the NumPy filter stores them.
+    """
+
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def call(input: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(input, np.ndarray):
+                return func(input, *args, **kwargs)
+            module = type(input).__module__
+            if module.startswith("dask"):
+                if reach is None:
+                    raise TypeError(
+                        f"{func.__name__} cannot take a Dask array: the reach of an arbitrary "
+                        "derivative callable is unknown; use gaussian_laplace, "
+                        "gaussian_gradient_magnitude, laplace or sobel, or map_overlap yourself"
+                    )
+                bound = signature.bind(input, *args, **kwargs)
+                bound.apply_defaults()
+                return _lazy(func, bound, reach, whole_lines)
+            if module.startswith("torch"):
+                if tensor is None:
+                    raise TypeError(
+                        f"{func.__name__} has no tensor form; pass a NumPy array "
+                        "(tensor.numpy()) or use gaussian_filter, uniform_filter, sobel, "
+                        "prewitt, laplace or correlate1d"
+                    )
+                bound = signature.bind(input, *args, **kwargs)
+                bound.apply_defaults()
+                return tensor(**bound.arguments)
+            return func(input, *args, **kwargs)
+
+        call.__wrapped__ = func  # type: ignore[attr-defined]
+        return call  # type: ignore[return-value]
+
+    return decorate
+
+
+def _lazy(
+    func: Callable[..., Any], bound: inspect.BoundArguments, reach: Reach, whole_lines: bool
+) -> Any:
+    import dask.array as da
+
+    x = bound.arguments["input"]
+    arguments = dict(bound.arguments)
+    kwargs_name = next(
+        (p.name for p in bound.signature.parameters.values() if p.kind is p.VAR_KEYWORD), None
+    )
+    extra = arguments.pop(kwargs_name, {}) if kwargs_name else {}
+    output = arguments.get("output")
+    if isinstance(output, np.ndarray) or type(output).__module__.startswith("dask"):
+        raise TypeError(
+            "output must be None or a dtype for a Dask input, not an array; store the lazy "
+            "result with dask.array.store or .to_zarr instead"
+        )
+    del arguments["input"]
+    # Run the NumPy function on a tiny block: it raises the same errors at once
+    # and tells the output dtype.
+    probe = func(np.zeros((1,) * x.ndim, dtype=x.dtype), **arguments, **extra)
+    arguments["output"] = probe.dtype
+    depth = reach({**arguments, **extra}, x.ndim)
+    if x.size == 0:
+        return da.zeros(x.shape, dtype=probe.dtype, chunks=x.chunks)
+    if whole_lines:
+        return _by_whole_lines(func, x, arguments, extra, depth, probe.dtype)
+    # The block graph of sepconv.dask: every block filters its extended input.
+    # Past the array's edges nothing is added ("constant" layout) -- the NumPy
+    # function applies its own mode at the true edge -- except along axes that
+    # wrap, which need the far side of the array.
+    wrap = _wrap_axes(arguments.get("mode", "reflect"), x.ndim, arguments.get("axes"), func)
+    axes, reach, modes = [], [], []
+    for ax, d in sorted(depth.items()):
+        if d <= 0:
+            continue
+        if wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
+            x = x.rechunk({ax: -1})
+            continue
+        axes.append(ax)
+        reach.append((d, d))
+        modes.append("wrap" if wrap[ax] else "constant")
+    return _map_with_reach(
+        x, _apply, func, arguments | extra, tuple(axes), reach, modes, probe.dtype
+    )
+
+
+def _apply(block: np.ndarray, function: Callable[..., Any], **arguments: Any) -> np.ndarray:
+    # The task body: the NumPy filter on one extended block.
+    return function(block, **arguments)
+
+
+def _by_whole_lines(
+    func: Callable[..., Any],
+    x: Any,
+    arguments: dict[str, Any],
+    extra: dict[str, Any],
+    depth: dict[int, int],
+    dtype: np.dtype,
+) -> Any:
+    import dask.array as da
+
+    meta = np.empty((0,) * x.ndim, dtype)
+    if "axes" not in arguments:  # a 1-D filter: one pass over whole lines of its axis
+        (axis,) = depth
+        x = x.rechunk({axis: -1})
+        return da.map_blocks(lambda b: func(b, **arguments, **extra), x, dtype=dtype, meta=meta)
+    # A multi-axis filter, as the NumPy one composes it: one 1-D pass per axis,
+    # each stored in the output dtype (its own ``axes=(axis,)`` call).
+    passes = [ax for ax in _args.to_axes(arguments["axes"], x.ndim) if depth.get(ax, 0) > 1]
+    if not passes:
+        return x.astype(dtype)
+    n = len(_args.to_axes(arguments["axes"], x.ndim))
+    per_axis = {
+        key: dict(zip(_args.to_axes(arguments["axes"], x.ndim), _args.to_sequence(value, n, key)))
+        for key, value in arguments.items()
+        if key in ("size", "origin", "mode")
+    }
+    for axis in passes:
+        one = dict(arguments, axes=(axis,), **{k: v[axis] for k, v in per_axis.items()})
+        x = x.rechunk({axis: -1})
+        x = da.map_blocks(lambda b, one=one: func(b, **one, **extra), x, dtype=dtype, meta=meta)
+    return x
+
+
+def _wrap_axes(mode: Any, ndim: int, axes: Any, func: Callable[..., Any]) -> dict[int, Any]:
+    """``{axis: True}`` where every mode wraps, ``False`` where none does, ``None`` if mixed."""
+    if isinstance(mode, str):
+        return dict.fromkeys(range(ndim), _args.to_mode(mode) == "wrap")
+    if "axes" in inspect.signature(func).parameters:
+        filtered = _args.to_axes(axes, ndim)
+    else:  # sobel/prewitt: one mode per array axis
+        filtered = tuple(range(ndim))
+    modes = _args.to_sequence(mode, len(filtered), "mode")
+    wraps = {ax: _args.to_mode(m) == "wrap" for ax, m in zip(filtered, modes)}
+    if any(wraps.values()) and len(filtered) < ndim or len(set(wraps.values())) > 1:
+        # Passes along one axis may use another axis's mode (gaussian_laplace
+        # smooths every axis with each derivative's mode): mixed means unknown.
+        return {ax: (wraps[ax] if not any(wraps.values()) else None) for ax in range(ndim)}
+    return {ax: wraps.get(ax, False) for ax in range(ndim)}

@@ -1,0 +1,78 @@
+"""How far each filter reaches along each axis: the overlap its Dask blocks need.
+
+Each rule takes the filter's bound arguments (defaults applied) and the number
+of dimensions and returns ``{axis: samples}``.  The rules may over-estimate
+(a whole kernel length rather than its exact half-widths): a larger overlap
+changes no bit, a smaller one would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _args
+
+__all__ = [
+    "correlate1d_reach",
+    "correlate_reach",
+    "edge_reach",
+    "gaussian1d_reach",
+    "gaussian_derivatives_reach",
+    "gaussian_reach",
+    "laplace_reach",
+    "uniform1d_reach",
+    "uniform_reach",
+]
+
+
+def _radius(sigma: Any, truncate: Any, radius: Any) -> int:
+    return int(radius) if radius is not None else int(float(truncate) * float(sigma) + 0.5)
+
+
+def correlate1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return {_args.check_axis(a["axis"], ndim): int(np.size(a["weights"]))}
+
+
+def gaussian1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return {_args.check_axis(a["axis"], ndim): _radius(a["sigma"], a["truncate"], a["radius"])}
+
+
+def gaussian_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    axes = _args.to_axes(a["axes"], ndim)
+    sigmas = _args.to_sequence(a["sigma"], len(axes), "sigma")
+    radii = _args.to_sequence(a["radius"], len(axes), "radius")
+    return {ax: _radius(s, a["truncate"], r) for ax, s, r in zip(axes, sigmas, radii)}
+
+
+def uniform1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return {_args.check_axis(a["axis"], ndim): int(a["size"])}
+
+
+def uniform_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    axes = _args.to_axes(a["axes"], ndim)
+    sizes = _args.to_sequence(a["size"], len(axes), "size")
+    return {ax: int(s) for ax, s in zip(axes, sizes)}
+
+
+def correlate_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    # The kernel's dimensions follow the filtered axes in increasing order.
+    axes = sorted(_args.to_axes(a["axes"], ndim))
+    return dict(zip(axes, np.shape(a["weights"])[-len(axes) :]))
+
+
+def edge_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return dict.fromkeys(range(ndim), 1)
+
+
+def laplace_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return dict.fromkeys(_args.to_axes(a["axes"], ndim), 1)
+
+
+def gaussian_derivatives_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    # gaussian_laplace / gaussian_gradient_magnitude smooth every axis they
+    # filter; the largest radius bounds them all.
+    sigmas = np.atleast_1d(np.asarray(a["sigma"], dtype=float))
+    radius = max(_radius(s, a.get("truncate", 4.0), a.get("radius")) for s in sigmas)
+    return dict.fromkeys(range(ndim), radius)

@@ -1,0 +1,292 @@
+"""Lay validated arrays out for the exact kernels and run them.
+
+Nothing here validates user input (``sepconv._args`` did).  The kernels see
+C-contiguous arrays of a few dtypes (uint8, float32, float64: other inputs are
+converted to float64 first, which is exactly scipy's ``(double)`` read), so
+Numba compiles few specialisations; outputs of any supported dtype are written
+in place when they are C-contiguous and through one temporary otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from .._args import kept_taps
+from .._boundary import extend_indices, kernel_reach
+from .._engine import _pool
+from . import _exact
+
+__all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d"]
+
+_NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
+_NATIVE_SET = frozenset(_NATIVE)
+
+
+def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) -> None:
+    """Run ``fn(start, stop, *args)`` over ``0 .. n``, threaded by the engine's pool."""
+    if n <= 0:
+        return
+    if workers == 1 or work < 2 * _pool.WORK_PER_THREAD:
+        # One thread either way (the pool's own rule): skip its bookkeeping.
+        fn(0, n, *args)
+        return
+    if workers is None:
+        _pool.parallel_for(fn, n, args, work)
+        return
+    # workers overrides the calling thread's setting for this call only.
+    before = _pool.get_num_threads()
+    _pool.set_num_threads(_pool.max_threads() if workers == -1 else workers)
+    try:
+        _pool.parallel_for(fn, n, args, work)
+    finally:
+        _pool.set_num_threads(before)
+
+
+def _source(array: np.ndarray) -> np.ndarray:
+    """The input as the kernels read it: C-contiguous uint8, float32 or float64."""
+    if array.dtype in _NATIVE_SET and array.flags.c_contiguous:
+        return array  # the common case, checked first: small calls are all overhead
+    if array.dtype == np.bool_:
+        array = array.view(np.uint8)
+    if array.dtype in _NATIVE and array.dtype.isnative:
+        return np.ascontiguousarray(array)
+    # (double) of every integer type: numpy's conversion rounds as C does.
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
+_RAW = {
+    np.dtype(t): np.dtype(u)
+    for t, u in (
+        (np.bool_, np.uint8),
+        (np.int8, np.uint8),
+        (np.int16, np.uint16),
+        (np.int32, np.uint32),
+        (np.int64, np.uint64),
+    )
+}
+
+
+def _target(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dst, copy_back)``: a C-contiguous array to write, and where to copy it after."""
+    # Integers are stored through unsigned views of their width: the C cast's
+    # low bits are the same bytes either way, and Numba compiles fewer kernels.
+    raw = _RAW.get(output.dtype)
+    out = output.view(raw) if raw is not None else output
+    if out.flags.c_contiguous and out.dtype.isnative:
+        return out, None
+    return np.empty(out.shape, out.dtype.newbyteorder("=")), out
+
+
+def _finish(dst: np.ndarray, copy_back: np.ndarray | None) -> None:
+    if copy_back is not None:
+        copy_back[...] = dst
+
+
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    # (Only asked when the bounds overlap: __array_interface__ costs a microsecond.)
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.strides == b.strides
+        and a.shape == b.shape
+    )
+
+
+def _independent(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    # The kernels that read other lines than the one they write need a source
+    # that the output does not overlap.
+    if np.may_share_memory(src, dst):
+        return src.copy()
+    return src
+
+
+@functools.lru_cache(maxsize=512)
+def _indices(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    # The index map of a line depends only on these four values: computing it
+    # once per shape keeps small calls thin.
+    idx = extend_indices(n, before, after, mode)
+    idx.flags.writeable = False
+    return idx
+
+
+def _lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    if len(shape) == 2:
+        return (1, shape[0], shape[1]) if axis == 0 else (shape[0], shape[1], 1)
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+
+
+def _run_1d(
+    kernel_last: Any,
+    kernel_inner: Any,
+    array: np.ndarray,
+    axis: int,
+    output: np.ndarray,
+    idx: np.ndarray,
+    extra: tuple,
+    taps: int,
+    workers: int | None,
+) -> None:
+    if array.size == 0:
+        return
+    src = _source(array)
+    dst, copy_back = _target(output)
+    outer, n, inner = _lines(array.shape, axis)
+    code = _exact.store_code(output.dtype)
+    work = array.size * taps
+    if inner == 1:
+        # Each line is read whole into a buffer before it is written: exactly in
+        # place is safe (sobel's passes write over their input, as in scipy).
+        if np.may_share_memory(src, dst) and not _same_layout(src, dst):
+            src = src.copy()
+        args = (src.reshape(outer, n), dst.reshape(outer, n), idx, *extra, code)
+        _parallel_for(kernel_last, outer, args, work, workers)
+    else:
+        src = _independent(src, dst)
+        blocks = outer * -(-inner // _exact.BLOCK)
+        args = (src.reshape(outer, n, inner), dst.reshape(outer, n, inner), idx, *extra, code)
+        _parallel_for(kernel_inner, blocks, args, work, workers)
+    _finish(dst, copy_back)
+
+
+def run_correlate1d(
+    array: np.ndarray,
+    fw: np.ndarray,
+    axis: int,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origin: int,
+    workers: int | None = None,
+) -> None:
+    """scipy's ``correlate1d`` core: float64 weights ``fw``, validated arguments."""
+    size = fw.shape[0]
+    n = array.shape[axis]
+    if n == 0 or array.size == 0:
+        return
+    before, after = kernel_reach(size, origin)
+    idx = _indices(n, before, after, mode)
+    extra = (before, float(cval), fw)
+    _run_1d(
+        _exact.correlate1d_last,
+        _exact.correlate1d_inner,
+        array,
+        axis,
+        output,
+        idx,
+        extra,
+        size,
+        workers,
+    )
+
+
+def run_uniform1d(
+    array: np.ndarray,
+    size: int,
+    axis: int,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origin: int,
+    workers: int | None = None,
+) -> None:
+    """scipy's ``uniform_filter1d`` core (a running sum: cost flat in ``size``)."""
+    n = array.shape[axis]
+    if n == 0 or array.size == 0:
+        return
+    before, after = kernel_reach(size, origin)
+    idx = _indices(n, before, after, mode)
+    _run_1d(
+        _exact.uniform1d_last,
+        _exact.uniform1d_inner,
+        array,
+        axis,
+        output,
+        idx,
+        (before, float(cval), int(size)),
+        2,
+        workers,
+    )
+
+
+def run_correlate_nd(
+    array: np.ndarray,
+    weights: np.ndarray,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origins: list[int],
+    workers: int | None = None,
+) -> None:
+    """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions."""
+    if array.size == 0:
+        return
+    if array.ndim == 2:
+        padded = _pad2d(array, weights.shape, origins, mode, cval, workers)
+    else:
+        padded = _pad_nd(array, weights.shape, origins, mode, cval)
+    strides = tuple(s // 8 for s in padded.strides)
+    pstrides, offsets, wts = _taps(weights.tobytes(), weights.shape, strides)
+    dst, copy_back = _target(output)
+    n = array.shape[-1]
+    rows = array.size // n
+    oshape = np.array(array.shape, dtype=np.int64)
+    code = _exact.store_code(output.dtype, nd=True)
+    args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
+    _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
+    _finish(dst, copy_back)
+
+
+@functools.lru_cache(maxsize=256)
+def _taps(
+    data: bytes, shape: tuple[int, ...], strides: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(strides, offsets, weights)`` of the kept taps in C order, per kernel and layout."""
+    weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    mask = kept_taps(weights)  # NaN weights are skipped, as in C
+    pstrides = np.array(strides, dtype=np.int64)
+    offsets = (np.argwhere(mask) * pstrides).sum(axis=1).astype(np.int64)
+    wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+    for a in (pstrides, offsets, wts):
+        a.flags.writeable = False
+    return pstrides, offsets, wts
+
+
+def _pad2d(
+    array: np.ndarray,
+    kshape: tuple[int, ...],
+    origins: list[int],
+    mode: str,
+    cval: float,
+    workers: int | None,
+) -> np.ndarray:
+    """The boundary-extended 2-D input in double, gathered row by row in one pass."""
+    src = _source(array)
+    (b0, a0), (b1, a1) = (kernel_reach(k, o) for k, o in zip(kshape, origins))
+    idx0 = _indices(array.shape[0], b0, a0, mode)
+    idx1 = _indices(array.shape[1], b1, a1, mode)
+    out = np.empty((idx0.shape[0], idx1.shape[0]), np.float64)
+    args = (src, idx0, idx1, b1, cval, out)
+    _parallel_for(_exact.pad_rows, idx0.shape[0], args, out.size, workers)
+    return out
+
+
+def _pad_nd(
+    array: np.ndarray, kshape: tuple[int, ...], origins: list[int], mode: str, cval: float
+) -> np.ndarray:
+    """The boundary-extended input in double, one axis at a time."""
+    padded = np.asarray(array.view(np.uint8) if array.dtype == np.bool_ else array)
+    padded = padded.astype(np.float64)
+    for ax, (k, o) in enumerate(zip(kshape, origins)):
+        if k == 1 and o == 0:
+            continue
+        before, after = kernel_reach(k, o)
+        idx = extend_indices(array.shape[ax], before, after, mode)
+        padded = np.take(padded, np.maximum(idx, 0), axis=ax)
+        if mode == "constant":
+            where = [slice(None)] * array.ndim
+            where[ax] = idx < 0
+            padded[tuple(where)] = cval
+    return np.ascontiguousarray(padded)

@@ -9,7 +9,9 @@ the quantity the engine's vectorised loops are bound by:
   to bring in its input row;
 * ``separable``: the taps of each 1-D factor, plus two (read the input, write
   the output) for the fused pass of the last two axes and four more for every
-  further axis (a full pass through a work buffer);
+  further axis (a full pass through a work buffer); a constant factor of at
+  least ``sepconv._engine.RUNNING_MIN`` taps runs as a running sum and costs
+  ``RUNNING_LOADS`` whatever its length; size-1 kernel axes cost nothing;
 * ``lowrank``: the sum over its separable terms, sharing one input row;
 * ``fft``: ``15 * log2(n)`` per padded element for the forward and inverse
   transforms of ``n`` padded points, scaled by the padded-to-output ratio
@@ -25,6 +27,7 @@ quantity :mod:`sepconv.cost` counts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import operator
 from dataclasses import dataclass, field
@@ -37,7 +40,7 @@ from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_or
 from ._digest import digest_cache
 from ._memory import format_bytes
 from ._validate import check_tolerance
-from .analysis import NotSeparableError, lowrank, separate
+from .analysis import NotSeparableError, _integer_view, lowrank, rounding_tol, separate
 
 __all__ = ["METHODS", "Plan", "plan"]
 
@@ -83,13 +86,23 @@ class Plan:
         Methods that were not candidates, with the reason.
     exact : bool
         False for a low-rank approximation that changes the kernel beyond rounding.
+        Separable factors are exact to the rounding of :attr:`precision`.
     error : float
-        Relative Frobenius error of the kernel actually applied.
+        Relative Frobenius error of the kernel actually applied: the low-rank
+        approximation's, or the separable factors' (their outer product equals
+        the kernel only to the rounding of :attr:`precision`).
     max_abs_error_bound : float
         ``sum(|K - K_used|)``: outputs differ from exact filtering by at most
         this times ``max|input|`` (plus rounding).
     reason : str
         Why this method was chosen.
+    precision : str
+        The coarser of the kernel's dtype and the engine's work dtype
+        (``'float32'`` or ``'float64'``).  Separability is judged at its
+        rounding: a kernel separates when its second singular value is at most
+        ``max(kernel.shape) * eps * s_max`` (see :func:`sepconv.rank`), so a
+        float32 outer product, or a float64 kernel filtering float32 data,
+        plans ``'separable'`` with factors whose error is that rounding.
     memory : dict
         Estimated working memory in bytes (beyond input and output) of every
         candidate; see :func:`sepconv.set_memory_budget`.
@@ -141,6 +154,7 @@ class Plan:
     error: float = 0.0
     max_abs_error_bound: float = 0.0
     reason: str = ""
+    precision: str = "float64"
     memory: dict[str, int] = field(default_factory=dict)
     memory_budget: float = math.inf
     dtype: np.dtype | None = None
@@ -206,6 +220,14 @@ class Plan:
                 f"  approximation: relative error {self.error:.3g}, |output error| <= "
                 f"{self.max_abs_error_bound:.3g} * max|input|"
             )
+        elif self.method == "separable" and self.error > 0:
+            lines.append(
+                f"  factors: exact to {self.precision} rounding (relative error "
+                f"{self.error:.3g}, |output error| <= {self.max_abs_error_bound:.3g} * max|input|)"
+            )
+        unit = [ax for ax, n in zip(self.axes, self.kernel_shape) if n == 1]
+        if unit and self.method in ("separable", "direct", "fft"):
+            lines.append(f"  axes {tuple(unit)}: kernel size 1, a scale folded in, no pass")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -219,11 +241,19 @@ class Plan:
 
     def _what(self) -> str:
         if self.method == "separable" and self.factors is not None:
-            sizes = [f.size for f in self.factors]
+            sizes = [f.size for f in self.factors if f.size > 1] or [1]
             taps = " + ".join(str(s) for s in sizes)
             if len(set(sizes)) == 1:
                 taps = str(sizes[0])
-            return f"separable: {len(sizes)} passes of {taps} taps"
+            text = f"separable: {len(sizes)} passes of {taps} taps"
+            from ._engine import running_constant
+
+            running = [
+                ax for ax, f in zip(self.axes, self.factors) if running_constant(f) is not None
+            ]
+            if running:
+                text += f", running sums on axes {tuple(running)}"
+            return text
         if self.method == "lowrank" and self.terms is not None:
             return f"lowrank: {len(self.terms)} separable terms"
         if self.method == "fft":
@@ -259,7 +289,9 @@ def plan(
     weights : array_like
         The kernel, one dimension per filtered axis.
     dtype : dtype, optional
-        Input dtype of the arrays the plan will filter when called.
+        Input dtype of the arrays the plan will filter when called.  With the
+        kernel's dtype it sets the rounding that separability is judged at
+        (see :attr:`Plan.precision`).
     axes : int or sequence of int, optional
         Filtered axes; ``None`` means all.
     method : {'auto', 'direct', 'separable', 'lowrank', 'fft'}
@@ -324,19 +356,28 @@ def make_plan(
     method: str,
     rtol: float | None,
     exclude: frozenset[str] = frozenset(),
+    out_dtype: np.dtype | None = None,
 ) -> Plan:
-    """The plan for validated arguments (``exclude``: methods ruled out by the data)."""
+    """The plan for validated arguments (``exclude``: methods ruled out by the data).
+
+    ``dtype`` and ``out_dtype`` (default ``dtype``) give the engine's work dtype;
+    with the kernel's own dtype it sets the rounding separability is judged at.
+    """
     if not isinstance(method, str) or method not in METHODS:
         listed = ", ".join(repr(m) for m in METHODS)
         raise ValueError(f"method must be one of {listed}; got {method!r}")
     rtol = check_tolerance(rtol, "rtol")
     w = effective_weights(weights)
-    factors, lr, rejected_items, counted = _analyse(w.tobytes(), w.shape, method, rtol)
+    precision = kernel_precision(weights, dtype, out_dtype)
+    tol = _separable_tol(w, precision)
+    factors, lr, rejected_items, counted, sep_error = _analyse(
+        w.tobytes(), w.shape, method, rtol, tol
+    )
     rejected = dict(rejected_items)
     if method in ("separable", "lowrank", "fft") and method in rejected:
         reason = rejected[method]
         if method == "separable" and reason.startswith("kernel is not separable"):
-            raise analysis_error(w)
+            raise analysis_error(w, tol)
         raise ValueError(f"method={method!r} cannot be used: {reason}")
     for name in exclude:
         rejected.setdefault(name, "the input holds NaN or infinity, which FFT spreads everywhere")
@@ -366,6 +407,8 @@ def make_plan(
     error, bound = 0.0, 0.0
     if chosen == "lowrank" and lr is not None:
         error, bound = lr.error, lr.max_abs_error_bound
+    elif chosen == "separable":
+        error, bound = sep_error
     return Plan(
         method=chosen,
         requested=method,
@@ -382,6 +425,7 @@ def make_plan(
         error=error,
         max_abs_error_bound=bound,
         reason=reason,
+        precision=precision.name,
         memory=memory,
         memory_budget=budget,
     )
@@ -434,10 +478,47 @@ def _over_budget(method: str, memory: int, budget: float) -> MemoryError:
     )
 
 
-def analysis_error(w: np.ndarray) -> NotSeparableError:
+def kernel_precision(weights: np.ndarray, dtype: Any, out_dtype: Any = None) -> np.dtype:
+    """The coarsest of the kernel's dtype and the engine's work dtype.
+
+    A float32 kernel is only known to float32's rounding, and float32 input is
+    computed in float32 (:func:`sepconv._engine.work_dtype`): factors exact to
+    that rounding change nothing the result could show.  Integer kernels are
+    exact (float64).
+
+    Examples
+    --------
+    >>> kernel_precision(np.ones(3, np.float32), np.float64).name
+    'float32'
+    >>> kernel_precision(np.ones(3), np.float32).name, kernel_precision(np.ones(3), np.float64).name
+    ('float32', 'float64')
+    """
+    from ._engine import work_dtype
+
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":  # complex input is filtered as its real and imaginary parts
+        dtype = np.dtype(dtype.char.lower())
+    out = dtype if out_dtype is None else np.dtype(out_dtype)
+    if out.kind == "c":
+        out = np.dtype(out.char.lower())
+    w = np.asarray(weights)
+    abs_sum = float(np.abs(w.astype(np.float64)).sum()) if w.size else 0.0
+    work = work_dtype(dtype, out, abs_sum, max(w.size, 1))
+    kernel = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+    return max(kernel, work, key=lambda d: float(np.finfo(d).eps))
+
+
+def _separable_tol(w: np.ndarray, precision: np.dtype) -> float | None:
+    """Rank-1 threshold for kernel ``w``: None (exact) for integer-valued kernels."""
+    if _integer_view(w) is not None:
+        return None  # integer kernels separate exactly or not at all
+    return rounding_tol(w.shape, precision)
+
+
+def analysis_error(w: np.ndarray, tol: float | None = None) -> NotSeparableError:
     """The analysis module's NotSeparableError for kernel ``w`` (raised by callers)."""
     try:
-        separate(w)
+        separate(w, tol)
     except NotSeparableError as exc:
         return exc
     raise AssertionError("unreachable: the kernel separates")  # pragma: no cover
@@ -455,21 +536,33 @@ class _LowRankTerms:
 
 @digest_cache(maxsize=128)
 def _analyse(
-    data: bytes, kshape: tuple[int, ...], method: str, rtol: float | None
-) -> tuple[Any, Any, tuple[tuple[str, str], ...], tuple[tuple[str, tuple[float, float]], ...]]:
-    """Factors, low-rank terms, rejected methods and counts of one kernel (cached)."""
+    data: bytes, kshape: tuple[int, ...], method: str, rtol: float | None, tol: float | None
+) -> tuple[
+    Any,
+    Any,
+    tuple[tuple[str, str], ...],
+    tuple[tuple[str, tuple[float, float]], ...],
+    tuple[float, float],
+]:
+    """Factors, low-rank terms, rejected methods, counts and factor error of a kernel (cached).
+
+    ``tol``: the relative rank-1 threshold (:func:`_separable_tol`).  The factor
+    error is the relative Frobenius error and ``sum|K - outer(factors)|``.
+    """
     w = np.frombuffer(data, dtype=np.float64).reshape(kshape)
     rejected: dict[str, str] = {}
     factors = terms = None
+    sep_error = (0.0, 0.0)
     finite = bool(np.all(np.isfinite(w)))
     if not finite:
         why = "the kernel has infinite weights; only direct filtering handles them as scipy does"
         for name in ("separable", "lowrank", "fft"):
             rejected[name] = why
-        return None, None, tuple(rejected.items()), tuple(_counts(w, None, None).items())
+        counted = tuple(_counts(w, None, None).items())
+        return None, None, tuple(rejected.items()), counted, sep_error
     if method in ("auto", "separable"):
         try:
-            sep = separate(w)
+            sep = separate(w, tol)
         except NotSeparableError as exc:
             rejected["separable"] = f"kernel is not separable (rank {exc.rank})"
         else:
@@ -477,6 +570,11 @@ def _analyse(
                 _readonly(_keep_zeros(w, f, axis))
                 for axis, f in enumerate(np.asarray(x, dtype=np.float64) for x in sep.factors)
             )
+            if not sep.exact:
+                residual = w - functools.reduce(np.multiply.outer, factors)
+                norm = float(np.linalg.norm(w))
+                error = float(np.linalg.norm(residual)) / norm if norm > 0 else 0.0
+                sep_error = (error, float(np.abs(residual).sum()))
     else:
         rejected["separable"] = f"method={method!r} was requested"
     want_lowrank = method == "lowrank" or (method == "auto" and rtol is not None)
@@ -494,13 +592,22 @@ def _analyse(
         rejected["lowrank"] = f"method={method!r} was requested"
     if method not in ("auto", "fft"):
         rejected["fft"] = f"method={method!r} was requested"
-    return factors, terms, tuple(rejected.items()), tuple(_counts(w, factors, terms).items())
+    counted = tuple(_counts(w, factors, terms).items())
+    return factors, terms, tuple(rejected.items()), counted, sep_error
 
 
 def _counts(w: np.ndarray, factors: Any, lr: Any) -> dict[str, tuple[float, float]]:
-    """(multiplications, cost) per output element of direct, separable and low-rank."""
-    from ._engine import mirrored_rows
+    """(multiplications, cost) per output element of direct, separable and low-rank.
 
+    Kernel axes of size 1 are a scale folded into the other axes, not a pass
+    (:func:`sepconv._engine.kept_axes`), and cost nothing.
+    """
+    from ._engine import kept_axes, mirrored_rows
+
+    kept = kept_axes(w.shape)
+    w = w.reshape([w.shape[i] for i in kept])
+    if factors is not None:
+        factors = [factors[i] for i in kept]
     rows = _kernel_rows(w)
     mirrored = mirrored_rows(w) if w.ndim == 2 else None
     if mirrored is not None:  # mirrored rows share a horizontal pass (see the engine)
@@ -512,8 +619,10 @@ def _counts(w: np.ndarray, factors: Any, lr: Any) -> dict[str, tuple[float, floa
     counted = {"direct": (float(sum(_folded(r)[0] for r in rows)), float(loads) + 1.0)}
     if factors is not None:
         counted["separable"] = (
-            float(sum(_folded(f)[0] for f in factors)),
-            float(sum(_folded(f)[1] for f in factors)) + 2.0 + 4.0 * max(0, len(factors) - 2),
+            float(sum(_factor_counts(f)[0] for f in factors)),
+            float(sum(_factor_counts(f)[1] for f in factors))
+            + 2.0
+            + 4.0 * max(0, len(factors) - 2),
         )
     if lr is not None:
         counted["lowrank"] = (
@@ -553,11 +662,24 @@ def _folded(vector: np.ndarray) -> tuple[int, int]:
     return len(taps), sum(1 if g == 0 else 2 for _, _, _, g in taps)
 
 
+def _factor_counts(vector: np.ndarray) -> tuple[float, float]:
+    """(multiplications, loads) of a separable factor: a constant one is a running sum."""
+    from ._engine import RUNNING_LOADS, running_constant
+
+    if running_constant(vector) is not None:
+        return 1.0, RUNNING_LOADS  # one scaling per output, flat in the length
+    return _folded(vector)
+
+
 def _fft_cost(
     shape: tuple[int, ...], kshape: tuple[int, ...], axes: tuple[int, ...]
 ) -> tuple[float, float]:
     from scipy.fft import next_fast_len
 
+    from ._engine import kept_axes
+
+    kept = kept_axes(kshape)
+    axes, kshape = tuple(axes[i] for i in kept), tuple(kshape[i] for i in kept)
     padded = 1
     transform = 1
     for ax, k in zip(axes, kshape):

@@ -123,7 +123,10 @@ def rank(kernel: Any, tol: float | None = None) -> int:
     kernel gets its *exact* rank (fraction-free elimination in integer arithmetic)
     and a float kernel its numerical rank: the number of singular values larger
     than ``max(kernel.shape) * eps * s_max``, where ``eps`` is the machine epsilon
-    of the kernel's dtype (NumPy's ``matrix_rank`` rule).  A given ``tol`` is
+    of the kernel's dtype (NumPy's ``matrix_rank`` rule): a float32 kernel is
+    judged at float32's rounding, so ``np.outer(g, g)`` of a float32 ``g`` has
+    rank 1 although its float64 SVD shows a second singular value near
+    ``1e-8 * s_max``.  A given ``tol`` is
     *relative*: singular values ``s > tol * s_max`` count.
 
     For an N-D kernel (N > 2) the result is the largest rank of its unfoldings
@@ -150,6 +153,10 @@ def rank(kernel: Any, tol: float | None = None) -> int:
     1
     >>> sepconv.rank([[0, 1, 0], [1, -4, 1], [0, 1, 0]])
     2
+    >>> import numpy as np
+    >>> g = sepconv.kernels.gaussian(2.0).astype(np.float32)
+    >>> sepconv.rank(np.outer(g, g)), sepconv.rank(np.outer(g, g).astype(np.float64))
+    (1, 9)
     """
     k = as_kernel(kernel)
     tol = check_tolerance(tol, "tol")
@@ -174,7 +181,8 @@ def separate(kernel: Any, tol: float | None = None) -> Separation:
         Real kernel, any number of dimensions >= 1 (1-D is trivially separable).
     tol : float, optional
         Relative singular-value threshold deciding rank 1 (see :func:`rank`).
-        ``None`` accepts only kernels that are rank 1 to working precision.
+        ``None`` accepts only kernels that are rank 1 to the precision of their
+        dtype (float32 kernels: float32's epsilon).
 
     Returns
     -------
@@ -310,9 +318,29 @@ def _smallest_rank(s: np.ndarray, rtol: float) -> int:
 # --- helpers -----------------------------------------------------------------
 
 
+def rounding_tol(shape: tuple[int, ...], *dtypes: Any) -> float:
+    """Relative singular-value threshold of a kernel known to the coarsest of ``dtypes``.
+
+    ``max(shape) * eps`` with ``eps`` the largest machine epsilon of the floating
+    ``dtypes`` (integer dtypes are exact and count as float64): NumPy's
+    ``matrix_rank`` rule.  Rounding each entry of a rank-1 kernel to a dtype of
+    epsilon ``eps`` perturbs it by at most ``eps / 2 * ||K||_F``, so its second
+    singular value stays below ``eps / 2 * s_max``, well under the threshold;
+    one rule for :func:`rank`, :func:`separate` and the engine's plans.
+
+    Examples
+    --------
+    >>> float(rounding_tol((3, 3), np.float64) / np.finfo(np.float64).eps)
+    3.0
+    >>> float(rounding_tol((5, 3), np.float64, np.float32) / np.finfo(np.float32).eps)
+    5.0
+    """
+    eps = [float(np.finfo(d).eps) for d in map(np.dtype, dtypes) if d.kind in "fc"]
+    return max(shape) * max(eps, default=float(np.finfo(np.float64).eps))
+
+
 def _default_tol(k: np.ndarray) -> float:
-    dtype = k.dtype if k.dtype.kind == "f" else np.float64
-    return max(k.shape) * float(np.finfo(dtype).eps)
+    return rounding_tol(k.shape, k.dtype)
 
 
 def _count_above(s: np.ndarray, tol: float) -> int:

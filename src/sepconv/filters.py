@@ -149,6 +149,12 @@ def correlate(
     scipy's except, by one, where the exact value lies on an integer within
     rounding.  Results do not depend on the number of threads.
 
+    A kernel is filtered as separable when it is rank 1 to the rounding of
+    its own dtype or of the work dtype (a float32 ``np.outer(g, g)``
+    separates); the plan states its factors' error.  Kernel axes of size 1
+    cost no pass, and constant factors of 16 taps or more (box / mean
+    filters) run as running sums, at a cost flat in their length.
+
     Examples
     --------
     >>> import numpy as np, sepconv
@@ -393,14 +399,14 @@ def _correlate_or_convolve(
         kernel, lengths, modes, origins, lambda: _all_finite(array, cval)
     )
     key = None if asked else key  # the fold depended on the values: do not keep it
-    chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol)
+    out_dtype = output.dtype if output.dtype.kind != "c" else None
+    chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol, out_dtype=out_dtype)
     if array.size == 0:
         return output
     if chosen.method == "fft" and method == "auto" and not _all_finite(array, cval):
         key = None  # the choice depended on the values: do not keep it
-        chosen = make_plan(
-            array.shape, kernel, axes, array.dtype, method, rtol, exclude=frozenset({"fft"})
-        )
+        chosen = make_plan(array.shape, kernel, axes, array.dtype, method, rtol,
+                           exclude=frozenset({"fft"}), out_dtype=out_dtype)  # fmt: skip
     if np.may_share_memory(array, output):
         target = output
         _run(chosen, array, np.empty(array.shape, output.dtype), modes, cval, origins, target)

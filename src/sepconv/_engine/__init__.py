@@ -20,13 +20,24 @@ rows, several filtered per call), and each output row is computed from them
 and written once.  Each further axis of a separable N-D kernel is one more
 vertical pass through a work-dtype buffer.
 
+Running sums.  A separable term's constant factor of ``RUNNING_MIN`` taps or
+more (box / mean filters) runs as a running sum (:mod:`._running`): a flat
+cost per output whatever its length, drift bounded by float64 sums restarted
+every few hundred outputs, NaN and infinity as in scipy.  Shorter ones are
+cheaper as folded taps (1024^2 float32, one thread, best of 15: both directions
+break even between 16 and 21 taps; a 2-D box between 9 and 15).
+
+Size-1 kernel axes are a scale folded into the other factors, not a pass
+(:func:`kept_axes`).
+
 Work dtype.  float64 input or output -> float64; float32 input -> float32
 (no float64 copy); uint8 / int8 input -> float32 when every output is exact to
 well below one unit (``128 * sum|w| * taps <= 2**20``), else float64; other
 integer inputs -> float64.
 
 Memory.  Per thread, a ring of ``kv`` padded row strips (strips of ~16 KiB,
-the ring capped near 512 KiB) or a band buffer of at most ~256 KiB.  A
+the ring capped near 512 KiB, 896 KiB for running sums) or a band buffer of
+at most ~256 KiB.  A
 separable kernel over three or more axes uses one image-sized work buffer
 (two for four or more axes when the output's dtype is not the work dtype).
 FFT filtering (scipy.fft) allocates the padded array and its spectrum.
@@ -66,10 +77,12 @@ __all__ = [
     "convert_like_scipy",
     "fold_taps",
     "get_num_threads",
+    "kept_axes",
     "mirrored_rows",
     "not_replayable",
     "recording",
     "run_direct",
+    "running_constant",
     "run_fft",
     "run_separable",
     "set_num_threads",
@@ -85,6 +98,7 @@ SUPPORTED_DTYPES = INT_TYPES + FLOAT_TYPES
 # Target size of one row strip: a ring of a few such rows stays in L1/L2.
 _STRIP_BYTES = 16384
 _RING_BYTES = 512 * 1024
+_RUNNING_RING_BYTES = 896 * 1024  # with the other row buffers, within 1 MiB
 # A horizontal axis whose inner unfiltered block is this large runs vertically.
 _MAX_HALO = 4096
 # Padded rows shorter than this (bytes) are filtered several per call from a
@@ -291,8 +305,64 @@ def _pack_taps(vectors: Sequence[np.ndarray], dtype: np.dtype) -> tuple[np.ndarr
     return a, b, w, g, kind, n
 
 
+# Constant factors at least this long run as running sums (_running.py); shorter
+# ones are cheaper as folded taps (measured: benchmarks/bench_running.py).
+RUNNING_MIN = 16
+# Loads per output element of one running-sum direction, for the cost model.
+RUNNING_LOADS = 6.0
+
+
+def running_constant(vector: np.ndarray) -> float | None:
+    """The common tap ``c`` of a 1-D factor that runs as a running sum, else None.
+
+    All taps finite, nonzero and equal to within ``max(32, 4 k)`` units in the
+    last place of the largest, and at least ``RUNNING_MIN`` of them.  SVD
+    factors of a ``k x k`` box kernel are equal only that well (their spread
+    grows with ``k``: 3 units at k = 31, 52 at k = 301): replacing them by their
+    mean changes them by no more than the SVD's own rounding.
+
+    Examples
+    --------
+    >>> running_constant(np.full(32, 0.25))
+    0.25
+    >>> running_constant(np.full(3, 1 / 3)) is None, running_constant(np.hanning(31)) is None
+    (True, True)
+    """
+    w = np.asarray(vector, dtype=np.float64)
+    if w.ndim != 1 or w.size < RUNNING_MIN or not np.all(np.isfinite(w)):
+        return None
+    peak = float(np.max(np.abs(w)))
+    spread = max(32.0, 4.0 * w.size) * float(np.spacing(peak))
+    if peak == 0 or float(np.max(w) - np.min(w)) > spread:
+        return None
+    return float(np.mean(w))
+
+
 def _is_identity(vectors: Sequence[np.ndarray]) -> bool:
     return len(vectors) == 1 and vectors[0].size == 1 and vectors[0][0] == 1.0
+
+
+# --------------------------------------------------------------------------- size-1 axes
+
+
+def kept_axes(sizes: Sequence[int]) -> list[int]:
+    """Kernel axes that need a pass: those longer than one tap (the last one if none is).
+
+    A kernel axis of size 1 (origin 0, validated) reads only the element itself
+    under every boundary mode: it is a scale, folded into the other axes.  A
+    kernel of size 1 everywhere keeps one axis, a one-tap pass that still
+    converts like scipy.
+
+    Examples
+    --------
+    >>> kept_axes((1, 1, 7, 7)), kept_axes((1, 1))
+    ([2, 3], [1])
+    """
+    return [i for i, n in enumerate(sizes) if n > 1] or [len(sizes) - 1]
+
+
+def _squeeze(axes, modes, origins, kept):  # type: ignore[no-untyped-def]
+    return [axes[i] for i in kept], [modes[i] for i in kept], [origins[i] for i in kept]
 
 
 # --------------------------------------------------------------------------- memory views
@@ -399,11 +469,13 @@ class _Layout:
         return int(self.soff.size)
 
 
-def _strip(layout: _Layout, kw: int, ring_rows: int, itemsize: int) -> int:
+def _strip(
+    layout: _Layout, kw: int, ring_rows: int, itemsize: int, ring_bytes: int = _RING_BYTES
+) -> int:
     total = layout.W * layout.C
     target = _STRIP_BYTES // itemsize
     if ring_rows > 1:
-        target = min(target, max(256, _RING_BYTES // (ring_rows * itemsize)))
+        target = min(target, max(256, ring_bytes // (ring_rows * itemsize)))
     if kw > 1:
         target = max(layout.C, target // layout.C * layout.C)
     if total <= target + target // 4:
@@ -411,9 +483,14 @@ def _strip(layout: _Layout, kw: int, ring_rows: int, itemsize: int) -> int:
     return target
 
 
-def _rows_and_band(lpad: int, itemsize: int, H: int, kv: int, wanted: int) -> tuple[int, int]:
-    """Rows per call and rows per task of a pass over rows of ``lpad`` padded elements."""
-    if lpad * itemsize < _SHORT_ROW:
+def _rows_and_band(
+    lpad: int, itemsize: int, H: int, kv: int, wanted: int, ring: bool = False
+) -> tuple[int, int]:
+    """Rows per call and rows per task of a pass over rows of ``lpad`` padded elements.
+
+    ``ring``: always one row per call through a ring (running sums).
+    """
+    if lpad * itemsize < _SHORT_ROW and not ring:
         rows = max(2, _STRIP_BYTES // itemsize // lpad)
         most = max(rows, _BAND_BYTES // itemsize // lpad - (kv - 1))
         return rows, rows * max(1, min(-(-H // wanted), most) // rows)
@@ -455,6 +532,18 @@ def run_separable(
     """
     axes = list(axes)
     terms = [[np.asarray(v, dtype=np.float64) for v in term] for term in terms]
+    kept = kept_axes([v.size for v in terms[0]])
+    if len(kept) < len(axes):
+        # Size-1 factors are scalars: multiply them into the first kept factor
+        # (terms left on one axis add up to one 1-D kernel).
+        scaled = []
+        for term in terms:
+            scale = math.prod(float(term[i][0]) for i in range(len(axes)) if i not in kept)
+            scaled.append([term[i] * scale if i == kept[0] else term[i] for i in kept])
+        if len(kept) == 1 and len(scaled) > 1:
+            scaled = [[sum(term[0] for term in scaled)]]
+        terms = scaled
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
     sizes = [terms[0][i].size for i in range(len(axes))]
     abs_sum = sum(float(np.prod([np.abs(v).sum() for v in term])) for term in terms)
     taps = int(np.prod(sizes))
@@ -513,7 +602,7 @@ def _separable_pass(
     origins: Sequence[int],
     work: np.dtype,
 ) -> None:
-    from ._kernels import MODE_SEPARABLE
+    from ._kernels import MODE_RUNNING, MODE_SEPARABLE
 
     saddr, sn, sbase, sstr = _flat(src)
     daddr, dn, dbase, dstr = _flat(dst)
@@ -530,6 +619,9 @@ def _separable_pass(
         rows=h is None,
     )
     kv, kw = h_vecs[0].size, w_vecs[0].size
+    single = len(h_vecs) == 1
+    vrun = running_constant(h_vecs[0]) if single and h is not None else None
+    hrun = running_constant(w_vecs[0]) if single and w is not None else None
     if h is not None:
         before, after = kernel_reach(kv, origins[h])
         idxH = extend_indices(src.shape[h_axis], before, after, modes[h])
@@ -542,12 +634,22 @@ def _separable_pass(
         idxW = extend_indices(src.shape[w_axis], bw, after, modes[w])
     else:
         bw, idxW = 0, np.zeros(1, np.int64)
-    strip = _strip(layout, kw, kv, work.itemsize)
+    running = vrun is not None or hrun is not None
+    # A running sum touches two ring rows per output row, not kv: its ring need
+    # not stay in L2, so its strips are narrowed less (narrow strips of a long
+    # kernel are mostly halo; the ring still stays within the 1 MiB per thread
+    # sepconv._memory counts), and its bands are long enough to amortise the
+    # kv - 1 rows gathered and summed afresh where a band starts.
+    ring_bytes = _RUNNING_RING_BYTES if running else _RING_BYTES
+    strip = _strip(layout, kw, kv, work.itemsize, ring_bytes)
     nstrips = -(-layout.W * layout.C // strip)
     wanted = -(-_TASKS // (layout.items * nstrips))
-    rows, band = _rows_and_band(strip + (kw - 1) * layout.C, work.itemsize, H, kv, wanted)
+    lpad = strip + (kw - 1) * layout.C
+    rows, band = _rows_and_band(lpad, work.itemsize, H, kv, wanted, ring=running)
+    if running:
+        band = min(max(band, 4 * (kv - 1)), max(H, 1))
     geom = _geometry(
-        MODE_SEPARABLE,
+        MODE_RUNNING if running else MODE_SEPARABLE,
         layout,
         H=H,
         sH=sH,
@@ -563,8 +665,11 @@ def _separable_pass(
         nstrips=nstrips,
         rows=rows,
         direct_out=dst.dtype == work and layout.dC == 1 and layout.dW == layout.C,
+        vrun=vrun is not None,
+        hrun=hrun is not None,
         srcdirect=(
-            rows == 1
+            not running
+            and rows == 1
             and not _is_identity(h_vecs)
             and src.dtype == work
             and layout.sC == 1
@@ -580,7 +685,9 @@ def _separable_pass(
         "idxW": idxW,
         "roff": np.zeros((1, 1), np.int64),
     }
-    h_taps, v_taps = _pack_taps(w_vecs, work), _pack_taps(h_vecs, work)
+    # A running-sum factor is handed over as its one common tap.
+    h_taps = _pack_taps([np.array([hrun])] if hrun is not None else w_vecs, work)
+    v_taps = _pack_taps([np.array([vrun])] if vrun is not None else h_vecs, work)
     size = src.size * (kv + kw) * len(h_vecs)
     _launch(src, dst, (saddr, sn), (daddr, dn), work, geom, ints, h_taps, v_taps, cval, size)
 
@@ -643,7 +750,12 @@ def _launch(
     aux = np.concatenate(aux_parts, dtype=work, casting="same_kind")
     ntasks = int(len(ints["soff"]) * geom[k.G_NBANDS] * geom[k.G_NSTRIPS])
     # src, dst, desc and aux stay referenced here while the tasks run.
-    address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
+    if geom[k.G_MODE] == k.MODE_RUNNING:
+        from . import _running
+
+        address = _running.task_address(work)
+    else:
+        address = k.task_address(work, nd=bool(geom[k.G_MODE] == k.MODE_DIRECT_ND))
     rec = getattr(_recorder, "active", None)
     if rec is not None:
         rec.steps.append((address, ntasks, desc, aux, work_size, src, dst))
@@ -701,6 +813,8 @@ def _geometry(mode: int, layout: _Layout, **fields: int) -> np.ndarray:
         "direct_out": k.G_DIRECT_OUT,
         "rows": k.G_ROWS,
         "srcdirect": k.G_SRCDIRECT,
+        "vrun": k.G_VRUN,
+        "hrun": k.G_HRUN,
     }
     for name, value in fields.items():
         geom[names[name]] = int(value)
@@ -760,6 +874,10 @@ def run_direct(
 
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
+    kept = kept_axes(weights.shape)
+    if len(kept) < len(axes):
+        weights = weights.reshape([weights.shape[i] for i in kept])
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
     target = dst
     src, dst = _kernel_operands(src, dst)
@@ -884,6 +1002,10 @@ def run_fft(
     not_replayable()
     axes = list(axes)
     weights = np.asarray(weights, dtype=np.float64)
+    kept = kept_axes(weights.shape)
+    if len(kept) < len(axes):
+        weights = weights.reshape([weights.shape[i] for i in kept])
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
     padded = np.asarray(src, dtype=work)
     for i, ax in enumerate(axes):

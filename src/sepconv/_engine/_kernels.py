@@ -62,6 +62,7 @@ KIND_PAIR = 1  # w * (row[a] + g * row[b]), g = +1 (symmetric) or -1 (antisymmet
 MODE_SEPARABLE = 0  # separable or low-rank terms over (H, W), through a ring of rows
 MODE_DIRECT = 1  # a dense kernel over (H, W), through the same ring
 MODE_DIRECT_ND = 2  # a dense kernel over more axes, each kernel row gathered afresh
+MODE_RUNNING = 3  # one separable term with constant factors as running sums (_running.py)
 
 # Fields of the integer geometry vector ``geom``.
 G_MODE, G_H, G_SH, G_DH, G_W, G_SW, G_DW, G_C, G_SC, G_DC = range(10)
@@ -69,7 +70,8 @@ G_BW, G_KV, G_KW, G_BAND, G_STRIP, G_HIDENT, G_VIDENT, G_NBANDS, G_NSTRIPS = ran
 G_DIRECT_OUT = 19  # the output has the work dtype and contiguous rows: write it in place
 G_ROWS = 20  # > 1: short rows, this many per call from a gathered band (_band_task)
 G_SRCDIRECT = 21  # vertical taps read the input rows in place (only the borders are gathered)
-G_SIZE = 22
+G_VRUN, G_HRUN = 22, 23  # MODE_RUNNING: the vertical / horizontal factor is a running sum
+G_SIZE = 24
 
 # The descriptor handed to a task: one int64 buffer whose header gives the
 # addresses and lengths of the flat input and output, the row input / output

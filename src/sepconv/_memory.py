@@ -90,7 +90,7 @@ def set_memory_budget(multiple: float = 2.0, extra: int = 256 * _MIB) -> None:
         raise ValueError(f"extra must be an integer number of bytes >= 0, got {extra!r}")
     _budget.update(multiple=multiple, extra=int(extra))
     # Kept programs replay a choice made under the old budget: drop them.
-    from .filters import _PROGRAMS
+    from ._replay import _PROGRAMS
 
     _PROGRAMS.clear()
 

@@ -70,7 +70,7 @@ class Program:
                     self.buffers.append((int(desc[flat_at + 1]), array.dtype))
                     lows[slot] = 0
                 elif slot < 2:
-                    # the kernels address memory from its lowest element (see _engine._flat)
+                    # the kernels address memory from its lowest element (see _engine._layout._flat)
                     lows[slot] = int(desc[flat_at]) - _address(array)
                 ids.append((slot, lows[slot]))
             (sslot, slow), (dslot, dlow) = ids

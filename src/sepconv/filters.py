@@ -24,10 +24,17 @@ from ._boundary import (
     normalize_modes,
     per_axis_origins,
 )
-from ._digest import kernel_key
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
-from ._program import Program, ProgramCache
+from ._program import Program
 from ._reduce import fold_for_data
+from ._replay import (
+    _PROGRAMS,
+    _output_key,
+    _replay,
+    _run_program,
+    _sepfilter_signature,
+    _signature,
+)
 
 __all__ = ["convolve", "correlate", "plan", "sepfilter"]
 
@@ -423,105 +430,6 @@ def _correlate_or_convolve(
 
 
 # --------------------------------------------------------------------------- replays
-
-# Programs of the signatures seen last (see sepconv._program).
-_PROGRAMS = ProgramCache()
-
-
-def _signature(
-    convolution: bool,
-    input: Any,
-    weights: Any,
-    output: Any,
-    mode: Any,
-    cval: Any,
-    origin: Any,
-    axes: Any,
-    method: Any,
-    rtol: Any,
-) -> tuple | None:
-    """The key under which a call's program is kept, or None when it has no such key.
-
-    Only plain real arrays have one; the key holds everything the program
-    depends on, never the input's values.
-    """
-    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
-        return None
-    try:
-        out = _output_key(output)
-        w = weights if type(weights) is np.ndarray else np.asarray(weights)
-        if w.dtype.kind not in "iufb":
-            return None
-        key = (
-            convolution,
-            input.shape,
-            input.strides,
-            input.dtype,
-            kernel_key(w),
-            out,
-            mode if type(mode) is str else tuple(mode),
-            cval,
-            origin if type(origin) is int else tuple(origin),
-            axes if axes is None or type(axes) is int else tuple(axes),
-            method,
-            rtol,
-        )
-        hash(key)
-    except Exception:  # unhashable or odd arguments: the full path reports them
-        return None
-    return key
-
-
-def _sepfilter_signature(
-    input: Any, factors: Any, axes: Any, output: Any, mode: Any, cval: Any, origin: Any
-) -> tuple | None:
-    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
-        return None
-    try:
-        vectors = tuple(kernel_key(np.asarray(f)) for f in factors)
-        if any(v[0][1] not in "iufb" for v in vectors):
-            return None
-        key = (
-            "sepfilter",
-            input.shape,
-            input.strides,
-            input.dtype,
-            vectors,
-            _output_key(output),
-            mode if type(mode) is str else tuple(mode),
-            cval,
-            origin if type(origin) is int else tuple(origin),
-            axes if axes is None or type(axes) is int else tuple(axes),
-        )
-        hash(key)
-    except Exception:  # unhashable or odd arguments: the full path reports them
-        return None
-    return key
-
-
-def _replay(key: tuple, array: np.ndarray, output: Any) -> np.ndarray | None:
-    """Run the kept program of ``key`` (None when there is none or it cannot serve)."""
-    program = _PROGRAMS.get(key)
-    return None if program is None else _run_program(program, array, output)
-
-
-def _run_program(program: Program, array: np.ndarray, output: Any) -> np.ndarray | None:
-    if type(output) is np.ndarray:
-        if not output.flags.writeable or np.may_share_memory(array, output):
-            return None  # the full path reports or handles these
-        out = output
-    else:
-        out = np.empty(array.shape, program.out_dtype)
-    program.run(array, out)
-    return out
-
-
-def _output_key(output: Any) -> Any:
-    if type(output) is np.ndarray:
-        return output.shape, output.strides, output.dtype
-    if output is None or isinstance(output, (type, np.dtype, str)):
-        return output
-    raise TypeError  # no key: the full path validates it
 
 
 def run_plan(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:

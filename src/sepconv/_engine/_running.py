@@ -41,6 +41,8 @@ import functools
 import numpy as np
 from numba import njit, types
 
+from ._k_calls import _gather_row, _store_row, _taps_at, _vertical
+from ._k_tasks import _aligned, _unpack
 from ._kernels import (
     D_DST,
     D_GATHER,
@@ -57,14 +59,8 @@ from ._kernels import (
     G_VIDENT,
     G_VRUN,
     _address,
-    _aligned,
     _compile,
-    _gather_row,
     _ptr_type,
-    _store_row,
-    _taps_at,
-    _unpack,
-    _vertical,
 )
 
 # Outputs between recomputations of a running sum from scratch: at least this

@@ -1,0 +1,73 @@
+"""FFT filtering through scipy.fft, with the boundary rule applied by padding.
+
+Not a kernel launch: :func:`run_fft` marks the recording not replayable and
+converts its result like scipy (:func:`convert_like_scipy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._boundary import extend_indices, kernel_reach
+from ._dtypes import convert_like_scipy, work_dtype
+from ._launcher import not_replayable
+from ._layout import _squeeze, kept_axes
+
+# --------------------------------------------------------------------------- FFT
+
+
+def run_fft(
+    src: np.ndarray,
+    dst: np.ndarray,
+    axes: Sequence[int],
+    weights: np.ndarray,
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+) -> None:
+    """Correlate via scipy.fft: pad with the boundary rule, convolve, keep the valid part.
+
+    Integer input with integer-valued weights has integer results: they are
+    rounded to the nearest integer before conversion, which undoes the FFT's
+    rounding error (below 0.5 for any practical size).
+    """
+    import scipy.fft
+    from scipy.signal import fftconvolve
+
+    from . import get_num_threads  # the package's, defined after its imports
+
+    not_replayable()
+    axes = list(axes)
+    weights = np.asarray(weights, dtype=np.float64)
+    kept = kept_axes(weights.shape)
+    if len(kept) < len(axes):
+        weights = weights.reshape([weights.shape[i] for i in kept])
+        axes, modes, origins = _squeeze(axes, modes, origins, kept)
+    work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
+    padded = np.asarray(src, dtype=work)
+    for i, ax in enumerate(axes):
+        before, after = kernel_reach(weights.shape[i], origins[i])
+        index = extend_indices(src.shape[ax], before, after, modes[i])
+        if np.any(index < 0):
+            fill_shape = list(padded.shape)
+            fill_shape[ax] = 1
+            fill = np.full(fill_shape, cval, dtype=work)
+            padded = np.concatenate([padded, fill], axis=ax)
+            index = np.where(index < 0, src.shape[ax], index)
+        padded = np.take(padded, index, axis=ax)
+    # fftconvolve convolves: flip the kernel, order its axes like the array's,
+    # and give it length-1 axes where the array is not filtered.
+    kernel = weights.astype(work)[(slice(None, None, -1),) * weights.ndim]
+    kernel = kernel.transpose(np.argsort(axes))
+    shape = [1] * src.ndim
+    for i, ax in enumerate(axes):
+        shape[ax] = weights.shape[i]
+    kernel = kernel.reshape(shape)
+    with scipy.fft.set_workers(get_num_threads()):  # the engine's thread count
+        result = fftconvolve(padded, kernel, mode="valid", axes=axes)
+    if src.dtype.kind in "iu" and np.all(weights == np.round(weights)) and np.isfinite(cval):
+        if float(cval) == round(float(cval)):
+            result = np.rint(result)
+    dst[...] = convert_like_scipy(result, dst.dtype)

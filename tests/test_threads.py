@@ -44,7 +44,7 @@ def test_a_big_call_is_split_across_threads():
             pass
 
     _pool.set_num_threads(2)
-    _pool._backoff.clear()
+    _pool._rates[work.bit_length()] = [1.0, 0.5, 0]  # the pool measured faster
     try:
         _pool.parallel_for(record, 64, work=work)
     finally:
@@ -52,26 +52,39 @@ def test_a_big_call_is_split_across_threads():
     assert len(seen) == min(2, _pool.max_threads())
 
 
-def test_workers_that_make_calls_slower_are_left_idle_for_a_while():
+def test_workers_that_make_calls_slower_are_left_idle_and_tried_again_now_and_then():
     if _pool.max_threads() < 2:
         pytest.skip("one core")
     caller = threading.get_ident()
-    threads_used: list[set[int]] = []
+    used: list[int] = []
+    slow = [True]
 
-    def slow_in_workers(a: int, b: int) -> None:
-        threads_used[-1].add(threading.get_ident())
-        # the caller's chunks take 5 ms; a worker pre-empted inside its chunk, 60 ms
-        time.sleep(0.005 if threading.get_ident() == caller else 0.06)
+    def task(a: int, b: int) -> None:  # 1 ms per item in the caller
+        if threading.get_ident() != caller:
+            used[-1] += 1
+            # a worker pre-empted inside its chunk (while slow), else as fast as the caller
+            time.sleep((b - a) * (0.03 if slow[0] else 0.001))
+        else:
+            time.sleep((b - a) * 0.001)
 
     work = 1 << 40  # a size class of its own
-    _pool._backoff.pop(work.bit_length(), None)
-    for _ in range(4):
-        threads_used.append(set())
-        _pool.parallel_for(slow_in_workers, 8, work=work)
-    # call 1 used a worker and was slower than the caller alone: call 2 runs alone;
-    # call 3 tries the worker again, is slow again: call 4 (of a 2-call back-off) alone
-    assert [len(t) for t in threads_used] == [2, 1, 2, 1]
-    assert _pool._backoff[work.bit_length()] == [1, 4]
+    _pool._rates.pop(work.bit_length(), None)
+
+    def calls(count: int) -> list[int]:
+        start = len(used)
+        for _ in range(count):
+            used.append(0)
+            _pool.parallel_for(task, 16, work=work)
+        return used[start:]
+
+    first = calls(2)  # one measurement on one thread, one on the pool
+    assert first[0] == 0
+    later = calls(_pool._EXPLORE)
+    # the pool was slower: one thread from then on, but for one exploring call
+    assert sum(1 for u in later if u) <= 1
+    slow[0] = False  # the machine got quiet: the next exploration finds the pool faster
+    again = calls(2 * _pool._EXPLORE + 2)
+    assert sum(1 for u in again[-_pool._EXPLORE :] if u) >= _pool._EXPLORE - 1
 
 
 def test_every_task_runs_exactly_once_under_concurrent_callers():
@@ -159,7 +172,8 @@ def test_a_forked_child_uses_threads_and_exits_cleanly():
         "ref = sepconv.correlate(x, k)\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    _pool._backoff.clear()  # a busy parent may have backed off from workers\n"
+        "    for c in range(64):  # as if the pool had measured faster for every size\n"
+        "        _pool._rates[c] = [1.0, 0.5, 0]\n"
         "    ok = np.array_equal(sepconv.correlate(x, k), ref)\n"
         "    used = len(_pool._pool.workers)\n"
         "    os._exit(0 if ok and used == min(2, _pool.max_threads()) - 1 else 3)\n"

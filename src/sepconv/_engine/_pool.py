@@ -137,10 +137,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-# Back-off per work-size class (``work.bit_length()``): [calls left on one
-# thread, length of the next back-off].
-_backoff: dict[int, list[int]] = {}
-_MAX_BACKOFF = 256
+# What each work-size class (``work.bit_length()``) measured: seconds per unit of
+# work on one thread and on the pool (moving averages), and calls since the
+# arm not in use was last measured.
+_rates: dict[int, list[float]] = {}
+_EXPLORE = 16  # every 16th call of a class measures the arm it is not using
+_KEEP = 0.7  # weight of the old rate in the moving average
 
 
 def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0) -> None:
@@ -152,14 +154,15 @@ def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0
     ``fn(0, n, *args)`` runs in the caller, with no pool involved.  The range
     is cut into fixed chunks (independent of the thread count).
 
-    Never slower than one thread.  On a busy machine (other processes, or
-    PyTorch's OpenMP workers spinning after an operation) a woken worker may
-    be pre-empted inside a chunk, and the caller then waits for it.  So each
-    parallel call compares its time with what the caller alone would have
-    taken (its own chunks' time scaled to all chunks); when the workers made
-    it slower, calls of that size run on one thread for the next 1, 2, 4, ...
-    256 calls before workers are tried again (each call that gains halves the
-    next back-off).
+    Never slower than one thread, by measurement.  Whether a second thread
+    pays depends on more than the work: two logical CPUs may share one core,
+    memory bandwidth may be the limit, and on a busy machine (another process,
+    or PyTorch's OpenMP workers spinning after an operation) a woken worker
+    may be pre-empted inside a chunk while the caller waits for it.  So calls
+    of each work-size class keep a moving average of the time per unit of
+    work on one thread and on the pool, use the faster, and measure the other
+    every 16th call so that a change (the machine getting busy or quiet) is
+    seen.  Results are the same either way.
 
     Examples
     --------
@@ -171,36 +174,37 @@ def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0
     if n <= 0:
         return
     threads = min(get_num_threads(), n, max(1, work // WORK_PER_THREAD))
-    if threads > 1:
-        state = _backoff.get(work.bit_length())
-        if state is not None and state[0] > 0:
-            state[0] -= 1
-            threads = 1
     if threads <= 1:
         fn(0, n, *args)
         return
+    rates = _rates.setdefault(work.bit_length(), [0.0, 0.0, 0])
+    serial_rate, pool_rate, since = rates
+    use_pool = pool_rate <= serial_rate if serial_rate and pool_rate else bool(serial_rate)
+    if since >= _EXPLORE:  # measure the other arm now and then
+        use_pool = not use_pool
+    start = time.perf_counter()
+    if use_pool:
+        _run_on_pool(fn, n, args, threads)
+    else:
+        fn(0, n, *args)
+    rate = (time.perf_counter() - start) / max(work, 1)
+    slot = 1 if use_pool else 0
+    # A rate that halves replaces the average at once (a cold first call, a machine
+    # that became quiet); rises enter the average, which the arm in use updates every call.
+    old = rates[slot]
+    rates[slot] = rate if not old or rate < 0.5 * old else _KEEP * old + (1 - _KEEP) * rate
+    rates[2] = 0 if since >= _EXPLORE else since + 1
+
+
+def _run_on_pool(fn: Callable[..., Any], n: int, args: tuple, threads: int) -> None:
     chunks = min(n, 64)
     bounds = [n * i // chunks for i in range(chunks + 1)]
     job = _Job(fn, args, bounds)
     pool = _pool
     pool.ensure(threads - 1)
-    start = time.perf_counter()
     for _ in range(threads - 1):
         pool.jobs.put(job)
-    mine = job.work()
-    own = time.perf_counter() - start
+    job.work()
     job.done.wait()
-    elapsed = time.perf_counter() - start
     if job.error is not None:
         raise job.error
-    _judge(work.bit_length(), elapsed, own * chunks / max(mine, 1))
-
-
-def _judge(size_class: int, elapsed: float, alone: float) -> None:
-    """Back off from workers for a size class when they made a call slower than one thread."""
-    state = _backoff.setdefault(size_class, [0, 1])
-    if elapsed > alone:
-        state[0] = state[1]
-        state[1] = min(2 * state[1], _MAX_BACKOFF)
-    else:  # forget slowly: on a machine that is busy now and then, probes stay rare
-        state[1] = max(1, state[1] // 2)

@@ -1,24 +1,32 @@
 """The engine's thread pool: plain Python threads running GIL-free Numba code.
 
-Why not Numba's threading layers.  Measured on the project's 2-core machine
-(``benchmarks/bench_threads.py``, results in ``benchmarks/results/threads.md``):
+Why not Numba's threading layers.  Measured on the project's 2-core machine,
+each candidate running the same recorded launches of a 9 x 9 Gaussian
+(``benchmarks/bench_threads.py``, ``benchmarks/results/threads.md``):
 
-* ``omp`` (GNU OpenMP, Numba's default here) spins its workers after every
-  parallel region.  A 1024² float32 filter took 4x longer on 2 threads than on
-  one while other threads (PyTorch's own OpenMP pool, another process) wanted
-  the cores, and a process that forks after one parallel call has children
-  that abort ("fork() called from a process already using GNU OpenMP").
+* ``omp`` (GNU OpenMP, Numba's default here) scales best on a quiet machine
+  (2 threads / 1 thread 0.52-0.57 from 1024² up) because its workers spin
+  after every parallel region, but a process that forks after one parallel
+  call has children that are killed ("fork() called from a process already
+  using GNU OpenMP"; also with Intel's OpenMP loaded), and on a busy machine
+  (other processes, PyTorch's own OpenMP pool) 2-thread calls took 13-38 ms
+  where 1 thread took 0.09 ms.
 * ``workqueue`` is fork-safe but not thread-safe: concurrent calls from two
-  Python threads abort the process.
-* ``tbb`` is fork- and thread-safe but needs the ``tbb`` package at a version
-  Numba accepts, and its first parallel call costs milliseconds.
+  Python threads abort the process ("Concurrent access has been detected").
+* ``tbb`` is fork- and thread-safe (2T/1T 0.55-0.69), but pip's ``libtbb``
+  is not on the loader's path (Numba then reports that TBB is required unless
+  it is preloaded), and its workers slowed calls after a PyTorch operation
+  (2T/1T up to 1.04-1.17 there).
 
-This pool needs none of them.  The kernels are ``nogil`` functions of a task
+This pool needs none of them, and measured 2T/1T 0.51-0.62 from 1024² up
+(within 0.84-1.0 of ``omp``'s times), never above 1.07 with a PyTorch
+operation between calls.  The kernels are ``nogil`` functions of a task
 range; a call splits its tasks into chunks that the calling thread and up to
-``n - 1`` workers take one at a time (dynamic scheduling, so a descheduled
-worker delays nothing: the others take its share).  Workers sleep on a lock
-when idle (no spinning), which is what makes the pool cheap to share with
-PyTorch, Dask and other processes.  After ``fork()`` the child starts with
+``n - 1`` workers take one at a time (dynamic scheduling: a worker that wakes
+late or is descheduled takes fewer chunks).  An idle worker polls for 1 ms,
+yielding the core at each poll (waking a sleeping thread took 0.3-1 ms on
+this virtual machine, longer than most calls), then sleeps on a lock, which
+keeps the pool cheap to share with PyTorch, Dask and other processes.  After ``fork()`` the child starts with
 no workers and creates new ones on first use.  Any number of Python threads
 may call at once: each call's chunks are claimed atomically (``next`` on an
 ``itertools.count`` holds the GIL), so every task runs exactly once, and a
@@ -40,9 +48,14 @@ from typing import Any
 
 __all__ = ["default_threads", "get_num_threads", "max_threads", "parallel_for", "set_num_threads"]
 
-# Below this much work per thread (element-taps, ~50-100 us of kernel time) a
-# second thread costs more to wake than it saves; measured in bench_threads.py.
-WORK_PER_THREAD = 1 << 20
+# A worker polls for the next job this long after finishing one before it
+# sleeps: calls in a loop then find it awake.  Measured in bench_threads.py.
+SPIN_S = 0.001
+
+# Below this much work per thread (element-taps, ~20-50 us of kernel time) a
+# second thread cannot pay for itself; above it the measured choice of
+# parallel_for decides.
+WORK_PER_THREAD = 1 << 18
 
 
 def max_threads() -> int:
@@ -121,7 +134,17 @@ class _Pool:
     @staticmethod
     def _serve(jobs: queue.SimpleQueue[_Job]) -> None:
         while True:
-            jobs.get().work()
+            job = None
+            # Poll briefly (yielding the GIL and the core each time) before sleeping:
+            # waking a sleeping thread took 0.3-1 ms here, longer than most calls.
+            deadline = time.perf_counter() + SPIN_S
+            while time.perf_counter() < deadline:
+                try:
+                    job = jobs.get_nowait()
+                    break
+                except queue.Empty:
+                    time.sleep(0)
+            (job or jobs.get()).work()
 
 
 _pool = _Pool()

@@ -26,11 +26,12 @@ range; a call splits its tasks into chunks that the calling thread and up to
 late or is descheduled takes fewer chunks).  An idle worker polls for 1 ms,
 yielding the core at each poll (waking a sleeping thread took 0.3-1 ms on
 this virtual machine, longer than most calls), then sleeps on a lock, which
-keeps the pool cheap to share with PyTorch, Dask and other processes.  After ``fork()`` the child starts with
-no workers and creates new ones on first use.  Any number of Python threads
-may call at once: each call's chunks are claimed atomically (``next`` on an
-``itertools.count`` holds the GIL), so every task runs exactly once, and a
-caller never waits on a worker that has not started one of its chunks.
+keeps the pool cheap to share with PyTorch, Dask and other processes.  After
+``fork()`` the child starts with no workers and creates new ones on first
+use.  Any number of Python threads may call at once: each call's chunks are
+claimed atomically (``next`` on an ``itertools.count`` holds the GIL), so
+every task runs exactly once, and a caller never waits on a worker that has
+not started one of its chunks.
 
 Results never depend on the number of threads: chunks are fixed task ranges
 and every task computes the same outputs whichever thread runs it.

@@ -141,6 +141,34 @@ def _speed_rows(
     return rows, primary
 
 
+# bench_filters.py rows charted: the sizes and kernels the README quotes, against the peers.
+_HEADLINE_SHAPES = ((1024, 1024), (1080, 1920), (4096, 4096))
+_HEADLINE_K = (3, 15, 31)
+_NOT_PEERS = ("sepconv", "after torch op", "1 thread", "np.copyto")
+
+
+def _headline(rec: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A bench_filters.py record cut to its headline peers, None when it is not charted.
+
+    Records of other schemas pass unchanged.
+    """
+    contenders, primary = rec.get("contenders"), rec.get("primary")
+    if not isinstance(contenders, Mapping) or not isinstance(primary, str) or "ksize" not in rec:
+        return rec
+    shape, k = tuple(rec.get("shape", ())), rec["ksize"]
+    box = rec.get("family") == "box"
+    big_box = box and k == 101 and shape in ((2048, 2048), (4096, 4096))
+    if not ((shape in _HEADLINE_SHAPES and k in _HEADLINE_K and not box) or big_box):
+        return None
+    keep = {
+        name: entry
+        for name, entry in contenders.items()
+        if name == primary or not any(word in name for word in _NOT_PEERS)
+    }
+    return {key: (keep if key == "contenders" else value) for key, value in rec.items()
+            if key != "ratios"}  # fmt: skip
+
+
 def filter_speed(path: str | Path, *, small: bool = False) -> Figure:
     """Speed chart of the filtering benchmark: each peer's time relative to sepconv's.
 
@@ -185,7 +213,8 @@ def filter_speed(path: str | Path, *, small: bool = False) -> Figure:
     ('cv2.sepFilter2D', [1.5])
     """
     data = _load_json(path, "path", "python benchmarks/bench_filters.py")
-    rows, primary = _speed_rows(_records(data))
+    records = [h for r in _records(data) if (h := _headline(r)) is not None]
+    rows, primary = _speed_rows(records)
     if not rows:
         raise ValueError(
             f"path: {path} holds no benchmark records; expected a list of "

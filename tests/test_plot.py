@@ -379,6 +379,23 @@ def test_filter_speed_reads_the_benchmark_schema(tmp_path):
     assert list(lines["cv2.filter2D"].get_ydata()) == [1]
 
 
+def test_filter_speed_charts_the_headline_rows_of_a_full_run_against_peers_only(tmp_path):
+    def row(shape, k, family="gaussian"):
+        timing = {"median_s": 0.002}
+        return {"group": family, "family": family, "dtype": "float32", "shape": shape,
+                "ksize": k, "primary": "sepconv.correlate",
+                "contenders": {"sepconv.correlate": timing, "sepconv.correlate 1 thread": timing,
+                               "sepconv.correlate after torch op": timing,
+                               "cv2.sepFilter2D": {"median_s": 0.003}}}  # fmt: skip
+
+    data = {"cases": [row([1024, 1024], 3), row([64, 64], 3), row([2048, 2048], 101, "box")]}
+    fig = plot.filter_speed(write(tmp_path, "filters.json", data), small=True)
+    ax = axes(fig, "speed")
+    assert len(ax.get_yticklabels()) == 2  # 64^2 is not a headline row
+    labels = {ln.get_label() for ln in ax.get_lines() if ln.get_label()[0] != "_"}
+    assert labels == {"cv2.sepFilter2D"}
+
+
 def test_filter_speed_reads_long_records_in_ms(tmp_path):
     data = {
         "results": [

@@ -352,3 +352,14 @@ def test_uniform_filter_large_size_and_empty_arrays():
         empty = np.zeros((0, 4), np.uint8)
         ours, ref = both(name, empty, *args)
         assert_same(ours, ref)
+
+
+def test_correlate_reproduces_scipys_reflect_for_kernels_reaching_four_lines_past_an_edge():
+    # found by sepconv._fuzz: scipy's N-D filters extend 'reflect' their own way there
+    rng = np.random.default_rng(0)
+    for shape, ks in (((3,), (25,)), ((2,), (17,)), ((2, 3), (17, 3))):
+        x = rng.random(shape) * 10
+        w = rng.standard_normal(ks)
+        for func in ("correlate", "convolve"):
+            ours = getattr(N, func)(x, w, mode="reflect")
+            assert ours.tobytes() == getattr(S, func)(x, w, mode="reflect").tobytes()

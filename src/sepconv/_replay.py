@@ -32,49 +32,41 @@ def _signature(
     method: Any,
     rtol: Any,
 ) -> tuple | None:
-    """The key under which a call's program is kept, or None when it has no such key.
+    """The key under which a ``correlate``/``convolve`` call's program is kept, or None.
 
     Only plain real arrays have one; the key holds everything the program
     depends on, never the input's values.
     """
-    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
-        return None
-    try:
-        out = _output_key(output)
-        w = weights if type(weights) is np.ndarray else np.asarray(weights)
-        if w.dtype.kind not in "iufb":
-            return None
-        key = (
-            convolution,
-            input.shape,
-            input.strides,
-            input.dtype,
-            kernel_key(w),
-            out,
-            mode if type(mode) is str else tuple(mode),
-            cval,
-            origin if type(origin) is int else tuple(origin),
-            axes if axes is None or type(axes) is int else tuple(axes),
-            method,
-            rtol,
-        )
-        hash(key)
-    except Exception:  # unhashable or odd arguments: the full path reports them
-        return None
-    return key
+    return _call_key(convolution, input, (weights,), output, mode, cval, origin, axes, method, rtol)
 
 
 def _sepfilter_signature(
     input: Any, factors: Any, axes: Any, output: Any, mode: Any, cval: Any, origin: Any
 ) -> tuple | None:
+    """The key of a ``sepfilter`` call (see :func:`_signature`)."""
+    return _call_key("sepfilter", input, factors, output, mode, cval, origin, axes)
+
+
+def _call_key(
+    kind: Any,
+    input: Any,
+    kernels: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    *options: Any,
+) -> tuple | None:
+    """``kind``, the input's layout, the keys of ``kernels`` and the call's options, hashable."""
     if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
         return None
     try:
-        vectors = tuple(kernel_key(np.asarray(f)) for f in factors)
+        vectors = tuple(kernel_key(k if type(k) is np.ndarray else np.asarray(k)) for k in kernels)
         if any(v[0][1] not in "iufb" for v in vectors):
             return None
         key = (
-            "sepfilter",
+            kind,
             input.shape,
             input.strides,
             input.dtype,
@@ -84,6 +76,7 @@ def _sepfilter_signature(
             cval,
             origin if type(origin) is int else tuple(origin),
             axes if axes is None or type(axes) is int else tuple(axes),
+            *options,
         )
         hash(key)
     except Exception:  # unhashable or odd arguments: the full path reports them

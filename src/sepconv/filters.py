@@ -418,14 +418,12 @@ def _correlate_or_convolve(
         target = output
         _run(chosen, array, np.empty(array.shape, output.dtype), modes, cval, origins, target)
         return target
-    if key is None:
-        _run(chosen, array, output, modes, cval, origins)
-        return output
     from ._engine import recording
 
     with recording() as rec:
         _run(chosen, array, output, modes, cval, origins)
-    _PROGRAMS.put(key, rec, array, output)
+    if key is not None:
+        _PROGRAMS.put(key, rec, array, output)
     return output
 
 

@@ -69,23 +69,20 @@ def max_threads() -> int:
 
 _LIMIT = max_threads()
 _setting = threading.local()
-_default = [_LIMIT]
 
 
 def default_threads() -> int:
-    """The thread count of threads that never called :func:`set_num_threads`."""
-    return _default[0]
+    """The thread count of threads that never called :func:`set_num_threads`: every core."""
+    return _LIMIT
 
 
 def get_num_threads() -> int:
-    return int(getattr(_setting, "n", _default[0]))
+    return int(getattr(_setting, "n", _LIMIT))
 
 
-def set_num_threads(n: int, *, everywhere: bool = False) -> None:
-    """Set the calling thread's count (``everywhere``: also the default for all threads)."""
+def set_num_threads(n: int) -> None:
+    """Set the calling thread's count."""
     _setting.n = int(n)
-    if everywhere:
-        _default[0] = int(n)
 
 
 class _Job:
@@ -101,18 +98,15 @@ class _Job:
         self.done = threading.Event()
         self.error: BaseException | None = None
 
-    def work(self) -> int:
-        """Run chunks until none is left; the number run."""
-        ran = 0
+    def work(self) -> None:
+        """Run chunks until none is left."""
         while (i := next(self.claim)) < self.count:
             try:
                 self.fn(self.bounds[i], self.bounds[i + 1], *self.args)
             except BaseException as exc:  # re-raised in the caller
                 self.error = exc
-            ran += 1
             if next(self.finished) == self.count:
                 self.done.set()
-        return ran
 
 
 class _Pool:

@@ -74,12 +74,13 @@ class Program:
                     lows[slot] = int(desc[flat_at]) - _address(array)
                 ids.append((slot, lows[slot]))
             (sslot, slow), (dslot, dlow) = ids
-            template = desc.copy()
-            self._keep += [template, aux]
+            # desc was made for this launch alone: it becomes the template (copied per run);
+            # aux is only read, by address, so the program keeps it alive.
+            self._keep.append(aux)
             self.steps.append(
-                (address, ntasks, template, _address(aux), int(work), sslot, slow, dslot, dlow)
+                (address, ntasks, desc, _address(aux), int(work), sslot, slow, dslot, dlow)
             )
-            nbytes += template.nbytes + aux.nbytes
+            nbytes += desc.nbytes + aux.nbytes
         self.nbytes = nbytes
         self.out_dtype = dst.dtype
 

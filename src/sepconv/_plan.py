@@ -38,6 +38,7 @@ from ._args import effective_weights
 from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
 from ._memory import format_bytes
 from ._plan_costs import _analyse, _fft_cost, _readonly, _reason
+from ._program import ProgramCache
 from ._validate import check_tolerance
 from .analysis import NotSeparableError, _integer_view, rounding_tol, separate
 
@@ -155,7 +156,8 @@ class Plan:
     modes: tuple[str, ...] = ()
     cval: float = 0.0
     origins: tuple[int, ...] = ()
-    _programs: dict = field(default_factory=dict, repr=False)
+    # the launches of up to 16 memory layouts this plan was called with
+    _programs: ProgramCache = field(default_factory=lambda: ProgramCache(16), repr=False)
 
     def __call__(self, input: Any, output: Any = None) -> np.ndarray:
         """Filter ``input`` (of the planned shape and dtype) into ``output`` (array or dtype)."""

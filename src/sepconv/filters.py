@@ -25,7 +25,6 @@ from ._boundary import (
     per_axis_origins,
 )
 from ._plan import Plan, check_cval, effective_weights, make_plan, plan
-from ._program import Program
 from ._reduce import fold_for_data
 from ._replay import (
     _PROGRAMS,
@@ -434,7 +433,7 @@ def run_plan(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
     """Filter ``array`` (of the plan's shape and dtype) with a plan from :func:`sepconv.plan`.
 
     The body of ``Plan.__call__``: the launches of each (input strides,
-    output) layout are kept in the plan (at most 16 layouts).
+    output) layout are kept in the plan's own program cache (16 layouts).
     """
     try:
         key: Any = (array.strides, _output_key(output))
@@ -461,8 +460,8 @@ def run_plan(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
 
     with recording() as rec:
         _run(run, array, output, modes, cval, origins)
-    if key is not None and rec.replayable and rec.steps and len(chosen._programs) < 16:
-        chosen._programs[key] = Program(rec, array, output)
+    if key is not None:
+        chosen._programs.put(key, rec, array, output)
     return output
 
 

@@ -33,7 +33,6 @@ test accuracy right after conversion and after the study's 100-step fine-tune.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 import time
@@ -183,58 +182,31 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
     return record
 
 
-def digits(multipliers: tuple[int, ...]) -> list[dict[str, Any]]:
-    from sepconv.study import StudyConfig, build_model, load_data, split_dataset
-    from sepconv.study._convert import CALIBRATION_IMAGES, convert
-    from sepconv.study._models import BODY_CONVS  # noqa: F401  (what convert replaces)
-    from sepconv.study._train import deterministic, evaluate, train
+def digits(multipliers: tuple[int, ...], seeds: tuple[int, ...]) -> list[dict[str, Any]]:
+    """The capacity study's conversion step itself, run for the width-16 standard network."""
+    import dataclasses
+    import tempfile
 
-    config = StudyConfig.full()
-    dataset = load_data(None)
-    split = split_dataset(dataset, config.split_seed, config.val_fraction, config.test_fraction)
-    rows = []
-    with deterministic(1):
-        torch.manual_seed(0)
-        base = build_model("standard", 16, dataset.shape[0], len(dataset.classes))
-        train(
-            base,
-            split.images["train"],
-            split.labels["train"],
-            steps=config.steps,
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            augment=config.augment,
-            seed=0,
+    from sepconv.study import StudyConfig, run_study
+
+    config = dataclasses.replace(
+        StudyConfig.full(),
+        families=("standard",),
+        widths=(16,),
+        seeds=seeds,
+        convert_multipliers=multipliers,
+        convert_ranks=(),
+        convert_seeds=len(seeds),
+    )
+    with tempfile.TemporaryDirectory() as out:
+        result = run_study(config, out)
+    rows = [r for r in result.conversion_runs if r["init"] in ("svd", "data")]
+    for r in rows:
+        print(
+            f"digits x{r['setting']} {r['init']} seed {r['seed']}: {r['acc_before']:.1f} -> "
+            f"{r['acc_converted']:.1f} -> {r['acc_finetuned']:.1f}",
+            flush=True,
         )
-        acc_base, _ = evaluate(base, split.images["test"], split.labels["test"])
-        calib = torch.from_numpy(split.images["train"][:CALIBRATION_IMAGES])
-        for multiplier in multipliers:
-            for init in ("svd", "data"):
-                model, _ = convert(copy.deepcopy(base), "depthwise", multiplier, init, calib)
-                acc_converted, _ = evaluate(model, split.images["test"], split.labels["test"])
-                train(
-                    model,
-                    split.images["train"],
-                    split.labels["train"],
-                    steps=config.finetune_steps,
-                    batch_size=config.batch_size,
-                    lr=config.finetune_lr,
-                    weight_decay=config.weight_decay,
-                    augment=config.augment,
-                    seed=1000,
-                )
-                acc_finetuned, _ = evaluate(model, split.images["test"], split.labels["test"])
-                rows.append(
-                    {
-                        "multiplier": multiplier,
-                        "init": init,
-                        "acc_before": acc_base,
-                        "acc_converted": acc_converted,
-                        "acc_finetuned": acc_finetuned,
-                    }
-                )
-                print(f"digits x{multiplier} {init}: {acc_converted:.1f} -> {acc_finetuned:.1f}")
     return rows
 
 

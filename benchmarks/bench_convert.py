@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from _common import fmt_ms, loadavg, machine_info, markdown_table, measure, write_json
 
 from sepconv.nn import Budget, profile, separate
+from sepconv.study import summarise_conversion
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -78,6 +79,8 @@ ARCHITECTURES = {
     "mobilenet-v2 (transformers)": _mobilenet_v2,
     "efficientnet-b0 (efficientnet_pytorch)": _efficientnet_b0,
 }
+#: The capacity study's seeds: the digits rows are the study's own conversion step.
+DIGITS_SEEDS = (0, 1, 2)
 QUICK = ("resnet50 (transformers)", "efficientnet-b0 (efficientnet_pytorch)")
 
 
@@ -182,7 +185,9 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
     return record
 
 
-def digits(multipliers: tuple[int, ...], seeds: tuple[int, ...]) -> list[dict[str, Any]]:
+def digits(
+    multipliers: tuple[int, ...], seeds: tuple[int, ...]
+) -> tuple[list[dict[str, Any]], str]:
     """The capacity study's conversion step itself, run for the width-16 standard network."""
     import dataclasses
     import tempfile
@@ -207,7 +212,11 @@ def digits(multipliers: tuple[int, ...], seeds: tuple[int, ...]) -> list[dict[st
             f"{r['acc_converted']:.1f} -> {r['acc_finetuned']:.1f}",
             flush=True,
         )
-    return rows
+    described = (
+        f"{config.steps} training steps, fine-tune {config.finetune_steps} steps at lr "
+        f"{config.finetune_lr:g}, distilling at T = {config.finetune_temperature}"
+    )
+    return rows, described
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -261,17 +270,33 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Digits, width-16 standard network, depthwise conversion",
         "",
+        "The capacity study's conversion step (`sepconv.study.run_study`, its configuration "
+        f"{data['digits_config']}); mean ± std over seeds {data['digits_seeds']}, and each "
+        "seed's fine-tuned accuracy.",
+        "",
         markdown_table(
-            ("multiplier", "factors", "before %", "right after %", "fine-tuned %"),
+            (
+                "multiplier",
+                "factors",
+                "before %",
+                "right after %",
+                "fine-tuned %",
+                "fine-tuned per seed",
+            ),
             [
                 (
-                    r["multiplier"],
+                    r["setting"],
                     "weight-space SVD" if r["init"] == "svd" else "data-aware",
-                    f"{r['acc_before']:.1f}",
-                    f"{r['acc_converted']:.1f}",
-                    f"{r['acc_finetuned']:.1f}",
+                    f"{r['acc_before_mean']:.1f}",
+                    f"{r['acc_converted_mean']:.1f} ± {r['acc_converted_std']:.1f}",
+                    f"{r['acc_finetuned_mean']:.1f} ± {r['acc_finetuned_std']:.1f}",
+                    " / ".join(
+                        f"{d['acc_finetuned']:.1f}"
+                        for d in data["digits"]
+                        if (d["setting"], d["init"]) == (r["setting"], r["init"])
+                    ),
                 )
-                for r in data["digits"]
+                for r in summarise_conversion(data["digits"])
             ],
         ),
         "",
@@ -294,11 +319,15 @@ def main(argv: list[str] | None = None) -> int:
         archs = [convert_arch(name, size, batches, threads) for name in names]
     finally:
         torch.set_num_threads(old_threads)
+    seeds = DIGITS_SEEDS[:1] if args.quick else DIGITS_SEEDS
+    digit_rows, digits_config = digits((1, 2), seeds)
     data = {
         "mode": "quick" if args.quick else "full",
         "machine": machine,
         "architectures": archs,
-        "digits": digits((1, 2)),
+        "digits": digit_rows,
+        "digits_config": digits_config,
+        "digits_seeds": list(seeds),
         "loadavg_end": loadavg(),
     }
     stem = "convert_quick" if args.quick else "convert"

@@ -25,9 +25,10 @@ like natural images, but not natural images): the error column says how well eac
 keeps the layer's output on such inputs, not an ImageNet accuracy.  Random weights have flat
 spectra, so weight-SVD errors are large; trained weights are far more compressible.
 
-Digits: the capacity study's width-16 standard network (trained 600 steps, seed 0), converted
-at depth multiplier 1 and 2 with weight-space and data-aware (512 calibration images) factors,
-test accuracy right after conversion and after the study's 100-step fine-tune.
+Digits: the capacity study's own conversion step (``run_study`` restricted to the width-16
+standard network, seeds 0, 1, 2; seed 0 only with ``--quick``): depth multiplier 1 and 2 with
+weight-space and data-aware (512 calibration images) factors, test accuracy right after
+conversion and after the study's 100-step fine-tune (which distils the original network).
 """
 
 from __future__ import annotations
@@ -73,11 +74,12 @@ def _efficientnet_b0() -> torch.nn.Module:
     return EfficientNet.from_name("efficientnet-b0", image_size=None)
 
 
+#: In the order the full run measures them: the cheapest conversions first.
 ARCHITECTURES = {
-    "resnet50 (transformers)": _resnet50,
-    "convnext-tiny (transformers)": _convnext_tiny,
     "mobilenet-v2 (transformers)": _mobilenet_v2,
     "efficientnet-b0 (efficientnet_pytorch)": _efficientnet_b0,
+    "convnext-tiny (transformers)": _convnext_tiny,
+    "resnet50 (transformers)": _resnet50,
 }
 #: The capacity study's seeds: the digits rows are the study's own conversion step.
 DIGITS_SEEDS = (0, 1, 2)
@@ -224,7 +226,8 @@ def markdown(data: dict[str, Any]) -> str:
         "# Converting real architectures (random weights)",
         "",
         f"{data['machine']['cpu']}, {data['machine']['logical_cpus']} logical CPUs, "
-        f"{data['machine']['date']}; mode {data['mode']}.",
+        f"{data['machine']['date']}; mode {data['mode']}"
+        + ("." if data.get("complete", True) else " (incomplete: interrupted or running)."),
         "",
     ]
     rows = []
@@ -304,6 +307,11 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _write(stem: str, data: dict[str, Any]) -> None:
+    write_json(RESULTS / f"{stem}.json", data)
+    (RESULTS / f"{stem}.md").write_text(markdown(data))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one configuration")
@@ -314,25 +322,30 @@ def main(argv: list[str] | None = None) -> int:
         names, size, batches = list(ARCHITECTURES), 224, [1, 8]
         threads = sorted({1, os.cpu_count() or 1})
     machine = machine_info()
-    old_threads = torch.get_num_threads()
-    try:
-        archs = [convert_arch(name, size, batches, threads) for name in names]
-    finally:
-        torch.set_num_threads(old_threads)
     seeds = DIGITS_SEEDS[:1] if args.quick else DIGITS_SEEDS
+    stem = "convert_quick" if args.quick else "convert"
+    # Digits first (deterministic, load-independent), then the architectures, cheapest
+    # first; the files are rewritten after each step, so an interrupted run keeps its rows.
     digit_rows, digits_config = digits((1, 2), seeds)
-    data = {
+    data: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
+        "complete": False,
         "machine": machine,
-        "architectures": archs,
+        "architectures": [],
         "digits": digit_rows,
         "digits_config": digits_config,
         "digits_seeds": list(seeds),
-        "loadavg_end": loadavg(),
     }
-    stem = "convert_quick" if args.quick else "convert"
-    write_json(RESULTS / f"{stem}.json", data)
-    (RESULTS / f"{stem}.md").write_text(markdown(data))
+    old_threads = torch.get_num_threads()
+    try:
+        for name in names:
+            _write(stem, data)
+            data["architectures"].append(convert_arch(name, size, batches, threads))
+    finally:
+        torch.set_num_threads(old_threads)
+    data["complete"] = True
+    data["loadavg_end"] = loadavg()
+    _write(stem, data)
     print(f"wrote {RESULTS / stem}.json and .md")
     return 0
 

@@ -52,10 +52,9 @@ def _edge(
     # (the same calls correlate1d makes; small images are dominated by this path).
     cval = _args.real_cval(cval)
     modes = [_args.to_mode(m) for m in modes]
-    _run.run_correlate1d(input, _DIFF, axis, output, modes[axis], cval, 0, workers)
-    for ii in range(input.ndim):
-        if ii != axis:
-            _run.run_correlate1d(output, smooth, ii, output, modes[ii], cval, 0, workers)
+    passes = [(axis, _DIFF, modes[axis], 0)]
+    passes += [(ii, smooth, modes[ii], 0) for ii in range(input.ndim) if ii != axis]
+    _run.run_passes(input, passes, output, cval, workers)
     return output
 
 

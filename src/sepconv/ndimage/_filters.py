@@ -401,6 +401,22 @@ def gaussian_filter(
     if not passes:
         output[...] = input[...]
         return output
+    if input.dtype.kind != "c" and output.dtype.kind != "c":
+        # Real data: each pass validated as correlate1d validates it, then run
+        # by _run.run_passes (which sweeps the last two axes at once).
+        cval = _args.real_cval(cval)
+        workers = check_workers(workers)
+        normal = [
+            (
+                _args.check_axis(axis, input.ndim),
+                _weights1d(gaussian_weights(sd, o, truncate, r)),
+                _args.to_mode(m),
+                0,
+            )
+            for axis, sd, o, m, r in passes
+        ]
+        _run.run_passes(input, normal, output, cval, workers)
+        return output
     for axis, sd, o, m, r in passes:
         gaussian_filter1d(input, sd, axis, o, output, m, cval, truncate, radius=r, workers=workers)
         input = output

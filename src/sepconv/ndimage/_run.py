@@ -18,9 +18,9 @@ import numpy as np
 from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
 from .._engine import _pool
-from . import _exact
+from . import _exact, _fused
 
-__all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d"]
+__all__ = ["run_correlate1d", "run_correlate_nd", "run_passes", "run_uniform1d"]
 
 _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 _NATIVE_SET = frozenset(_NATIVE)
@@ -180,6 +180,86 @@ def run_correlate1d(
         size,
         workers,
     )
+
+
+# Output dtypes a fused intermediate can be read back from as scipy reads it
+# (signed and bool outputs are written through unsigned views: not these).
+_FUSABLE = frozenset(
+    np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64)
+)
+
+
+Pass = tuple[int, np.ndarray, str, int]  # (axis, float64 weights, mode, origin), validated
+
+
+def run_passes(
+    array: np.ndarray,
+    passes: list[Pass],
+    output: np.ndarray,
+    cval: float,
+    workers: int | None = None,
+) -> None:
+    """``correlate1d`` passes in order, each stored in ``output``'s dtype as
+    scipy's multi-axis filters store them.
+
+    When the last two passes are over the last two axes and ``output``'s dtype
+    can carry the intermediate (see :mod:`._fused`), they run as one sweep;
+    earlier passes (a volume's first axis) go through a temporary of
+    ``output``'s dtype, which holds exactly what scipy's ``output`` would.
+    """
+    nd = array.ndim
+    fuse = (
+        len(passes) >= 2
+        and array.size > 0
+        and {passes[-2][0], passes[-1][0]} == {nd - 2, nd - 1}
+        and output.dtype in _FUSABLE
+        and output.dtype.isnative
+    )
+    head = passes[:-2] if fuse else passes
+    for i, (axis, fw, mode, origin) in enumerate(head):
+        if fuse and i == 0:
+            staged = np.empty(output.shape, output.dtype)
+        target = staged if fuse else output
+        run_correlate1d(array, fw, axis, target, mode, cval, origin, workers)
+        array = target
+    if fuse:
+        _two_passes(array, passes[-2], passes[-1], output, cval, workers)
+
+
+def _two_passes(
+    array: np.ndarray,
+    first: Pass,
+    second: Pass,
+    output: np.ndarray,
+    cval: float,
+    workers: int | None,
+) -> None:
+    nd = array.ndim
+    rows, cols = (first, second) if first[0] == nd - 2 else (second, first)
+    n0, n1 = array.shape[-2:]
+    fw0, fw1 = rows[1], cols[1]
+    b0, a0 = kernel_reach(fw0.shape[0], rows[3])
+    b1, a1 = kernel_reach(fw1.shape[0], cols[3])
+    src = _independent(_source(array), output)
+    dst, copy_back = _target(output)
+    strip = _fused.strip_rows(n1, 8)
+    args = (
+        src.reshape(-1, n0, n1),
+        dst.reshape(-1, n0, n1),
+        _indices(n0, b0, a0, rows[2]),
+        _indices(n1, b1, a1, cols[2]),
+        b1,
+        float(cval),
+        fw0,
+        fw1,
+        _exact.store_code(output.dtype),
+        strip,
+    )
+    kernel = _fused.col_then_row if first is rows else _fused.row_then_col
+    units = (array.size // (n0 * n1)) * -(-n0 // strip)
+    work = array.size * (fw0.shape[0] + fw1.shape[0])
+    _parallel_for(kernel, units, args, work, workers)
+    _finish(dst, copy_back)
 
 
 def run_uniform1d(

@@ -394,23 +394,63 @@ def correlate1d_inner(start, stop, src, dst, idx, before, cval, fw, code):
 # --------------------------------------------------------------------------- uniform_filter1d
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _box_start(b, size):
+    t = 0.0
+    for k in range(size):
+        t += b[k]
+    return t
+
+
 @njit(cache=True, nogil=True)
 def uniform1d_last(start, stop, src, dst, idx, before, cval, size, code):
-    """scipy's NI_UniformFilter1D running sum on lines ``start .. stop - 1``."""
+    """scipy's NI_UniformFilter1D running sum on lines ``start .. stop - 1``.
+
+    A running sum is a chain of dependent additions, so one line advances at
+    the latency of an addition per sample.  Four lines advance together (four
+    independent chains in registers), and the divisions by ``size`` run
+    afterwards as one vector loop; each line still sees scipy's exact
+    sequence of operations.
+    """
     n = src.shape[1]
-    buf = np.empty(idx.shape[0], np.float64)
-    acc = np.empty(n, np.float64)
+    m = idx.shape[0]
+    bufs = np.empty((4, m), np.float64)
+    sums = np.empty((4, n), np.float64)
     fs = np.float64(size)
-    for line in range(start, stop):
-        load_line(src[line], idx, before, n, cval, buf)
-        tmp = 0.0
-        for k in range(size):
-            tmp += buf[k]
-        acc[0] = tmp / fs
-        for i in range(1, n):
-            tmp += buf[i + size - 1] - buf[i - 1]
-            acc[i] = tmp / fs
-        store(dst[line], acc, n, code)
+    line = start
+    while line < stop:
+        lanes = min(4, stop - line)
+        for k in range(lanes):
+            load_line(src[line + k], idx, before, n, cval, bufs[k])
+        b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
+        s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
+        t0 = _box_start(b0, size)
+        if lanes == 4:
+            t1, t2, t3 = _box_start(b1, size), _box_start(b2, size), _box_start(b3, size)
+            s0[0], s1[0], s2[0], s3[0] = t0, t1, t2, t3
+            for i in range(1, n):
+                t0 += b0[i + size - 1] - b0[i - 1]
+                t1 += b1[i + size - 1] - b1[i - 1]
+                t2 += b2[i + size - 1] - b2[i - 1]
+                t3 += b3[i + size - 1] - b3[i - 1]
+                s0[i] = t0
+                s1[i] = t1
+                s2[i] = t2
+                s3[i] = t3
+        else:  # the last lines of the range, one at a time
+            for k in range(lanes):
+                b, sk = bufs[k], sums[k]
+                t0 = _box_start(b, size)
+                sk[0] = t0
+                for i in range(1, n):
+                    t0 += b[i + size - 1] - b[i - 1]
+                    sk[i] = t0
+        for k in range(lanes):
+            sk = sums[k]
+            for i in range(n):
+                sk[i] = sk[i] / fs
+            store(dst[line + k], sk, n, code)
+        line += lanes
 
 
 @njit(cache=True, nogil=True)

@@ -18,7 +18,7 @@ import numpy as np
 from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
 from .._engine import _pool
-from . import _exact, _fused
+from . import _exact, _fused, _lane
 
 __all__ = ["run_correlate1d", "run_correlate_nd", "run_passes", "run_uniform1d"]
 
@@ -128,9 +128,12 @@ def _run_1d(
     extra: tuple,
     taps: int,
     workers: int | None,
-) -> None:
+) -> _lane.Launch | None:
+    """Run the pass; return it as a :class:`._lane.Launch` when it was one
+    single-threaded kernel call on the arrays as given (a small call that
+    can be replayed), None otherwise."""
     if array.size == 0:
-        return
+        return None
     src = _source(array)
     dst, copy_back = _target(output)
     outer, n, inner = _lines(array.shape, axis)
@@ -141,14 +144,26 @@ def _run_1d(
         # place is safe (sobel's passes write over their input, as in scipy).
         if np.may_share_memory(src, dst) and not _same_layout(src, dst):
             src = src.copy()
-        args = (src.reshape(outer, n), dst.reshape(outer, n), idx, *extra, code)
-        _parallel_for(kernel_last, outer, args, work, workers)
+        kernel, units, lines = kernel_last, outer, (outer, n)
     else:
         src = _independent(src, dst)
-        blocks = outer * -(-inner // _exact.BLOCK)
-        args = (src.reshape(outer, n, inner), dst.reshape(outer, n, inner), idx, *extra, code)
-        _parallel_for(kernel_inner, blocks, args, work, workers)
+        kernel, units = kernel_inner, outer * -(-inner // _exact.BLOCK)
+        lines = (outer, n, inner)
+    args = (src.reshape(lines), dst.reshape(lines), idx, *extra, code)
+    _parallel_for(kernel, units, args, work, workers)
     _finish(dst, copy_back)
+    if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
+        return None
+    # The weights (extra[-1]) may be the caller's array: keep a copy.
+    kept = (idx, *extra[:-1], _frozen(extra[-1]), code)
+    return _lane.Launch(kernel, units, lines, kept, output.dtype, dst.dtype)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value = value.copy()
+        value.flags.writeable = False
+    return value
 
 
 def run_correlate1d(
@@ -160,16 +175,16 @@ def run_correlate1d(
     cval: float,
     origin: int,
     workers: int | None = None,
-) -> None:
+) -> _lane.Launch | None:
     """scipy's ``correlate1d`` core: float64 weights ``fw``, validated arguments."""
     size = fw.shape[0]
     n = array.shape[axis]
     if n == 0 or array.size == 0:
-        return
+        return None
     before, after = kernel_reach(size, origin)
     idx = _indices(n, before, after, mode)
     extra = (before, float(cval), fw)
-    _run_1d(
+    return _run_1d(
         _exact.correlate1d_last,
         _exact.correlate1d_inner,
         array,
@@ -271,14 +286,14 @@ def run_uniform1d(
     cval: float,
     origin: int,
     workers: int | None = None,
-) -> None:
+) -> _lane.Launch | None:
     """scipy's ``uniform_filter1d`` core (a running sum: cost flat in ``size``)."""
     n = array.shape[axis]
     if n == 0 or array.size == 0:
-        return
+        return None
     before, after = kernel_reach(size, origin)
     idx = _indices(n, before, after, mode)
-    _run_1d(
+    return _run_1d(
         _exact.uniform1d_last,
         _exact.uniform1d_inner,
         array,

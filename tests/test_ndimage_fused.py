@@ -104,3 +104,27 @@ def test_strip_rows_keeps_the_buffer_small_and_bounded():
     assert _fused.strip_rows(1, 8) == 64
     assert _fused.strip_rows(10**6, 8) == 8
     assert 8 <= _fused.strip_rows(1024, 8) <= 64
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 300), (300, 2), (129, 257)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.uint64, np.float32, np.float64])
+def test_laplace_sums_both_terms_in_the_output_dtype(shape, dtype):
+    # Integer terms wrap when added (int8 and uint8 outputs of a uint8 image),
+    # float terms round once more: as scipy's ``output += tmp``.
+    x = _image(shape, dtype, 11)
+    for mode in [*MODES, ["wrap", "constant"]]:
+        for out in (None, np.uint8, np.int8, np.float32):
+            for axes in (None, (1, 0)):
+                a = N.laplace(x, mode=mode, cval=-5.5, output=out, axes=axes)
+                assert _same(a, S.laplace(x, mode=mode, cval=-5.5, output=out, axes=axes))
+
+
+def test_laplace_of_volumes_and_bool_take_the_term_by_term_path():
+    for x in (_image((4, 30, 40), np.float32, 12), _image((30, 40), np.uint8, 13) > 100):
+        assert _same(N.laplace(x), S.laplace(x))
+    assert not _run.run_sum_of_passes(
+        _image((4, 30, 40), np.float32, 12), [(1, _SECOND, "reflect", 0)] * 2, np.empty(0), 0.0
+    )
+
+
+_SECOND = np.array([1.0, -2.0, 1.0])

@@ -20,7 +20,7 @@ from numba import njit
 
 from ._exact import fir_block, fir_line, load_line, load_row, store, symmetry
 
-__all__ = ["COLS", "col_then_row", "row_then_col", "strip_rows"]
+__all__ = ["COLS", "col_plus_row", "col_then_row", "row_then_col", "strip_rows"]
 
 #: Columns per block of a column pass (a ring of 17 double rows is 17 KiB).
 COLS = 128
@@ -102,3 +102,44 @@ def row_then_col(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, st
             for i in range(r0, r1):
                 fir_block(rows, i - r0, rows.shape[0], j0, w, fw0, h0, sym0, acc)
                 store(dst[o, i, j0:], acc, w, code)
+
+
+@njit(cache=True, nogil=True)
+def col_plus_row(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, strip):
+    """``fw0`` along axis -2 plus ``fw1`` along axis -1, both of the input.
+
+    scipy's ``generic_laplace`` stores each term in the output dtype and adds
+    them in that dtype (``output += tmp``): integers wrap (the unsigned views
+    ``dst`` may be add the same bits), floats round once more.
+    """
+    n0, n1 = src.shape[1], src.shape[2]
+    nstrips = (n0 + strip - 1) // strip
+    size0 = fw0.shape[0]
+    h0, sym0 = size0 // 2, symmetry(fw0)
+    h1, sym1 = fw1.shape[0] // 2, symmetry(fw1)
+    ring = np.empty((size0, COLS), np.float64)
+    acc = np.empty(max(COLS, n1), np.float64)
+    tmp = np.empty((strip, n1), dst.dtype)
+    term = np.empty(n1, dst.dtype)
+    buf = np.empty(idx1.shape[0], np.float64)
+    for u in range(start, stop):
+        o = u // nstrips
+        r0 = (u % nstrips) * strip
+        r1 = min(n0, r0 + strip)
+        plane = src[o]
+        for j0 in range(0, n1, COLS):
+            w = min(COLS, n1 - j0)
+            for p in range(r0, r0 + size0 - 1):
+                load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
+            for i in range(r0, r1):
+                p = i + size0 - 1
+                load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
+                fir_block(ring, i, size0, 0, w, fw0, h0, sym0, acc)
+                store(tmp[i - r0, j0:], acc, w, code)
+        for i in range(r0, r1):
+            load_line(plane[i], idx1, b1, n1, cval, buf)
+            fir_line(buf, acc, n1, fw1, h1, sym1)
+            store(term, acc, n1, code)
+            first, out = tmp[i - r0], dst[o, i]
+            for j in range(n1):
+                out[j] = first[j] + term[j]

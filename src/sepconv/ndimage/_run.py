@@ -20,7 +20,13 @@ from .._boundary import extend_indices, kernel_reach
 from .._engine import _pool
 from . import _exact, _fused, _lane
 
-__all__ = ["run_correlate1d", "run_correlate_nd", "run_passes", "run_uniform1d"]
+__all__ = [
+    "run_correlate1d",
+    "run_correlate_nd",
+    "run_passes",
+    "run_sum_of_passes",
+    "run_uniform1d",
+]
 
 _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 _NATIVE_SET = frozenset(_NATIVE)
@@ -241,6 +247,53 @@ def run_passes(
         _two_passes(array, passes[-2], passes[-1], output, cval, workers)
 
 
+# Output dtypes whose += numpy performs as the kernels add (wrapping integers,
+# IEEE floats); bool's += is a logical or.
+_ADDABLE = frozenset(
+    np.dtype(t)
+    for t in (
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.float32,
+        np.float64,
+    )
+)
+
+
+def run_sum_of_passes(
+    array: np.ndarray,
+    passes: list[Pass],
+    output: np.ndarray,
+    cval: float,
+    workers: int | None = None,
+) -> bool:
+    """``output = pass_0(array) + pass_1(array)``, each term stored in ``output``'s
+    dtype and added in it (scipy's ``generic_laplace``), in one sweep.
+
+    Only for two passes over the last two axes of a 2-D array (more terms
+    would be added in another order); returns False, having done nothing,
+    otherwise.
+    """
+    if (
+        array.ndim != 2
+        or len(passes) != 2
+        or array.size == 0
+        or {passes[0][0], passes[1][0]} != {0, 1}
+        or output.dtype not in _ADDABLE
+        or not output.dtype.isnative
+    ):
+        return False
+    rows, cols = passes if passes[0][0] == 0 else passes[::-1]
+    _sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)
+    return True
+
+
 def _two_passes(
     array: np.ndarray,
     first: Pass,
@@ -249,8 +302,22 @@ def _two_passes(
     cval: float,
     workers: int | None,
 ) -> None:
-    nd = array.ndim
-    rows, cols = (first, second) if first[0] == nd - 2 else (second, first)
+    if first[0] == array.ndim - 2:
+        _sweep(_fused.col_then_row, array, first, second, output, cval, workers)
+    else:
+        _sweep(_fused.row_then_col, array, second, first, output, cval, workers)
+
+
+def _sweep(
+    kernel: Any,
+    array: np.ndarray,
+    rows: Pass,
+    cols: Pass,
+    output: np.ndarray,
+    cval: float,
+    workers: int | None,
+) -> None:
+    # One of the _fused kernels: ``rows`` filters along axis -2, ``cols`` along -1.
     n0, n1 = array.shape[-2:]
     fw0, fw1 = rows[1], cols[1]
     b0, a0 = kernel_reach(fw0.shape[0], rows[3])
@@ -270,7 +337,6 @@ def _two_passes(
         _exact.store_code(output.dtype),
         strip,
     )
-    kernel = _fused.col_then_row if first is rows else _fused.row_then_col
     units = (array.size // (n0 * n1)) * -(-n0 // strip)
     work = array.size * (fw0.shape[0] + fw1.shape[0])
     _parallel_for(kernel, units, args, work, workers)

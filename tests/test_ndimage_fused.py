@@ -128,3 +128,22 @@ def test_laplace_of_volumes_and_bool_take_the_term_by_term_path():
 
 
 _SECOND = np.array([1.0, -2.0, 1.0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 300), (200, 3), (150, 131)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint64, np.float32, np.float64])
+def test_correlate_2d_strips(shape, dtype):
+    # Kernels larger than the image, even sizes, skipped zero and NaN taps,
+    # origins: the strip buffer must reproduce scipy's extended image.
+    rng = np.random.default_rng(sum(shape))
+    x = _image(shape, dtype, 21)
+    kernels = [rng.normal(size=(3, 3)), rng.normal(size=(4, 9)), np.zeros((2, 2)), np.ones((7, 1))]
+    kernels[1][1, ::2] = 0
+    kernels[0][0, 1] = np.nan
+    for w in kernels:
+        for mode in MODES:
+            for func in ("correlate", "convolve"):
+                for origin in (0, ((w.shape[0] - 1) // 2, -(w.shape[1] // 2))):
+                    kw = dict(mode=mode, cval=1.5, origin=origin)
+                    a = getattr(N, func)(x, w, **kw)
+                    assert _same(a, getattr(S, func)(x, w, **kw)), (func, w.shape, mode, origin)

@@ -38,7 +38,6 @@ __all__ = [
     "fir_line",
     "load_line",
     "load_row",
-    "pad_rows",
     "store",
     "store_code",
     "symmetry",
@@ -487,21 +486,6 @@ def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code):
 
 
 # --------------------------------------------------------------------------- N-D correlate
-
-
-@njit(cache=True, nogil=True)
-def pad_rows(start, stop, src, idx0, idx1, before1, cval, out):
-    """Padded rows ``start .. stop - 1`` of a 2-D ``src`` in double (boundary maps
-    ``idx0`` along rows, ``idx1`` along columns; ``-1`` is ``cval``)."""
-    n = src.shape[1]
-    for p in range(start, stop):
-        r = idx0[p]
-        if r < 0:
-            row_out = out[p]
-            for q in range(row_out.shape[0]):
-                row_out[q] = cval
-        else:
-            load_line(src[r], idx1, before1, n, cval, out[p])
 
 
 @njit(cache=True, nogil=True)

@@ -20,7 +20,7 @@ from numba import njit
 
 from ._exact import fir_block, fir_line, load_line, load_row, store, symmetry
 
-__all__ = ["COLS", "col_plus_row", "col_then_row", "row_then_col", "strip_rows"]
+__all__ = ["COLS", "col_plus_row", "col_then_row", "correlate2d", "row_then_col", "strip_rows"]
 
 #: Columns per block of a column pass (a ring of 17 double rows is 17 KiB).
 COLS = 128
@@ -143,3 +143,53 @@ def col_plus_row(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, st
             first, out = tmp[i - r0], dst[o, i]
             for j in range(n1):
                 out[j] = first[j] + term[j]
+
+
+@njit(cache=True, nogil=True)
+def correlate2d(start, stop, src, dst, idx0, idx1, b1, cval, drows, dcols, weights, code, strip):
+    """scipy's NI_Correlate on a 2-D image, strip by strip.
+
+    Each strip's boundary-extended rows are converted to double into a buffer
+    that stays in cache, instead of extending the whole image first.  Tap
+    ``t`` (the kernel's nonzero taps in C order) reads padded row ``i +
+    drows[t]``, column ``j + dcols[t]``; each sample is ``0.0 + w0*x0 + w1*x1
+    ...`` in that order (four taps per sweep, added left to right).
+    """
+    n0, n1 = src.shape
+    k0 = idx0.shape[0] - n0 + 1
+    m1 = idx1.shape[0]
+    pad = np.empty((strip + k0 - 1, m1), np.float64)
+    acc = np.empty(n1, np.float64)
+    taps = weights.shape[0]
+    for u in range(start, stop):
+        r0 = u * strip
+        r1 = min(n0, r0 + strip)
+        for p in range(r0, r1 + k0 - 1):
+            r = idx0[p]
+            row = pad[p - r0]
+            if r < 0:
+                for j in range(m1):
+                    row[j] = cval
+            else:
+                load_line(src[r], idx1, b1, n1, cval, row)
+        for i in range(r0, r1):
+            li = i - r0
+            for j in range(n1):
+                acc[j] = 0.0
+            t = 0
+            while t + 4 <= taps:
+                a1 = pad[li + drows[t], dcols[t] : dcols[t] + n1]
+                a2 = pad[li + drows[t + 1], dcols[t + 1] : dcols[t + 1] + n1]
+                a3 = pad[li + drows[t + 2], dcols[t + 2] : dcols[t + 2] + n1]
+                a4 = pad[li + drows[t + 3], dcols[t + 3] : dcols[t + 3] + n1]
+                w1, w2, w3, w4 = weights[t], weights[t + 1], weights[t + 2], weights[t + 3]
+                for j in range(n1):
+                    acc[j] = (((acc[j] + w1 * a1[j]) + w2 * a2[j]) + w3 * a3[j]) + w4 * a4[j]
+                t += 4
+            while t < taps:
+                a1 = pad[li + drows[t], dcols[t] : dcols[t] + n1]
+                w1 = weights[t]
+                for j in range(n1):
+                    acc[j] += w1 * a1[j]
+                t += 1
+            store(dst[i], acc, n1, code)

@@ -385,9 +385,9 @@ def run_correlate_nd(
     if array.size == 0:
         return
     if array.ndim == 2:
-        padded = _pad2d(array, weights.shape, origins, mode, cval, workers)
-    else:
-        padded = _pad_nd(array, weights.shape, origins, mode, cval)
+        _correlate2d(array, weights, output, mode, cval, origins, workers)
+        return
+    padded = _pad_nd(array, weights.shape, origins, mode, cval)
     strides = tuple(s // 8 for s in padded.strides)
     pstrides, offsets, wts = _taps(weights.tobytes(), weights.shape, strides)
     dst, copy_back = _target(output)
@@ -398,6 +398,46 @@ def run_correlate_nd(
     args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
     _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
     _finish(dst, copy_back)
+
+
+def _correlate2d(
+    array: np.ndarray,
+    weights: np.ndarray,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origins: list[int],
+    workers: int | None,
+) -> None:
+    src = _source(array)
+    src = _independent(src, output)
+    (b0, a0), (b1, a1) = (kernel_reach(k, o) for k, o in zip(weights.shape, origins))
+    idx0 = _indices(array.shape[0], b0, a0, mode)
+    idx1 = _indices(array.shape[1], b1, a1, mode)
+    drows, dcols, wts = _taps2d(weights.tobytes(), weights.shape)
+    dst, copy_back = _target(output)
+    strip = _fused.strip_rows(idx1.shape[0], 8)
+    code = _exact.store_code(output.dtype, nd=True)
+    args = (src, dst, idx0, idx1, b1, float(cval), drows, dcols, wts, code, strip)
+    units = -(-array.shape[0] // strip)
+    _parallel_for(_fused.correlate2d, units, args, array.size * max(len(wts), 1), workers)
+    _finish(dst, copy_back)
+
+
+@functools.lru_cache(maxsize=256)
+def _taps2d(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, columns, weights)`` of a 2-D kernel's kept taps in C order."""
+    weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    mask = kept_taps(weights)  # NaN weights are skipped, as in C
+    where = np.argwhere(mask)
+    result = (
+        np.ascontiguousarray(where[:, 0], dtype=np.int64),
+        np.ascontiguousarray(where[:, 1], dtype=np.int64),
+        np.ascontiguousarray(weights[mask], dtype=np.float64),
+    )
+    for a in result:
+        a.flags.writeable = False
+    return result
 
 
 @functools.lru_cache(maxsize=256)
@@ -413,25 +453,6 @@ def _taps(
     for a in (pstrides, offsets, wts):
         a.flags.writeable = False
     return pstrides, offsets, wts
-
-
-def _pad2d(
-    array: np.ndarray,
-    kshape: tuple[int, ...],
-    origins: list[int],
-    mode: str,
-    cval: float,
-    workers: int | None,
-) -> np.ndarray:
-    """The boundary-extended 2-D input in double, gathered row by row in one pass."""
-    src = _source(array)
-    (b0, a0), (b1, a1) = (kernel_reach(k, o) for k, o in zip(kshape, origins))
-    idx0 = _indices(array.shape[0], b0, a0, mode)
-    idx1 = _indices(array.shape[1], b1, a1, mode)
-    out = np.empty((idx0.shape[0], idx1.shape[0]), np.float64)
-    args = (src, idx0, idx1, b1, cval, out)
-    _parallel_for(_exact.pad_rows, idx0.shape[0], args, out.size, workers)
-    return out
 
 
 def _pad_nd(

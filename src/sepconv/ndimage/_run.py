@@ -25,6 +25,7 @@ __all__ = [
     "run_correlate_nd",
     "run_passes",
     "run_sum_of_passes",
+    "run_two_terms",
     "run_uniform1d",
 ]
 
@@ -292,6 +293,50 @@ def run_sum_of_passes(
     rows, cols = passes if passes[0][0] == 0 else passes[::-1]
     _sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)
     return True
+
+
+def run_two_terms(
+    array: np.ndarray,
+    rows: tuple[str, np.ndarray, np.ndarray],
+    cols: tuple[str, np.ndarray, np.ndarray],
+    output: np.ndarray,
+    cval: float,
+    *,
+    root: bool,
+    workers: int | None = None,
+) -> None:
+    """Two separable terms of a 2-D image combined (:func:`._fused.two_pairs`).
+
+    ``rows`` is ``(mode, weights of term a, weights of term b)`` along axis 0,
+    ``cols`` the same along axis 1; ``output`` is float32 or float64.
+    """
+    if array.size == 0:
+        return
+    (m0, fa0, fb0), (m1, fa1, fb1) = rows, cols
+    n0, n1 = array.shape
+    b0, a0 = kernel_reach(fa0.shape[0], 0)
+    b1, a1 = kernel_reach(fa1.shape[0], 0)
+    src = _independent(_source(array), output)
+    dst, copy_back = _target(output)
+    strip = _fused.strip_rows(n1, 16)
+    args = (
+        src.reshape(1, n0, n1),
+        dst.reshape(1, n0, n1),
+        _indices(n0, b0, a0, m0),
+        _indices(n1, b1, a1, m1),
+        b1,
+        float(cval),
+        fa0,
+        fa1,
+        fb0,
+        fb1,
+        _exact.store_code(output.dtype),
+        strip,
+        root,
+    )
+    work = 2 * array.size * (fa0.shape[0] + fa1.shape[0])
+    _parallel_for(_fused.two_pairs, -(-n0 // strip), args, work, workers)
+    _finish(dst, copy_back)
 
 
 def _two_passes(

@@ -220,9 +220,9 @@ def run_passes(
     output: np.ndarray,
     cval: float,
     workers: int | None = None,
-) -> None:
+) -> list[_lane.Launch | None]:
     """``correlate1d`` passes in order, each stored in ``output``'s dtype as
-    scipy's multi-axis filters store them.
+    scipy's multi-axis filters store them; returns what ran, for :mod:`._lane`.
 
     When the last two passes are over the last two axes and ``output``'s dtype
     can carry the intermediate (see :mod:`._fused`), they run as one sweep;
@@ -238,14 +238,22 @@ def run_passes(
         and output.dtype.isnative
     )
     head = passes[:-2] if fuse else passes
+    launches = []
     for i, (axis, fw, mode, origin) in enumerate(head):
         if fuse and i == 0:
             staged = np.empty(output.shape, output.dtype)
         target = staged if fuse else output
-        run_correlate1d(array, fw, axis, target, mode, cval, origin, workers)
+        launches.append(run_correlate1d(array, fw, axis, target, mode, cval, origin, workers))
         array = target
-    if fuse:
-        _two_passes(array, passes[-2], passes[-1], output, cval, workers)
+    if not fuse:
+        return launches
+    if head:  # the launches went to a temporary: not replayable
+        launches.append(None)
+    if passes[-2][0] == nd - 2:
+        sweep = _sweep(_fused.col_then_row, array, passes[-2], passes[-1], output, cval, workers)
+    else:
+        sweep = _sweep(_fused.row_then_col, array, passes[-1], passes[-2], output, cval, workers)
+    return [*launches, sweep]
 
 
 # Output dtypes whose += numpy performs as the kernels add (wrapping integers,
@@ -273,13 +281,13 @@ def run_sum_of_passes(
     output: np.ndarray,
     cval: float,
     workers: int | None = None,
-) -> bool:
+) -> list[_lane.Launch | None] | None:
     """``output = pass_0(array) + pass_1(array)``, each term stored in ``output``'s
     dtype and added in it (scipy's ``generic_laplace``), in one sweep.
 
     Only for two passes over the last two axes of a 2-D array (more terms
     would be added in another order); returns False, having done nothing,
-    otherwise.
+    otherwise.  Returns what ran (for :mod:`._lane`).
     """
     if (
         array.ndim != 2
@@ -289,10 +297,9 @@ def run_sum_of_passes(
         or output.dtype not in _ADDABLE
         or not output.dtype.isnative
     ):
-        return False
+        return None
     rows, cols = passes if passes[0][0] == 0 else passes[::-1]
-    _sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)
-    return True
+    return [_sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)]
 
 
 def run_two_terms(
@@ -339,20 +346,6 @@ def run_two_terms(
     _finish(dst, copy_back)
 
 
-def _two_passes(
-    array: np.ndarray,
-    first: Pass,
-    second: Pass,
-    output: np.ndarray,
-    cval: float,
-    workers: int | None,
-) -> None:
-    if first[0] == array.ndim - 2:
-        _sweep(_fused.col_then_row, array, first, second, output, cval, workers)
-    else:
-        _sweep(_fused.row_then_col, array, second, first, output, cval, workers)
-
-
 def _sweep(
     kernel: Any,
     array: np.ndarray,
@@ -361,7 +354,7 @@ def _sweep(
     output: np.ndarray,
     cval: float,
     workers: int | None,
-) -> None:
+) -> _lane.Launch | None:
     # One of the _fused kernels: ``rows`` filters along axis -2, ``cols`` along -1.
     n0, n1 = array.shape[-2:]
     fw0, fw1 = rows[1], cols[1]
@@ -370,22 +363,24 @@ def _sweep(
     src = _independent(_source(array), output)
     dst, copy_back = _target(output)
     strip = _fused.strip_rows(n1, 8)
-    args = (
-        src.reshape(-1, n0, n1),
-        dst.reshape(-1, n0, n1),
+    lines = (-1, n0, n1)
+    extra = (
         _indices(n0, b0, a0, rows[2]),
         _indices(n1, b1, a1, cols[2]),
         b1,
         float(cval),
-        fw0,
-        fw1,
+        _frozen(fw0),
+        _frozen(fw1),
         _exact.store_code(output.dtype),
         strip,
     )
     units = (array.size // (n0 * n1)) * -(-n0 // strip)
     work = array.size * (fw0.shape[0] + fw1.shape[0])
-    _parallel_for(kernel, units, args, work, workers)
+    _parallel_for(kernel, units, (src.reshape(lines), dst.reshape(lines), *extra), work, workers)
     _finish(dst, copy_back)
+    if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
+        return None
+    return _lane.Launch(kernel, units, lines, extra, output.dtype, dst.dtype)
 
 
 def run_uniform1d(

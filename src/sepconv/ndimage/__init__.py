@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 from .._args import FilterArgumentError
-from . import _derivatives, _filters, _reach, _tensor
+from . import _derivatives, _filters, _reach, _tensor, _uniform
 from ._backends import backend
 from ._patch import PATCHED, is_patched, patch, patched, unpatch
 
@@ -42,9 +42,9 @@ gaussian_filter1d = backend(_reach.gaussian1d_reach)(_filters.gaussian_filter1d)
 gaussian_filter = backend(_reach.gaussian_reach, _tensor.gaussian_filter_tensor)(
     _filters.gaussian_filter
 )
-uniform_filter1d = backend(_reach.uniform1d_reach, whole_lines=True)(_filters.uniform_filter1d)
+uniform_filter1d = backend(_reach.uniform1d_reach, whole_lines=True)(_uniform.uniform_filter1d)
 uniform_filter = backend(_reach.uniform_reach, _tensor.uniform_filter_tensor, whole_lines=True)(
-    _filters.uniform_filter
+    _uniform.uniform_filter
 )
 sobel = backend(_reach.edge_reach, _tensor.sobel_tensor)(_derivatives.sobel)
 prewitt = backend(_reach.edge_reach, _tensor.prewitt_tensor)(_derivatives.prewitt)

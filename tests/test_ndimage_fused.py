@@ -167,3 +167,20 @@ def test_gaussian_laplace_and_gradient_magnitude_in_one_sweep(func, dtype):
         a = getattr(N, func)(x, sigma, output=out, mode=mode, cval=2.5, **kw)
         b = getattr(S, func)(x, sigma, output=out, mode=mode, cval=2.5, **kw)
         assert _same(a, b), (sigma, mode, out, kw)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (5, 70, 9), (9, 3, 131)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_correlate_volumes_strip_by_strip(shape, dtype):
+    rng = np.random.default_rng(len(shape) + shape[1])
+    x = _image(shape, dtype, 41)
+    for kshape in ((3, 3, 3), (2, 5, 1), (4, 1, 2)):
+        w = rng.normal(size=kshape)
+        w[rng.random(kshape) < 0.3] = 0
+        for mode in MODES:
+            for func in ("correlate", "convolve"):
+                a = getattr(N, func)(x, w, mode=mode, cval=-2.0)
+                assert _same(a, getattr(S, func)(x, w, mode=mode, cval=-2.0)), (kshape, mode)
+    w4 = rng.normal(size=(2, 2, 2, 2))  # four dimensions: the whole-array path
+    x4 = _image((3, 4, 5, 6), dtype, 42)
+    assert _same(N.correlate(x4, w4), S.correlate(x4, w4))

@@ -24,7 +24,7 @@ __all__ = [
     "COLS",
     "col_plus_row",
     "col_then_row",
-    "correlate2d",
+    "correlate3d",
     "row_then_col",
     "strip_rows",
     "two_pairs",
@@ -154,53 +154,61 @@ def col_plus_row(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, st
 
 
 @njit(cache=True, nogil=True)
-def correlate2d(start, stop, src, dst, idx0, idx1, b1, cval, drows, dcols, weights, code, strip):
-    """scipy's NI_Correlate on a 2-D image, strip by strip.
+def correlate3d(start, stop, src, dst, idx0, idx1, idx2, b2, cval, taps, weights, code, strip):
+    """scipy's NI_Correlate on a volume (a 2-D image is one plane), strip by strip.
 
-    Each strip's boundary-extended rows are converted to double into a buffer
-    that stays in cache, instead of extending the whole image first.  Tap
-    ``t`` (the kernel's nonzero taps in C order) reads padded row ``i +
-    drows[t]``, column ``j + dcols[t]``; each sample is ``0.0 + w0*x0 + w1*x1
-    ...`` in that order (four taps per sweep, added left to right).
+    Unit ``u`` is strip ``u % nstrips`` of ``strip`` rows of plane ``u //
+    nstrips``.  The boundary-extended rows that strip reads (``k0`` planes of
+    ``strip + k1 - 1`` rows) are converted to double into a buffer that stays
+    in cache, instead of extending the whole array first.  Tap ``t`` (the
+    kernel's nonzero taps in C order, offsets ``taps[t]`` = plane, row,
+    column) reads ``pad[taps[t, 0], i + taps[t, 1], j + taps[t, 2]]``; each
+    sample is ``0.0 + w0*x0 + w1*x1 ...`` in that order (four taps per sweep,
+    added left to right).
     """
-    n0, n1 = src.shape
+    n0, n1, n2 = src.shape
     k0 = idx0.shape[0] - n0 + 1
-    m1 = idx1.shape[0]
-    pad = np.empty((strip + k0 - 1, m1), np.float64)
-    acc = np.empty(n1, np.float64)
-    taps = weights.shape[0]
+    k1 = idx1.shape[0] - n1 + 1
+    m2 = idx2.shape[0]
+    nstrips = (n1 + strip - 1) // strip
+    pad = np.empty((k0, strip + k1 - 1, m2), np.float64)
+    acc = np.empty(n2, np.float64)
+    count = weights.shape[0]
     for u in range(start, stop):
-        r0 = u * strip
-        r1 = min(n0, r0 + strip)
-        for p in range(r0, r1 + k0 - 1):
-            r = idx0[p]
-            row = pad[p - r0]
-            if r < 0:
-                for j in range(m1):
-                    row[j] = cval
-            else:
-                load_line(src[r], idx1, b1, n1, cval, row)
+        z = u // nstrips
+        r0 = (u % nstrips) * strip
+        r1 = min(n1, r0 + strip)
+        for q in range(k0):
+            plane = idx0[z + q]
+            for p in range(r0, r1 + k1 - 1):
+                row = pad[q, p - r0]
+                r = idx1[p]
+                if plane < 0 or r < 0:
+                    for j in range(m2):
+                        row[j] = cval
+                else:
+                    load_line(src[plane, r], idx2, b2, n2, cval, row)
         for i in range(r0, r1):
             li = i - r0
-            for j in range(n1):
+            for j in range(n2):
                 acc[j] = 0.0
             t = 0
-            while t + 4 <= taps:
-                a1 = pad[li + drows[t], dcols[t] : dcols[t] + n1]
-                a2 = pad[li + drows[t + 1], dcols[t + 1] : dcols[t + 1] + n1]
-                a3 = pad[li + drows[t + 2], dcols[t + 2] : dcols[t + 2] + n1]
-                a4 = pad[li + drows[t + 3], dcols[t + 3] : dcols[t + 3] + n1]
+            while t + 4 <= count:
+                a1 = pad[taps[t, 0], li + taps[t, 1], taps[t, 2] : taps[t, 2] + n2]
+                a2 = pad[taps[t + 1, 0], li + taps[t + 1, 1], taps[t + 1, 2] : taps[t + 1, 2] + n2]
+                a3 = pad[taps[t + 2, 0], li + taps[t + 2, 1], taps[t + 2, 2] : taps[t + 2, 2] + n2]
+                a4 = pad[taps[t + 3, 0], li + taps[t + 3, 1], taps[t + 3, 2] : taps[t + 3, 2] + n2]
                 w1, w2, w3, w4 = weights[t], weights[t + 1], weights[t + 2], weights[t + 3]
-                for j in range(n1):
+                for j in range(n2):
                     acc[j] = (((acc[j] + w1 * a1[j]) + w2 * a2[j]) + w3 * a3[j]) + w4 * a4[j]
                 t += 4
-            while t < taps:
-                a1 = pad[li + drows[t], dcols[t] : dcols[t] + n1]
+            while t < count:
+                a1 = pad[taps[t, 0], li + taps[t, 1], taps[t, 2] : taps[t, 2] + n2]
                 w1 = weights[t]
-                for j in range(n1):
+                for j in range(n2):
                     acc[j] += w1 * a1[j]
                 t += 1
-            store(dst[i], acc, n1, code)
+            store(dst[z, i], acc, n2, code)
 
 
 @njit(cache=True, nogil=True)

@@ -421,11 +421,15 @@ def run_correlate_nd(
     origins: list[int],
     workers: int | None = None,
 ) -> None:
-    """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions."""
+    """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions.
+
+    Images and volumes run strip by strip (:func:`._fused.correlate3d`); more
+    dimensions extend the whole array first (:func:`_exact.correlate_nd`).
+    """
     if array.size == 0:
         return
-    if array.ndim == 2:
-        _correlate2d(array, weights, output, mode, cval, origins, workers)
+    if array.ndim in (2, 3):
+        _correlate3d(array, weights, output, mode, cval, origins, workers)
         return
     padded = _pad_nd(array, weights.shape, origins, mode, cval)
     strides = tuple(s // 8 for s in padded.strides)
@@ -440,7 +444,7 @@ def run_correlate_nd(
     _finish(dst, copy_back)
 
 
-def _correlate2d(
+def _correlate3d(
     array: np.ndarray,
     weights: np.ndarray,
     output: np.ndarray,
@@ -449,35 +453,43 @@ def _correlate2d(
     origins: list[int],
     workers: int | None,
 ) -> None:
-    src = _source(array)
-    src = _independent(src, output)
-    (b0, a0), (b1, a1) = (kernel_reach(k, o) for k, o in zip(weights.shape, origins))
-    idx0 = _indices(array.shape[0], b0, a0, mode)
-    idx1 = _indices(array.shape[1], b1, a1, mode)
-    drows, dcols, wts = _taps2d(weights.tobytes(), weights.shape)
+    # A 2-D image is one plane of a volume, with a kernel one plane deep.
+    shape, kshape = array.shape, weights.shape
+    if array.ndim == 2:
+        shape, kshape, origins = (1, *shape), (1, *kshape), [0, *origins]
+    src = _independent(_source(array), output)
+    reach = [kernel_reach(k, o) for k, o in zip(kshape, origins)]
+    idx = [_indices(n, b, a, mode) for n, (b, a) in zip(shape, reach)]
+    taps, wts = _taps3d(weights.tobytes(), kshape)
     dst, copy_back = _target(output)
-    strip = _fused.strip_rows(idx1.shape[0], 8)
+    strip = _fused.strip_rows(idx[2].shape[0] * kshape[0], 8)
     code = _exact.store_code(output.dtype, nd=True)
-    args = (src, dst, idx0, idx1, b1, float(cval), drows, dcols, wts, code, strip)
-    units = -(-array.shape[0] // strip)
-    _parallel_for(_fused.correlate2d, units, args, array.size * max(len(wts), 1), workers)
+    args = (
+        src.reshape(shape),
+        dst.reshape(shape),
+        *idx,
+        reach[2][0],
+        float(cval),
+        taps,
+        wts,
+        code,
+        strip,
+    )
+    units = shape[0] * -(-shape[1] // strip)
+    _parallel_for(_fused.correlate3d, units, args, array.size * max(len(wts), 1), workers)
     _finish(dst, copy_back)
 
 
 @functools.lru_cache(maxsize=256)
-def _taps2d(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rows, columns, weights)`` of a 2-D kernel's kept taps in C order."""
+def _taps3d(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, weights)`` of a 3-D kernel's kept taps in C order (plane, row, column)."""
     weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
     mask = kept_taps(weights)  # NaN weights are skipped, as in C
-    where = np.argwhere(mask)
-    result = (
-        np.ascontiguousarray(where[:, 0], dtype=np.int64),
-        np.ascontiguousarray(where[:, 1], dtype=np.int64),
-        np.ascontiguousarray(weights[mask], dtype=np.float64),
-    )
-    for a in result:
+    taps = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64).reshape(-1, 3)
+    wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+    for a in (taps, wts):
         a.flags.writeable = False
-    return result
+    return taps, wts
 
 
 @functools.lru_cache(maxsize=256)

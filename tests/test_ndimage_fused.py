@@ -184,3 +184,20 @@ def test_correlate_volumes_strip_by_strip(shape, dtype):
     w4 = rng.normal(size=(2, 2, 2, 2))  # four dimensions: the whole-array path
     x4 = _image((3, 4, 5, 6), dtype, 42)
     assert _same(N.correlate(x4, w4), S.correlate(x4, w4))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_column_passes_across_wide_blocks(dtype):
+    # Short kernels take wide column blocks (sepconv.ndimage._exact.block_width):
+    # rows wider than several blocks, with a ragged last one.
+    x = _image((6, 2500), dtype, 51)
+    v = _image((3, 4, 2100), dtype, 52)
+    for w in ([1.0, 2.0, 1.0], [0.5, -1.0], np.linspace(-1, 1, 9)):
+        for mode in MODES:
+            assert _same(N.correlate1d(x, w, 0, mode=mode), S.correlate1d(x, w, 0, mode=mode))
+            assert _same(N.correlate1d(v, w, 1, mode=mode), S.correlate1d(v, w, 1, mode=mode))
+    for size in (2, 3, 7):
+        for mode in MODES:
+            kw = dict(mode=mode, cval=4.0)
+            assert _same(N.uniform_filter1d(x, size, 0, **kw), S.uniform_filter1d(x, size, 0, **kw))
+            assert _same(N.uniform_filter1d(v, size, 1, **kw), S.uniform_filter1d(v, size, 1, **kw))

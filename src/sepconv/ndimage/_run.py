@@ -134,6 +134,7 @@ def _run_1d(
     idx: np.ndarray,
     extra: tuple,
     taps: int,
+    ring: int,
     workers: int | None,
 ) -> _lane.Launch | None:
     """Run the pass; return it as a :class:`._lane.Launch` when it was one
@@ -151,18 +152,19 @@ def _run_1d(
         # place is safe (sobel's passes write over their input, as in scipy).
         if np.may_share_memory(src, dst) and not _same_layout(src, dst):
             src = src.copy()
-        kernel, units, lines = kernel_last, outer, (outer, n)
+        kernel, units, lines, tail = kernel_last, outer, (outer, n), (code,)
     else:
         src = _independent(src, dst)
-        kernel, units = kernel_inner, outer * -(-inner // _exact.BLOCK)
-        lines = (outer, n, inner)
-    args = (src.reshape(lines), dst.reshape(lines), idx, *extra, code)
+        block = _exact.block_width(ring)
+        kernel, units = kernel_inner, outer * -(-inner // block)
+        lines, tail = (outer, n, inner), (code, block)
+    args = (src.reshape(lines), dst.reshape(lines), idx, *extra, *tail)
     _parallel_for(kernel, units, args, work, workers)
     _finish(dst, copy_back)
     if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
         return None
     # The weights (extra[-1]) may be the caller's array: keep a copy.
-    kept = (idx, *extra[:-1], _frozen(extra[-1]), code)
+    kept = (idx, *extra[:-1], _frozen(extra[-1]), *tail)
     return _lane.Launch(kernel, units, lines, kept, output.dtype, dst.dtype)
 
 
@@ -200,6 +202,7 @@ def run_correlate1d(
         idx,
         extra,
         size,
+        size,  # the inner kernel keeps a ring of `size` rows
         workers,
     )
 
@@ -408,6 +411,7 @@ def run_uniform1d(
         idx,
         (before, float(cval), int(size)),
         2,
+        4,  # the inner running sum keeps four rows
         workers,
     )
 

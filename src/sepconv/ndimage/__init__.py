@@ -7,7 +7,9 @@ Swap it in with one import line::
 Every function has scipy 1.17's name, positional order, defaults and keywords
 (plus a keyword-only ``workers``) and returns an array ``np.array_equal`` to
 scipy's for every dtype scipy accepts, NaN and infinity included: the kernels
-follow scipy's C arithmetic (see :mod:`sepconv.ndimage._exact`).  Errors have
+follow scipy's C arithmetic (see :mod:`sepconv.ndimage._exact`), and reorder
+only what changes no bit — SIMD across pixels, threads, and the passes of a
+multi-axis filter done strip by strip in cache (:mod:`sepconv.ndimage._fused`).  Errors have
 scipy's classes (user mistakes where scipy raises ``RuntimeError`` raise
 :class:`FilterArgumentError`, both a ``ValueError`` and a ``RuntimeError``) and
 warnings its categories.

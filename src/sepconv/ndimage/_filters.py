@@ -3,8 +3,11 @@
 Each function has scipy 1.17's name, positional order, defaults and keywords,
 plus a keyword-only ``workers``.  The spine is scipy's: ``asarray`` ->
 normalise (:mod:`sepconv._args`) -> one exact kernel (:mod:`._run`) -> return
-``output``.  Multi-axis filters compose 1-D passes through ``output`` exactly
-as scipy's ``_filters.py`` does, so each pass is stored in the output dtype.
+``output``.  Multi-axis filters compose 1-D passes as scipy's ``_filters.py``
+does, each pass stored in the output dtype; the last two run as one sweep
+(:mod:`._fused`), which stores the same intermediate in a cache-sized buffer
+instead of ``output``.  Repeated small calls replay their launches
+(:mod:`._lane`).
 """
 
 from __future__ import annotations

@@ -144,6 +144,11 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
                     min_runs=5,
                     min_time=1.0,
                     max_time=6.0,
+                    # A first call over a second would count as a sample; after a
+                    # thread-count change it also sets up the thread pool and oneDNN's
+                    # primitives (an earlier run timed ConvNeXt-T's original at 2 threads,
+                    # batch 1, at 1.6 s against 0.76 s for its unchanged copy): warm-up only.
+                    jit=("original", "weight-SVD", "latency-aware"),
                 )
             record["runs"].append(
                 {
@@ -269,6 +274,42 @@ def markdown(data: dict[str, Any]) -> str:
             rows,
         )
     )
+    lines += ["", "## Per-layer output error", ""]
+    lines.append(
+        "Relative output error `||y - y_hat|| / ||y||` of each converted layer on the "
+        "calibration inputs, as the converted model runs them: weight-SVD at depth "
+        "multiplier 1, and the layers the latency-aware conversion chose (its rank and "
+        "the layer's measured time before / after) at each thread count and batch. "
+        "The errors are in-sample: measured on the calibration inputs the data-aware "
+        "factors were fitted to. Where a layer sees fewer calibration positions than its "
+        "C*kh*kw inputs (ResNet-50's last stage: 4 images x 7^2 positions at 224^2 against "
+        "512*9 = 4,608), the fit is underdetermined and a small error there says nothing "
+        "about other inputs."
+    )
+    for arch in data["architectures"]:
+        chosen: dict[str, list[str]] = {}
+        for run in arch["runs"]:
+            for lay in run["latency_aware"]["per_layer"]:
+                err = "-" if lay["output_error"] is None else f"{lay['output_error']:.3f}"
+                chosen.setdefault(lay["name"], []).append(
+                    f"t{run['threads']} b{run['batch']}: x{lay['rank']}, {err}, "
+                    f"{fmt_ms(lay['latency_before_s'])} -> {fmt_ms(lay['latency_after_s'])} ms"
+                )
+        rows = [
+            (
+                lay["name"],
+                "-" if lay["output_error"] is None else f"{lay['output_error']:.3f}",
+                "; ".join(chosen.get(lay["name"], [])) or "kept",
+            )
+            for lay in arch["weight_svd"]["per_layer"]
+        ]
+        lines += [
+            "",
+            f"**{arch['architecture']}** ({arch['weight_svd']['layers']} layers converted, "
+            f"{arch['weight_svd']['skipped']} left as they are)",
+            "",
+            markdown_table(("layer", "weight-SVD x1", "latency-aware"), rows),
+        ]
     lines += [
         "",
         "## Digits, width-16 standard network, depthwise conversion",

@@ -1,0 +1,343 @@
+"""The inference path of :class:`~sepconv.nn.DepthwiseSeparableConv2d`: measured, never slower.
+
+In eval mode with gradients disabled, ``DepthwiseSeparableConv2d.forward``
+comes here.  For a float32 channels-last input on the CPU, three ways to
+compute the layer are candidates ("arms"):
+
+* ``"plain"``: the training code, PyTorch's depthwise and 1 x 1 convolutions
+  (oneDNN), the intermediate written to memory and read back;
+* ``"strips"``: the same depthwise step (and ``mid_norm`` /
+  ``mid_activation`` modules), then the pointwise step as MKL ``sgemm`` over
+  strips of pixels (:func:`sepconv.nn._fused.pointwise_strips`);
+* ``"fused"``: depthwise and pointwise together, one strip of output rows at
+  a time, the strip's intermediate kept in L2 between the two
+  (:func:`sepconv.nn._fused.fused_strips`) -- only without ``mid_norm`` /
+  ``mid_activation``, for stride 1, zero padding and depth multiplier 1.
+
+Which is fastest depends on the shape and the thread count (measured in
+``benchmarks/bench_layers.py --inference``, ``benchmarks/results/layers_inference*.md``),
+so the choice is measured, like the engine's one-thread-or-pool choice: the
+first calls of each (input shape, layer geometry, thread count) cycle through
+the arms that apply, timing each call, and after :data:`ROUNDS` timed calls
+per arm (each arm's first call is a warm-up and is dropped) :func:`choose`
+keeps the arm with the lowest median -- another arm than ``"plain"`` only if
+its median is more than :data:`MARGIN` below plain's, so that a difference
+inside the noise keeps today's path.  Each trial call computes the layer's
+output with its arm, so measuring costs no extra work.
+
+Numerics.  The arms compute the same sums in different orders, so they
+agree to float32 rounding: each output differs from the exact value by at
+most ``gamma_K * (|P| @ (|D| * |x|))`` (the sums of absolute terms, ``P``
+the pointwise and ``D`` the depthwise weights, bias included) with
+``gamma_K = K u / (1 - K u)``, ``u = 2**-24`` and ``K = kh*kw + C_mid + 1``,
+so two arms differ by at most twice that (tested against float64 brute
+force).  Training, and anything with gradients enabled, never comes here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import _fused
+
+__all__ = ["ARMS", "MARGIN", "ROUNDS", "choose", "chosen", "forced", "forward"]
+
+ARMS = ("plain", "strips", "fused")
+# Timed calls per arm before choosing, after one warm-up call each.
+ROUNDS = 3
+# Another arm than plain is kept only when its median is this much below plain's.
+MARGIN = 0.05
+# Bytes of one strip's input + output (or intermediate + output) rows: about
+# the L2 cache of one core on the project's machine (1 MiB).
+STRIP_BYTES = 1 << 20
+
+_choices: dict[tuple, dict[str, list[float]]] = {}
+_decided: dict[tuple, str] = {}
+_local = threading.local()
+
+
+def choose(samples: dict[str, list[float]], rounds: int = ROUNDS) -> str | None:
+    """The arm to keep from each arm's call times (seconds), or ``None`` while some lack samples.
+
+    Each list starts with the warm-up call, which is dropped.  The arm with the
+    lowest median wins; an arm other than ``"plain"`` must also beat plain's
+    median by more than :data:`MARGIN`.
+
+    Examples
+    --------
+    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.6, 0.5, 0.6]})
+    'fused'
+    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.97, 0.98, 0.97]})
+    'plain'
+    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.6]}) is None
+    True
+    """
+    if any(len(times) < rounds + 1 for times in samples.values()):
+        return None
+    medians = {arm: statistics.median(times[1:]) for arm, times in samples.items()}
+    best = min(medians, key=medians.__getitem__)
+    if best != "plain" and "plain" in medians:
+        if not medians[best] < (1.0 - MARGIN) * medians["plain"]:
+            return "plain"
+    return best
+
+
+def chosen() -> dict[tuple, str]:
+    """The arms chosen so far, by key (a copy; for benchmarks and tests)."""
+    return dict(_decided)
+
+
+def reset() -> None:
+    """Forget every measured choice (tests; a changed machine)."""
+    _choices.clear()
+    _decided.clear()
+
+
+@contextlib.contextmanager
+def forced(arm: str | None) -> Iterator[None]:
+    """Force this thread's inference calls onto one arm (``None``: the measured choice).
+
+    For benchmarks and tests.  An arm that does not apply to a call falls back
+    to ``"plain"``.
+
+    Examples
+    --------
+    >>> with forced("plain"):
+    ...     pass
+    """
+    if arm is not None and arm not in ARMS:
+        raise ValueError(f"arm must be None or one of {ARMS}; got {arm!r}")
+    old = getattr(_local, "arm", None)
+    _local.arm = arm
+    try:
+        yield
+    finally:
+        _local.arm = old
+
+
+def forward(layer: nn.Module, x: torch.Tensor, plain: Callable[[torch.Tensor], torch.Tensor]):
+    """``layer(x)`` in inference, by the arm measured fastest; ``plain(x)`` is today's code.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sepconv.nn import DepthwiseSeparableConv2d
+    >>> layer = DepthwiseSeparableConv2d(4, 6, 3, padding=1).eval()
+    >>> x = torch.randn(2, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+    >>> with torch.no_grad():
+    ...     y = forward(layer, x, layer._forward_plain)
+    ...     torch.allclose(y, layer._forward_plain(x), atol=1e-5)
+    True
+    """
+    arms = applicable(layer, x)
+    if len(arms) == 1:
+        return plain(x)
+    run = {
+        "plain": plain,
+        "strips": lambda t: _strips(layer, t),
+        "fused": lambda t: _fuse(layer, t),
+    }
+    arm = getattr(_local, "arm", None)
+    if arm is not None:
+        return run[arm if arm in arms else "plain"](x)
+    key = _key(layer, x)
+    arm = _decided.get(key)
+    if arm is not None:
+        return run[arm](x)
+    samples = _choices.setdefault(key, {a: [] for a in arms})
+    arm = min(samples, key=lambda a: len(samples[a]))  # the arm with fewest samples, in order
+    start = time.perf_counter()
+    out = run[arm](x)
+    samples[arm].append(time.perf_counter() - start)
+    decision = choose(samples)
+    if decision is not None:
+        _decided[key] = decision
+        _choices.pop(key, None)
+    return out
+
+
+def _key(layer: nn.Module, x: torch.Tensor) -> tuple:
+    dw, pw = layer.depthwise, layer.pointwise
+    return (
+        tuple(x.shape),
+        dw.kernel_size,
+        dw.stride,
+        dw.padding,
+        dw.dilation,
+        dw.out_channels,
+        pw.out_channels,
+        pw.bias is not None,
+        type(layer.norm).__name__,
+        type(layer.activation).__name__,
+        torch.get_num_threads(),
+    )
+
+
+def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
+    """The arms that can compute ``layer(x)``: always ``"plain"``, then what applies.
+
+    ``"strips"``: a plain float32 CPU input in channels-last order, an exact
+    ``nn.Conv2d`` 1 x 1 pointwise step without forward hooks, MKL's ``sgemm``
+    found; ``"fused"`` further: no ``mid_norm`` / ``mid_activation``, a
+    depthwise step with stride 1, zero padding (symmetric) and depth
+    multiplier 1, without forward hooks.  Nothing but ``"plain"`` while
+    scripting, tracing or compiling.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sepconv.nn import DepthwiseSeparableConv2d
+    >>> layer = DepthwiseSeparableConv2d(4, 6, 3, stride=2).eval()
+    >>> applicable(layer, torch.zeros(1, 4, 8, 8))  # NCHW input
+    ('plain',)
+    """
+    if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return ("plain",)
+    if type(x) is not torch.Tensor or x.dim() != 4 or x.numel() == 0:
+        return ("plain",)
+    if x.device.type != "cpu" or x.dtype != torch.float32 or x.layout != torch.strided:
+        return ("plain",)
+    if not x.is_contiguous(memory_format=torch.channels_last) or x.is_contiguous():
+        return ("plain",)  # NCHW, or a shape where both orders agree: the plain path
+    if _global_hooks() or not _plain_conv(layer.pointwise) or not _float32_cpu(layer.pointwise):
+        return ("plain",)
+    pw = layer.pointwise
+    if (
+        pw.kernel_size != (1, 1)
+        or pw.stride != (1, 1)
+        or pw.dilation != (1, 1)
+        or pw.groups != 1
+        or pw.padding not in ((0, 0), "valid")
+    ):
+        return ("plain",)
+    if _fused.sgemm_address() == 0:
+        return ("plain",)
+    dw = layer.depthwise
+    if (
+        layer.norm is not None
+        or layer.activation is not None
+        or not _plain_conv(dw)
+        or not _float32_cpu(dw)
+        or dw.stride != (1, 1)
+        or dw.padding_mode != "zeros"
+        or dw.groups != dw.in_channels
+        or dw.out_channels != dw.in_channels
+        or dw.bias is not None
+        or _padding(dw) is None
+    ):
+        return ("plain", "strips")
+    return ("plain", "strips", "fused")
+
+
+def _plain_conv(conv: nn.Module) -> bool:
+    """A module whose call is exactly ``nn.Conv2d.forward``: no override, no hooks."""
+    cls = type(conv)
+    return (
+        isinstance(conv, nn.Conv2d)
+        and cls.forward is nn.Conv2d.forward
+        and cls._conv_forward is nn.Conv2d._conv_forward
+        and not conv._forward_hooks
+        and not conv._forward_pre_hooks
+    )
+
+
+def _float32_cpu(conv: nn.Conv2d) -> bool:
+    for p in (conv.weight,) if conv.bias is None else (conv.weight, conv.bias):
+        if type(p) not in (torch.Tensor, nn.Parameter) or p.device.type != "cpu":
+            return False
+        if p.dtype != torch.float32 or p.layout != torch.strided:
+            return False
+    return True
+
+
+def _global_hooks() -> bool:
+    from torch.nn.modules import module as m
+
+    return bool(m._global_forward_hooks or m._global_forward_pre_hooks)
+
+
+def _padding(dw: nn.Conv2d) -> tuple[int, int] | None:
+    """Symmetric zero padding of the depthwise step, or None ("same" with an odd total)."""
+    if isinstance(dw.padding, str):
+        if dw.padding == "valid":
+            return (0, 0)
+        totals = [d * (k - 1) for d, k in zip(dw.dilation, dw.kernel_size)]
+        if any(t % 2 for t in totals):
+            return None  # PyTorch pads one more on the far side; not fused
+        return (totals[0] // 2, totals[1] // 2)
+    return (int(dw.padding[0]), int(dw.padding[1]))
+
+
+def _mid(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    x = layer.depthwise(x)
+    if layer.norm is not None:
+        x = layer.norm(x)
+    if layer.activation is not None:
+        x = layer.activation(x)
+    return x
+
+
+def _strips(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    mid = _mid(layer, x)
+    if not mid.is_contiguous(memory_format=torch.channels_last) or type(mid) is not torch.Tensor:
+        return layer.pointwise(mid)  # a norm or activation changed the layout: plain
+    n, c, h, w = mid.shape
+    pw = layer.pointwise
+    c_out = pw.out_channels
+    out = torch.empty((n, h, w, c_out), dtype=mid.dtype)
+    _fused.pointwise_strips(
+        _fused.sgemm_address(),
+        mid.permute(0, 2, 3, 1).reshape(n * h * w, c).numpy(),
+        out.view(n * h * w, c_out).numpy(),
+        _matrix(pw),
+        _bias(pw),
+        max(256, STRIP_BYTES // (4 * (c + c_out))),
+    )
+    return out.permute(0, 3, 1, 2)
+
+
+def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    dw, pw = layer.depthwise, layer.pointwise
+    n, c, h, w = x.shape
+    (kh, kw), (dh, dwd) = dw.kernel_size, dw.dilation
+    ph, pwd = _padding(dw)
+    ho, wo = h + 2 * ph - dh * (kh - 1), w + 2 * pwd - dwd * (kw - 1)
+    c_out = pw.out_channels
+    if ho <= 0 or wo <= 0:
+        return layer._forward_plain(x)  # PyTorch's own error for a too small input
+    tile = _fused.tile_pixels(c)
+    taps = dw.weight.detach().reshape(c, kh * kw).t()  # (kh*kw, C)
+    tiled = taps[:, None, :].expand(kh * kw, tile, c).contiguous().numpy().reshape(-1)
+    rows = max(1, min(ho, STRIP_BYTES // (4 * wo * (c + c_out))))
+    out = torch.empty((n, ho, wo, c_out), dtype=x.dtype)
+    _fused.fused_strips(
+        _fused.sgemm_address(),
+        x.permute(0, 2, 3, 1).numpy().reshape(-1),
+        tiled,
+        tile,
+        _matrix(pw),
+        _bias(pw),
+        out.numpy().reshape(-1),
+        np.empty(rows * wo * c, np.float32),
+        (n, h, w, c, kh, kw, ph, pwd, dh, dwd, ho, wo, c_out),
+        rows,
+    )
+    return out.permute(0, 3, 1, 2)
+
+
+def _matrix(pw: nn.Conv2d) -> np.ndarray:
+    return pw.weight.detach().reshape(pw.out_channels, pw.in_channels).contiguous().numpy()
+
+
+def _bias(pw: nn.Conv2d) -> np.ndarray:
+    if pw.bias is None:
+        return np.zeros(0, np.float32)
+    return pw.bias.detach().contiguous().numpy()

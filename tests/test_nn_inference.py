@@ -216,6 +216,33 @@ def test_measured_calls_agree_and_leave_the_input_alone():
     assert torch.equal(x, before)
 
 
+@needs_sgemm
+def test_fused_strips_on_the_pool_equal_one_thread_bit_for_bit(monkeypatch):
+    from sepconv._engine import _pool
+
+    pooled = []
+    run_on_pool = _pool._run_on_pool
+
+    def counted(*args):
+        pooled.append(1)
+        return run_on_pool(*args)
+
+    monkeypatch.setattr(_pool, "_run_on_pool", counted)
+    layer, x = _layer(16, 32, 3, padding=1), _input(2, 16, 24, 24)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _run(layer, x, "fused")
+        torch.set_num_threads(2)
+        # the pool's own choice runs one thread first, then the pool: both are seen
+        for _ in range(4):
+            assert torch.equal(_run(layer, x, "fused"), one)
+    finally:
+        torch.set_num_threads(threads)
+    assert pooled  # the strips did run on the pool
+    _check_within_rounding(layer, x, ("plain", "fused"))
+
+
 # ----------------------------------------------------------------- fallbacks
 
 
@@ -301,26 +328,25 @@ def test_forced_rejects_unknown_arms():
 
 def test_choice_keeps_plain_inside_the_margin_and_waits_for_samples():
     plain = [5.0, 1.0, 1.0, 1.0]
-    assert inference.choose({"plain": plain, "fused": [5.0, 0.5, 0.5, 0.5]}) == "fused"
-    assert inference.choose({"plain": plain, "fused": [5.0, 0.96, 0.96, 0.96]}) == "plain"
-    assert inference.choose({"plain": plain, "fused": [5.0, 2.0, 2.0, 2.0]}) == "plain"
+    assert inference.choose({"plain": plain, "fused": [5.0, 0.5, 0.5, 0.5]}, rounds=3) == "fused"
+    assert inference.choose({"plain": plain, "fused": [5.0, 0.96, 0.96, 0.96]}, rounds=3) == "plain"
+    assert inference.choose({"plain": plain, "fused": [5.0, 2.0, 2.0, 2.0]}, rounds=3) == "plain"
     three = {"plain": plain, "strips": [0.1, 0.8, 0.8, 0.8], "fused": [9.0, 0.7, 0.9, 0.7]}
-    assert inference.choose(three) == "fused"
-    assert inference.choose({"plain": plain, "fused": [5.0, 0.5]}) is None
+    assert inference.choose(three, rounds=3) == "fused"
+    assert inference.choose({"plain": plain, "fused": [5.0, 0.5]}, rounds=3) is None
     # the warm-up call is dropped: a slow first call does not count against an arm
-    assert inference.choose({"plain": [0.1, 1.0, 1.0, 1.0], "strips": [50, 0.5, 0.5, 0.5]}) == (
-        "strips"
-    )
+    slow_first = {"plain": [0.1, 1.0, 1.0, 1.0], "strips": [50, 0.5, 0.5, 0.5]}
+    assert inference.choose(slow_first, rounds=3) == "strips"
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(["strips", "fused"]),
-        st.lists(st.floats(1e-6, 1.0), min_size=4, max_size=7),
+        st.lists(st.floats(1e-6, 1.0), min_size=inference.ROUNDS + 1, max_size=9),
         max_size=2,
     ),
-    st.lists(st.floats(1e-6, 1.0), min_size=4, max_size=7),
+    st.lists(st.floats(1e-6, 1.0), min_size=inference.ROUNDS + 1, max_size=9),
 )
 def test_choice_never_picks_an_arm_measured_slower_than_plain(others, plain):
     samples = {"plain": plain, **others}

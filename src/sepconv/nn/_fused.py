@@ -37,7 +37,13 @@ from numba import njit
 
 from .._engine._kernels import _FASTMATH, _address, _call
 
-__all__ = ["fused_strips", "pointwise_strips", "sgemm_address", "tile_pixels"]
+__all__ = [
+    "fused_strips",
+    "local_threads_address",
+    "pointwise_strips",
+    "sgemm_address",
+    "tile_pixels",
+]
 
 
 def tile_pixels(channels: int) -> int:
@@ -173,19 +179,25 @@ def _depthwise_rows(x, wt, tile, b, geom, n, h0, rows):
 
 
 @njit(nogil=True, cache=True)
-def fused_strips(sgemm, x, wt, tile, weight, bias, out, buf, geom, rows):
-    """Depthwise then pointwise, one strip of ``rows`` output rows of one image at a time.
+def fused_strips(start, stop, sgemm, local_threads, x, wt, tile, weight, bias, out, geom, rows):
+    """Depthwise then pointwise for strips ``start .. stop`` of ``rows`` output rows of an image.
 
-    ``x`` (``N*H*W*C``), ``wt`` (tiled depthwise weights, ``kh*kw*tile*C``),
-    ``out`` (``N*Ho*Wo*Co``) and ``buf`` (``rows*Wo*C``) are flat float32;
+    Strip ``t`` is rows ``(t % S) * rows ...`` of image ``t // S`` (``S`` strips
+    per image), so any split of the strips between threads computes the same
+    values.  ``x`` (``N*H*W*C``), ``wt`` (tiled depthwise weights,
+    ``kh*kw*tile*C``) and ``out`` (``N*Ho*Wo*Co``) are flat float32;
     ``weight`` is ``(Co, C)``; ``geom`` is N, H, W, C, kh, kw, ph, pw, dh, dw,
-    Ho, Wo, Co.
+    Ho, Wo, Co.  ``local_threads`` (MKL's ``MKL_Set_Num_Threads_Local``, or 0)
+    keeps each ``sgemm`` on the calling thread: the threads are the pool's.
     """
-    n_img, c, ho, wo, c_out = geom[0], geom[3], geom[10], geom[11], geom[12]
+    c, ho, wo, c_out = geom[3], geom[10], geom[11], geom[12]
     g = geom[1:12]
     dims, scalars, trans = _gemm_setup(c, c_out)
+    buf = np.empty(rows * wo * c, np.float32)  # this call's strip, reused: stays in L2
     strips = (ho + rows - 1) // rows
-    for task in range(n_img * strips):
+    if local_threads:
+        _call(local_threads, (np.int64(1),))
+    for task in range(start, stop):
         n = task // strips
         h0 = (task % strips) * rows
         r = min(rows, ho - h0)
@@ -197,6 +209,8 @@ def fused_strips(sgemm, x, wt, tile, weight, bias, out, buf, geom, rows):
         _gemm(sgemm, dims, scalars, trans, _address(weight), _address(buf), b, m)
         if bias.shape[0]:
             _add_bias(out, p0, m, c_out, bias)
+    if local_threads:
+        _call(local_threads, (np.int64(0),))  # back to MKL's global setting
 
 
 @functools.cache
@@ -208,17 +222,26 @@ def sgemm_address() -> int:
     0 and the inference path keeps PyTorch's own layers.  The address is
     trusted only after it computed a small product equal to a float64 one.
     """
+    address = _symbol("sgemm_")
+    return address if address and _probe(address) else 0
+
+
+@functools.cache
+def local_threads_address() -> int:
+    """Address of MKL's ``MKL_Set_Num_Threads_Local`` (C ``int f(int)``), or 0."""
+    return _symbol("MKL_Set_Num_Threads_Local")
+
+
+def _symbol(name: str) -> int:
     lib_dir = Path(torch.__file__).parent / "lib"
-    for name in ("libtorch_cpu.so", "libtorch_cpu.dylib"):
-        path = lib_dir / name
+    for lib in ("libtorch_cpu.so", "libtorch_cpu.dylib"):
+        path = lib_dir / lib
         if not path.exists():
             continue
         try:
-            address = ctypes.cast(ctypes.CDLL(str(path)).sgemm_, ctypes.c_void_p).value or 0
+            return ctypes.cast(getattr(ctypes.CDLL(str(path)), name), ctypes.c_void_p).value or 0
         except (OSError, AttributeError):
             continue
-        if address and _probe(address):
-            return address
     return 0
 
 

@@ -46,13 +46,25 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._engine import _pool
 from . import _fused
 
-__all__ = ["ARMS", "MARGIN", "ROUNDS", "choose", "chosen", "forced", "forward"]
+__all__ = [
+    "ARMS",
+    "MARGIN",
+    "ROUNDS",
+    "applicable",
+    "choose",
+    "chosen",
+    "chosen_arm",
+    "forced",
+    "forward",
+    "reset",
+]
 
 ARMS = ("plain", "strips", "fused")
 # Timed calls per arm before choosing, after one warm-up call each.
-ROUNDS = 3
+ROUNDS = 5
 # Another arm than plain is kept only when its median is this much below plain's.
 MARGIN = 0.05
 # Bytes of one strip's input + output (or intermediate + output) rows: about
@@ -73,11 +85,11 @@ def choose(samples: dict[str, list[float]], rounds: int = ROUNDS) -> str | None:
 
     Examples
     --------
-    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.6, 0.5, 0.6]})
+    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.6, 0.5, 0.6]}, rounds=3)
     'fused'
-    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.97, 0.98, 0.97]})
+    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.97, 0.98, 0.97]}, rounds=3)
     'plain'
-    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.6]}) is None
+    >>> choose({"plain": [9, 1.0, 1.0, 1.0], "fused": [9, 0.6]}, rounds=3) is None
     True
     """
     if any(len(times) < rounds + 1 for times in samples.values()):
@@ -93,6 +105,11 @@ def choose(samples: dict[str, list[float]], rounds: int = ROUNDS) -> str | None:
 def chosen() -> dict[tuple, str]:
     """The arms chosen so far, by key (a copy; for benchmarks and tests)."""
     return dict(_decided)
+
+
+def chosen_arm(layer: nn.Module, x: torch.Tensor) -> str | None:
+    """The arm kept for ``layer(x)`` at the current thread count, ``None`` while undecided."""
+    return _decided.get(_key(layer, x))
 
 
 def reset() -> None:
@@ -318,18 +335,32 @@ def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     tiled = taps[:, None, :].expand(kh * kw, tile, c).contiguous().numpy().reshape(-1)
     rows = max(1, min(ho, STRIP_BYTES // (4 * wo * (c + c_out))))
     out = torch.empty((n, ho, wo, c_out), dtype=x.dtype)
-    _fused.fused_strips(
+    tasks = n * -(-ho // rows)
+    args = (
         _fused.sgemm_address(),
+        _fused.local_threads_address(),
         x.permute(0, 2, 3, 1).numpy().reshape(-1),
         tiled,
         tile,
         _matrix(pw),
         _bias(pw),
         out.numpy().reshape(-1),
-        np.empty(rows * wo * c, np.float32),
         (n, h, w, c, kh, kw, ph, pwd, dh, dwd, ho, wo, c_out),
         rows,
     )
+    threads = torch.get_num_threads()
+    if threads == 1 or tasks == 1:
+        _fused.fused_strips(0, tasks, *args)
+    else:
+        # The engine's pool, with its own measured one-thread-or-pool choice,
+        # up to PyTorch's thread count: each thread takes whole strips.
+        before = _pool.get_num_threads()
+        _pool.set_num_threads(threads)
+        try:
+            work = n * ho * wo * c * (kh * kw + c_out)
+            _pool.parallel_for(_fused.fused_strips, tasks, args, work)
+        finally:
+            _pool.set_num_threads(before)
     return out.permute(0, 3, 1, 2)
 
 

@@ -217,7 +217,8 @@ def test_measured_calls_agree_and_leave_the_input_alone():
 
 
 @needs_sgemm
-def test_fused_strips_on_the_pool_equal_one_thread_bit_for_bit(monkeypatch):
+@pytest.mark.parametrize("arm", ["strips", "fused"])
+def test_strips_on_the_pool_equal_one_thread_bit_for_bit(arm, monkeypatch):
     from sepconv._engine import _pool
 
     pooled = []
@@ -229,18 +230,20 @@ def test_fused_strips_on_the_pool_equal_one_thread_bit_for_bit(monkeypatch):
 
     monkeypatch.setattr(_pool, "_run_on_pool", counted)
     layer, x = _layer(16, 32, 3, padding=1), _input(2, 16, 24, 24)
+    if arm == "strips":  # several strips of pixels
+        x = _input(2, 16, 96, 96)
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = _run(layer, x, "fused")
+        one = _run(layer, x, arm)
         torch.set_num_threads(2)
         # the pool's own choice runs one thread first, then the pool: both are seen
         for _ in range(4):
-            assert torch.equal(_run(layer, x, "fused"), one)
+            assert torch.equal(_run(layer, x, arm), one)
     finally:
         torch.set_num_threads(threads)
     assert pooled  # the strips did run on the pool
-    _check_within_rounding(layer, x, ("plain", "fused"))
+    _check_within_rounding(layer, x, ("plain", arm))
 
 
 # ----------------------------------------------------------------- fallbacks

@@ -82,22 +82,29 @@ def _add_bias(out, start, pixels, c_out, bias):
 
 
 @njit(nogil=True, cache=True)
-def pointwise_strips(sgemm, mid, out, weight, bias, strip):
-    """``out[p] = weight @ mid[p] + bias`` for every pixel, ``strip`` pixels per ``sgemm``.
+def pointwise_strips(start, stop, sgemm, local_threads, mid, out, weight, bias, strip):
+    """``out[p] = weight @ mid[p] + bias`` for the pixels of strips ``start .. stop``.
 
-    ``mid`` is ``(M, C)``, ``out`` ``(M, Co)``, ``weight`` ``(Co, C)``, all
-    C-contiguous float32; ``bias`` has ``Co`` values or none.
+    Strip ``t`` is pixels ``t * strip ...``; one ``sgemm`` each.  ``mid`` is
+    ``(M, C)``, ``out`` ``(M, Co)``, ``weight`` ``(Co, C)``, all C-contiguous
+    float32; ``bias`` has ``Co`` values or none.  ``local_threads`` as for
+    :func:`fused_strips`.
     """
     total, c = mid.shape
     c_out = out.shape[1]
     dims, scalars, trans = _gemm_setup(c, c_out)
     flat = out.reshape(total * c_out)
-    for p0 in range(0, total, strip):
+    if local_threads:
+        _call(local_threads, (np.int64(1),))
+    for t in range(start, stop):
+        p0 = t * strip
         m = min(strip, total - p0)
         a, b = _address(mid[p0:]), _address(out[p0:])
         _gemm(sgemm, dims, scalars, trans, _address(weight), a, b, m)
         if bias.shape[0]:
             _add_bias(flat, p0, m, c_out, bias)
+    if local_threads:
+        _call(local_threads, (np.int64(0),))
 
 
 @njit(fastmath=_FASTMATH, cache=True, inline="always")
@@ -251,6 +258,6 @@ def _probe(address: int) -> bool:
     weight = gen.standard_normal((3, 5)).astype(np.float32)
     bias = gen.standard_normal(3).astype(np.float32)
     out = np.full((37, 3), np.nan, np.float32)
-    pointwise_strips(address, mid, out, weight, bias, 16)
+    pointwise_strips(0, 3, address, 0, mid, out, weight, bias, 16)
     expected = mid.astype(np.float64) @ weight.T.astype(np.float64) + bias
     return bool(np.allclose(out, expected, rtol=1e-5, atol=1e-5))

@@ -310,15 +310,38 @@ def _strips(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     pw = layer.pointwise
     c_out = pw.out_channels
     out = torch.empty((n, h, w, c_out), dtype=mid.dtype)
-    _fused.pointwise_strips(
+    strip = max(256, STRIP_BYTES // (4 * (c + c_out)))
+    pixels = n * h * w
+    args = (
         _fused.sgemm_address(),
-        mid.permute(0, 2, 3, 1).reshape(n * h * w, c).numpy(),
-        out.view(n * h * w, c_out).numpy(),
+        _fused.local_threads_address(),
+        mid.permute(0, 2, 3, 1).reshape(pixels, c).numpy(),
+        out.view(pixels, c_out).numpy(),
         _matrix(pw),
         _bias(pw),
-        max(256, STRIP_BYTES // (4 * (c + c_out))),
+        strip,
     )
+    _on_threads(_fused.pointwise_strips, -(-pixels // strip), args, pixels * c * c_out)
     return out.permute(0, 3, 1, 2)
+
+
+def _on_threads(kernel: Callable[..., None], tasks: int, args: tuple, work: int) -> None:
+    """``kernel(start, stop, *args)`` over the tasks, on up to PyTorch's thread count.
+
+    Several threads run on the engine's pool (which measures whether its
+    threads pay, as for every engine call): strips are independent and
+    each is computed the same way whichever thread takes it.
+    """
+    threads = torch.get_num_threads()
+    if threads == 1 or tasks == 1:
+        kernel(0, tasks, *args)
+        return
+    before = _pool.get_num_threads()
+    _pool.set_num_threads(threads)
+    try:
+        _pool.parallel_for(kernel, tasks, args, work)
+    finally:
+        _pool.set_num_threads(before)
 
 
 def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -348,19 +371,7 @@ def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         (n, h, w, c, kh, kw, ph, pwd, dh, dwd, ho, wo, c_out),
         rows,
     )
-    threads = torch.get_num_threads()
-    if threads == 1 or tasks == 1:
-        _fused.fused_strips(0, tasks, *args)
-    else:
-        # The engine's pool, with its own measured one-thread-or-pool choice,
-        # up to PyTorch's thread count: each thread takes whole strips.
-        before = _pool.get_num_threads()
-        _pool.set_num_threads(threads)
-        try:
-            work = n * ho * wo * c * (kh * kw + c_out)
-            _pool.parallel_for(_fused.fused_strips, tasks, args, work)
-        finally:
-            _pool.set_num_threads(before)
+    _on_threads(_fused.fused_strips, tasks, args, n * ho * wo * c * (kh * kw + c_out))
     return out.permute(0, 3, 1, 2)
 
 

@@ -402,6 +402,17 @@ def test_trial_calls_cycle_the_arms_then_keep_the_fastest(monkeypatch):
         torch.set_num_threads(threads)
 
 
+def test_the_choices_stay_bounded(monkeypatch):
+    monkeypatch.setattr(inference, "MAX_CHOICES", 4)
+    monkeypatch.setattr(inference, "applicable", lambda layer, x: inference.ARMS)
+    monkeypatch.setattr(inference, "_strips", lambda layer, x: x)
+    monkeypatch.setattr(inference, "_fuse", lambda layer, x: x)
+    layer = _layer(4, 4, 3, padding=1)
+    for size in range(3, 13):
+        inference.forward(layer, _input(1, 4, size, size), lambda x: x)
+        assert len(inference._choices) + len(inference._decided) <= 4
+
+
 def test_a_slower_fused_arm_is_never_kept(monkeypatch):
     clock = [0.0]
 

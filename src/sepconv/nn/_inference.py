@@ -71,6 +71,9 @@ MARGIN = 0.05
 # the L2 cache of one core on the project's machine (1 MiB).
 STRIP_BYTES = 1 << 20
 
+# Choices kept at most: a model fed ever new input sizes must not grow them without bound.
+MAX_CHOICES = 1024
+
 _choices: dict[tuple, dict[str, list[float]]] = {}
 _decided: dict[tuple, str] = {}
 _local = threading.local()
@@ -169,6 +172,8 @@ def forward(layer: nn.Module, x: torch.Tensor, plain: Callable[[torch.Tensor], t
     arm = _decided.get(key)
     if arm is not None:
         return run[arm](x)
+    if len(_decided) + len(_choices) >= MAX_CHOICES:
+        reset()  # measured afresh from here: a few trial calls per shape
     samples = _choices.setdefault(key, {a: [] for a in arms})
     arm = min(samples, key=lambda a: len(samples[a]))  # the arm with fewest samples, in order
     start = time.perf_counter()

@@ -160,6 +160,19 @@ class DepthwiseSeparableConv2d(nn.Module):
     norm, activation : nn.Module or None
     pointwise : PointwiseConv2d
 
+    Notes
+    -----
+    In eval mode with gradients disabled (``torch.no_grad()``,
+    ``torch.inference_mode()``), on the CPU and for a float32 channels-last
+    input, the layer may run a faster inference path: the pointwise step as
+    MKL ``sgemm`` over strips, or the depthwise and pointwise steps fused
+    strip by strip.  The first calls of each shape and thread count measure
+    them against the plain path and keep the fastest, and a path other than
+    the plain one only if it is clearly faster (see ``sepconv/nn/_inference.py``).
+    The paths agree to float32 rounding, not bit for bit, so those first calls
+    may differ from each other in the last bits.  Training, and any call with
+    gradients enabled, always runs the plain path.
+
     Examples
     --------
     The article's example, 3 -> 256 channels with a 5 x 5 kernel, has

@@ -582,3 +582,23 @@ def test_cli_reads_results_and_reports_errors(tmp_path):
     assert unknown.exit_code == 2 and "unknown figure" in " ".join(unknown.output.split())
     no_out = runner.invoke(app, ["figure", "sobel"])
     assert no_out.exit_code != 0 and "--out" in no_out.output
+
+
+def test_ndimage_speed_has_a_panel_per_dtype_and_a_series_per_shape(tmp_path):
+    rows = [
+        {"function": f, "shape": s, "dtype": d, "speedup_vs_scipy": x}
+        for f, s, d, x in (
+            ("sobel", [32, 32], "uint8", 1.5),
+            ("sobel", [1024, 1024], "uint8", 12.0),
+            ("laplace", [1024, 1024], "uint8", 8.0),
+            ("sobel", [1024, 1024], "float32", 9.0),
+        )
+    ]
+    fig = plot.ndimage_speed(write(tmp_path, "ndimage.json", {"numpy": rows}), small=True)
+    assert [ax.get_label() for ax in fig.axes] == ["uint8", "float32"]
+    u8 = {ln.get_label(): ln for ln in axes(fig, "uint8").get_lines() if ln.get_label()[0] != "_"}
+    assert set(u8) == {"32x32", "1024x1024"}
+    assert list(u8["1024x1024"].get_xdata()) == [12.0, 8.0]
+    assert list(u8["1024x1024"].get_ydata()) == [0, 1]  # sobel, laplace
+    with pytest.raises(ValueError, match="no sepconv.ndimage records"):
+        plot.ndimage_speed(write(tmp_path, "bad.json", {"numpy": [{"function": "x"}]}))

@@ -101,6 +101,7 @@ def test_every_figure_has_title_explanation_command_and_toc_entry(built):
         "fig-spectra",
         "fig-lowrank",
         "fig-filter-speed",
+        "fig-ndimage-speed",
         "fig-layer-speedup",
     ]
     nav = html.split("<nav", 1)[1].split("</nav>", 1)[0]

@@ -52,10 +52,9 @@ def _edge(
     # (the same calls correlate1d makes; small images are dominated by this path).
     cval = _args.real_cval(cval)
     modes = [_args.to_mode(m) for m in modes]
-    _run.run_correlate1d(input, _DIFF, axis, output, modes[axis], cval, 0, workers)
-    for ii in range(input.ndim):
-        if ii != axis:
-            _run.run_correlate1d(output, smooth, ii, output, modes[ii], cval, 0, workers)
+    passes = [(axis, _DIFF, modes[axis], 0)]
+    passes += [(ii, smooth, modes[ii], 0) for ii in range(input.ndim) if ii != axis]
+    _run.run_passes(input, passes, output, cval, workers)
     return output
 
 
@@ -234,6 +233,16 @@ def laplace(
     array([ 1., -4.,  1.])
     """
     workers = check_workers(workers)
+    if type(input) is np.ndarray and input.ndim == 2 and input.dtype.kind != "c":
+        # Both terms and their sum in one sweep, when the output dtype allows.
+        out = _args.get_output(output, input)
+        if out.dtype.kind != "c":
+            axes2 = _args.to_axes(axes, 2)
+            modes = [_args.to_mode(m) for m in _args.to_sequence(mode, len(axes2), "mode")]
+            passes = [(ax, _SECOND, m, 0) for ax, m in zip(axes2, modes)]
+            if _run.run_sum_of_passes(input, passes, out, _args.real_cval(cval), workers):
+                return out
+            output = out
 
     def derivative2(input: Any, axis: int, output: Any, mode: str, cval: Any) -> np.ndarray:
         return correlate1d(input, _SECOND, axis, output, mode, cval, 0, workers=workers)

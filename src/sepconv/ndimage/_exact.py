@@ -34,7 +34,12 @@ __all__ = [
     "correlate1d_inner",
     "correlate1d_last",
     "correlate_nd",
+    "fir_block",
+    "fir_line",
+    "load_line",
+    "load_row",
     "pad_rows",
+    "store",
     "store_code",
     "symmetry",
     "uniform1d_inner",
@@ -52,7 +57,7 @@ STORE_FLOAT, STORE_INT32, STORE_INT64, STORE_UINT64 = 0, 1, 2, 3
 STORE_UINT64_ND = 4
 
 #: Columns per work unit when filtering along an axis that is not the last one.
-BLOCK = 512
+BLOCK = 128
 
 
 def store_code(dtype: np.dtype, nd: bool = False) -> int:
@@ -102,7 +107,7 @@ def _cvtu64_nd(x):
 
 
 @njit(cache=True, nogil=True)
-def _store(dst, acc, n, code):
+def store(dst, acc, n, code):
     # The branch is outside the loops: one vector loop per cast rule.
     if code == 0:
         for i in range(n):
@@ -148,8 +153,41 @@ def symmetry(fw):
     return sym
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sym4(acc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n, sym):
+    # Four taps per sweep over ``acc``, added left to right: each sample sees
+    # exactly the one-tap-at-a-time sequence of operations, with a quarter of
+    # the loads and stores of ``acc``.
+    if sym > 0:
+        for i in range(n):
+            acc[i] = (
+                ((acc[i] + (a1[i] + b1[i]) * f1) + (a2[i] + b2[i]) * f2) + (a3[i] + b3[i]) * f3
+            ) + (a4[i] + b4[i]) * f4
+    else:
+        for i in range(n):
+            acc[i] = (
+                ((acc[i] + (a1[i] - b1[i]) * f1) + (a2[i] - b2[i]) * f2) + (a3[i] - b3[i]) * f3
+            ) + (a4[i] - b4[i]) * f4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sym1(acc, a, b, f, n, sym):
+    if sym > 0:
+        for i in range(n):
+            acc[i] += (a[i] + b[i]) * f
+    else:
+        for i in range(n):
+            acc[i] += (a[i] - b[i]) * f
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _taps4(acc, a1, a2, a3, a4, f1, f2, f3, f4, n):
+    for i in range(n):
+        acc[i] = (((acc[i] + a1[i] * f1) + a2[i] * f2) + a3[i] * f3) + a4[i] * f4
+
+
 @njit(cache=True, nogil=True)
-def _fir_line(buf, acc, n, fw, size1, sym):
+def fir_line(buf, acc, n, fw, size1, sym):
     # scipy's NI_Correlate1D for one line; buf holds the padded line (double),
     # output i is centred on buf[i + size1].  Slices keep every index
     # non-negative, so the loops vectorise (no wraparound checks).
@@ -159,30 +197,133 @@ def _fir_line(buf, acc, n, fw, size1, sym):
         mid = buf[size1 : size1 + n]
         for i in range(n):
             acc[i] = mid[i] * c
-        for d in range(size1, 0, -1):  # jj = -size1 .. -1
-            f = fw[size1 - d]
-            a = buf[size1 - d : size1 - d + n]
-            b = buf[size1 + d : size1 + d + n]
-            if sym > 0:
-                for i in range(n):
-                    acc[i] += (a[i] + b[i]) * f
-            else:
-                for i in range(n):
-                    acc[i] += (a[i] - b[i]) * f
+        d = size1  # jj = -size1 .. -1: d = -jj
+        while d >= 4:
+            k = size1 - d
+            _sym4(
+                acc,
+                buf[k : k + n],
+                buf[size1 + d : size1 + d + n],
+                buf[k + 1 : k + 1 + n],
+                buf[size1 + d - 1 : size1 + d - 1 + n],
+                buf[k + 2 : k + 2 + n],
+                buf[size1 + d - 2 : size1 + d - 2 + n],
+                buf[k + 3 : k + 3 + n],
+                buf[size1 + d - 3 : size1 + d - 3 + n],
+                fw[k],
+                fw[k + 1],
+                fw[k + 2],
+                fw[k + 3],
+                n,
+                sym,
+            )
+            d -= 4
+        while d >= 1:
+            k = size1 - d
+            _sym1(acc, buf[k : k + n], buf[size1 + d : size1 + d + n], fw[k], n, sym)
+            d -= 1
     else:
         last = fw[size - 1]
         a = buf[size - 1 : size - 1 + n]
         for i in range(n):
             acc[i] = a[i] * last
-        for k in range(size - 1):
-            f = fw[k]
+        k = 0
+        while k + 4 <= size - 1:
+            _taps4(
+                acc,
+                buf[k : k + n],
+                buf[k + 1 : k + 1 + n],
+                buf[k + 2 : k + 2 + n],
+                buf[k + 3 : k + 3 + n],
+                fw[k],
+                fw[k + 1],
+                fw[k + 2],
+                fw[k + 3],
+                n,
+            )
+            k += 4
+        while k < size - 1:
             a = buf[k : k + n]
+            f = fw[k]
             for i in range(n):
                 acc[i] += a[i] * f
+            k += 1
 
 
 @njit(cache=True, nogil=True)
-def _load_line(row, idx, before, n, cval, buf):
+def fir_block(rows, base, mod, j0, w, fw, size1, sym, acc):
+    """The same arithmetic as ``fir_line`` down columns ``j0 .. j0 + w - 1``:
+    tap ``k``'s samples are row ``(base + k) % mod`` of ``rows`` (a ring, or a
+    strip when ``mod`` exceeds every index)."""
+    size = fw.shape[0]
+    j1 = j0 + w
+    if sym != 0:
+        c = rows[(base + size1) % mod, j0:j1]
+        f = fw[size1]
+        for j in range(w):
+            acc[j] = c[j] * f
+        d = size1
+        while d >= 4:
+            k = size1 - d
+            _sym4(
+                acc,
+                rows[(base + k) % mod, j0:j1],
+                rows[(base + size1 + d) % mod, j0:j1],
+                rows[(base + k + 1) % mod, j0:j1],
+                rows[(base + size1 + d - 1) % mod, j0:j1],
+                rows[(base + k + 2) % mod, j0:j1],
+                rows[(base + size1 + d - 2) % mod, j0:j1],
+                rows[(base + k + 3) % mod, j0:j1],
+                rows[(base + size1 + d - 3) % mod, j0:j1],
+                fw[k],
+                fw[k + 1],
+                fw[k + 2],
+                fw[k + 3],
+                w,
+                sym,
+            )
+            d -= 4
+        while d >= 1:
+            k = size1 - d
+            _sym1(
+                acc,
+                rows[(base + k) % mod, j0:j1],
+                rows[(base + size1 + d) % mod, j0:j1],
+                fw[k],
+                w,
+                sym,
+            )
+            d -= 1
+    else:
+        a = rows[(base + size - 1) % mod, j0:j1]
+        f = fw[size - 1]
+        for j in range(w):
+            acc[j] = a[j] * f
+        k = 0
+        while k + 4 <= size - 1:
+            _taps4(
+                acc,
+                rows[(base + k) % mod, j0:j1],
+                rows[(base + k + 1) % mod, j0:j1],
+                rows[(base + k + 2) % mod, j0:j1],
+                rows[(base + k + 3) % mod, j0:j1],
+                fw[k],
+                fw[k + 1],
+                fw[k + 2],
+                fw[k + 3],
+                w,
+            )
+            k += 4
+        while k < size - 1:
+            a = rows[(base + k) % mod, j0:j1]
+            f = fw[k]
+            for j in range(w):
+                acc[j] += a[j] * f
+            k += 1
+
+
+@njit(cache=True, nogil=True)
+def load_line(row, idx, before, n, cval, buf):
     # The padded line in double: the interior as one straight (vectorised)
     # conversion, the few boundary samples through the index map.
     mid = buf[before : before + n]
@@ -197,7 +338,7 @@ def _load_line(row, idx, before, n, cval, buf):
 
 
 @njit(cache=True, nogil=True)
-def _load_row(plane, r, j0, w, cval, out):
+def load_row(plane, r, j0, w, cval, out):
     # One padded row of a column block in double (cval rows for r < 0).
     if r >= 0:
         row = plane[r, j0 : j0 + w]
@@ -216,9 +357,9 @@ def correlate1d_last(start, stop, src, dst, idx, before, cval, fw, code):
     buf = np.empty(idx.shape[0], np.float64)
     acc = np.empty(n, np.float64)
     for line in range(start, stop):
-        _load_line(src[line], idx, before, n, cval, buf)
-        _fir_line(buf, acc, n, fw, size1, sym)
-        _store(dst[line], acc, n, code)
+        load_line(src[line], idx, before, n, cval, buf)
+        fir_line(buf, acc, n, fw, size1, sym)
+        store(dst[line], acc, n, code)
 
 
 @njit(cache=True, nogil=True)
@@ -242,58 +383,74 @@ def correlate1d_inner(start, stop, src, dst, idx, before, cval, fw, code):
         w = min(BLOCK, inner - j0)
         plane = src[o]
         for p in range(size - 1):
-            _load_row(plane, idx[p], j0, w, cval, ring[p])
+            load_row(plane, idx[p], j0, w, cval, ring[p])
         for i in range(n):
             p = i + size - 1
-            _load_row(plane, idx[p], j0, w, cval, ring[p % size])
-            if sym != 0:
-                c = ring[(i + size1) % size]
-                f = fw[size1]
-                for j in range(w):
-                    acc[j] = c[j] * f
-                for d in range(size1, 0, -1):
-                    f = fw[size1 - d]
-                    a = ring[(i + size1 - d) % size]
-                    b = ring[(i + size1 + d) % size]
-                    if sym > 0:
-                        for j in range(w):
-                            acc[j] += (a[j] + b[j]) * f
-                    else:
-                        for j in range(w):
-                            acc[j] += (a[j] - b[j]) * f
-            else:
-                a = ring[(i + size - 1) % size]
-                f = fw[size - 1]
-                for j in range(w):
-                    acc[j] = a[j] * f
-                for k in range(size - 1):
-                    a = ring[(i + k) % size]
-                    f = fw[k]
-                    for j in range(w):
-                        acc[j] += a[j] * f
-            _store(dst[o, i, j0:], acc, w, code)
+            load_row(plane, idx[p], j0, w, cval, ring[p % size])
+            fir_block(ring, i, size, 0, w, fw, size1, sym, acc)
+            store(dst[o, i, j0:], acc, w, code)
 
 
 # --------------------------------------------------------------------------- uniform_filter1d
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _box_start(b, size):
+    t = 0.0
+    for k in range(size):
+        t += b[k]
+    return t
+
+
 @njit(cache=True, nogil=True)
 def uniform1d_last(start, stop, src, dst, idx, before, cval, size, code):
-    """scipy's NI_UniformFilter1D running sum on lines ``start .. stop - 1``."""
+    """scipy's NI_UniformFilter1D running sum on lines ``start .. stop - 1``.
+
+    A running sum is a chain of dependent additions, so one line advances at
+    the latency of an addition per sample.  Four lines advance together (four
+    independent chains in registers), and the divisions by ``size`` run
+    afterwards as one vector loop; each line still sees scipy's exact
+    sequence of operations.
+    """
     n = src.shape[1]
-    buf = np.empty(idx.shape[0], np.float64)
-    acc = np.empty(n, np.float64)
+    m = idx.shape[0]
+    bufs = np.empty((4, m), np.float64)
+    sums = np.empty((4, n), np.float64)
     fs = np.float64(size)
-    for line in range(start, stop):
-        _load_line(src[line], idx, before, n, cval, buf)
-        tmp = 0.0
-        for k in range(size):
-            tmp += buf[k]
-        acc[0] = tmp / fs
-        for i in range(1, n):
-            tmp += buf[i + size - 1] - buf[i - 1]
-            acc[i] = tmp / fs
-        _store(dst[line], acc, n, code)
+    line = start
+    while line < stop:
+        lanes = min(4, stop - line)
+        for k in range(lanes):
+            load_line(src[line + k], idx, before, n, cval, bufs[k])
+        b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
+        s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
+        t0 = _box_start(b0, size)
+        if lanes == 4:
+            t1, t2, t3 = _box_start(b1, size), _box_start(b2, size), _box_start(b3, size)
+            s0[0], s1[0], s2[0], s3[0] = t0, t1, t2, t3
+            for i in range(1, n):
+                t0 += b0[i + size - 1] - b0[i - 1]
+                t1 += b1[i + size - 1] - b1[i - 1]
+                t2 += b2[i + size - 1] - b2[i - 1]
+                t3 += b3[i + size - 1] - b3[i - 1]
+                s0[i] = t0
+                s1[i] = t1
+                s2[i] = t2
+                s3[i] = t3
+        else:  # the last lines of the range, one at a time
+            for k in range(lanes):
+                b, sk = bufs[k], sums[k]
+                t0 = _box_start(b, size)
+                sk[0] = t0
+                for i in range(1, n):
+                    t0 += b[i + size - 1] - b[i - 1]
+                    sk[i] = t0
+        for k in range(lanes):
+            sk = sums[k]
+            for i in range(n):
+                sk[i] = sk[i] / fs
+            store(dst[line + k], sk, n, code)
+        line += lanes
 
 
 @njit(cache=True, nogil=True)
@@ -314,19 +471,19 @@ def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code):
         for j in range(w):
             tmp[j] = 0.0
         for k in range(size):
-            _load_row(plane, idx[k], j0, w, cval, a)
+            load_row(plane, idx[k], j0, w, cval, a)
             for j in range(w):
                 tmp[j] += a[j]
         for j in range(w):
             acc[j] = tmp[j] / fs
-        _store(dst[o, 0, j0:], acc, w, code)
+        store(dst[o, 0, j0:], acc, w, code)
         for i in range(1, n):
-            _load_row(plane, idx[i + size - 1], j0, w, cval, a)
-            _load_row(plane, idx[i - 1], j0, w, cval, b)
+            load_row(plane, idx[i + size - 1], j0, w, cval, a)
+            load_row(plane, idx[i - 1], j0, w, cval, b)
             for j in range(w):
                 tmp[j] += a[j] - b[j]
                 acc[j] = tmp[j] / fs
-            _store(dst[o, i, j0:], acc, w, code)
+            store(dst[o, i, j0:], acc, w, code)
 
 
 # --------------------------------------------------------------------------- N-D correlate
@@ -344,7 +501,7 @@ def pad_rows(start, stop, src, idx0, idx1, before1, cval, out):
             for q in range(row_out.shape[0]):
                 row_out[q] = cval
         else:
-            _load_line(src[r], idx1, before1, n, cval, out[p])
+            load_line(src[r], idx1, before1, n, cval, out[p])
 
 
 @njit(cache=True, nogil=True)
@@ -375,4 +532,4 @@ def correlate_nd(start, stop, padded, pstrides, oshape, dst, offsets, weights, c
             seg = padded[b : b + n]
             for i in range(n):
                 acc[i] += w * seg[i]
-        _store(dst[r], acc, n, code)
+        store(dst[r], acc, n, code)

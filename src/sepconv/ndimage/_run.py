@@ -18,9 +18,15 @@ import numpy as np
 from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
 from .._engine import _pool
-from . import _exact
+from . import _exact, _fused, _lane
 
-__all__ = ["run_correlate1d", "run_correlate_nd", "run_uniform1d"]
+__all__ = [
+    "run_correlate1d",
+    "run_correlate_nd",
+    "run_passes",
+    "run_sum_of_passes",
+    "run_uniform1d",
+]
 
 _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 _NATIVE_SET = frozenset(_NATIVE)
@@ -128,9 +134,12 @@ def _run_1d(
     extra: tuple,
     taps: int,
     workers: int | None,
-) -> None:
+) -> _lane.Launch | None:
+    """Run the pass; return it as a :class:`._lane.Launch` when it was one
+    single-threaded kernel call on the arrays as given (a small call that
+    can be replayed), None otherwise."""
     if array.size == 0:
-        return
+        return None
     src = _source(array)
     dst, copy_back = _target(output)
     outer, n, inner = _lines(array.shape, axis)
@@ -141,14 +150,26 @@ def _run_1d(
         # place is safe (sobel's passes write over their input, as in scipy).
         if np.may_share_memory(src, dst) and not _same_layout(src, dst):
             src = src.copy()
-        args = (src.reshape(outer, n), dst.reshape(outer, n), idx, *extra, code)
-        _parallel_for(kernel_last, outer, args, work, workers)
+        kernel, units, lines = kernel_last, outer, (outer, n)
     else:
         src = _independent(src, dst)
-        blocks = outer * -(-inner // _exact.BLOCK)
-        args = (src.reshape(outer, n, inner), dst.reshape(outer, n, inner), idx, *extra, code)
-        _parallel_for(kernel_inner, blocks, args, work, workers)
+        kernel, units = kernel_inner, outer * -(-inner // _exact.BLOCK)
+        lines = (outer, n, inner)
+    args = (src.reshape(lines), dst.reshape(lines), idx, *extra, code)
+    _parallel_for(kernel, units, args, work, workers)
     _finish(dst, copy_back)
+    if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
+        return None
+    # The weights (extra[-1]) may be the caller's array: keep a copy.
+    kept = (idx, *extra[:-1], _frozen(extra[-1]), code)
+    return _lane.Launch(kernel, units, lines, kept, output.dtype, dst.dtype)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value = value.copy()
+        value.flags.writeable = False
+    return value
 
 
 def run_correlate1d(
@@ -160,16 +181,16 @@ def run_correlate1d(
     cval: float,
     origin: int,
     workers: int | None = None,
-) -> None:
+) -> _lane.Launch | None:
     """scipy's ``correlate1d`` core: float64 weights ``fw``, validated arguments."""
     size = fw.shape[0]
     n = array.shape[axis]
     if n == 0 or array.size == 0:
-        return
+        return None
     before, after = kernel_reach(size, origin)
     idx = _indices(n, before, after, mode)
     extra = (before, float(cval), fw)
-    _run_1d(
+    return _run_1d(
         _exact.correlate1d_last,
         _exact.correlate1d_inner,
         array,
@@ -182,6 +203,146 @@ def run_correlate1d(
     )
 
 
+# Output dtypes a fused intermediate can be read back from as scipy reads it
+# (signed and bool outputs are written through unsigned views: not these).
+_FUSABLE = frozenset(
+    np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64)
+)
+
+
+Pass = tuple[int, np.ndarray, str, int]  # (axis, float64 weights, mode, origin), validated
+
+
+def run_passes(
+    array: np.ndarray,
+    passes: list[Pass],
+    output: np.ndarray,
+    cval: float,
+    workers: int | None = None,
+) -> None:
+    """``correlate1d`` passes in order, each stored in ``output``'s dtype as
+    scipy's multi-axis filters store them.
+
+    When the last two passes are over the last two axes and ``output``'s dtype
+    can carry the intermediate (see :mod:`._fused`), they run as one sweep;
+    earlier passes (a volume's first axis) go through a temporary of
+    ``output``'s dtype, which holds exactly what scipy's ``output`` would.
+    """
+    nd = array.ndim
+    fuse = (
+        len(passes) >= 2
+        and array.size > 0
+        and {passes[-2][0], passes[-1][0]} == {nd - 2, nd - 1}
+        and output.dtype in _FUSABLE
+        and output.dtype.isnative
+    )
+    head = passes[:-2] if fuse else passes
+    for i, (axis, fw, mode, origin) in enumerate(head):
+        if fuse and i == 0:
+            staged = np.empty(output.shape, output.dtype)
+        target = staged if fuse else output
+        run_correlate1d(array, fw, axis, target, mode, cval, origin, workers)
+        array = target
+    if fuse:
+        _two_passes(array, passes[-2], passes[-1], output, cval, workers)
+
+
+# Output dtypes whose += numpy performs as the kernels add (wrapping integers,
+# IEEE floats); bool's += is a logical or.
+_ADDABLE = frozenset(
+    np.dtype(t)
+    for t in (
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.float32,
+        np.float64,
+    )
+)
+
+
+def run_sum_of_passes(
+    array: np.ndarray,
+    passes: list[Pass],
+    output: np.ndarray,
+    cval: float,
+    workers: int | None = None,
+) -> bool:
+    """``output = pass_0(array) + pass_1(array)``, each term stored in ``output``'s
+    dtype and added in it (scipy's ``generic_laplace``), in one sweep.
+
+    Only for two passes over the last two axes of a 2-D array (more terms
+    would be added in another order); returns False, having done nothing,
+    otherwise.
+    """
+    if (
+        array.ndim != 2
+        or len(passes) != 2
+        or array.size == 0
+        or {passes[0][0], passes[1][0]} != {0, 1}
+        or output.dtype not in _ADDABLE
+        or not output.dtype.isnative
+    ):
+        return False
+    rows, cols = passes if passes[0][0] == 0 else passes[::-1]
+    _sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)
+    return True
+
+
+def _two_passes(
+    array: np.ndarray,
+    first: Pass,
+    second: Pass,
+    output: np.ndarray,
+    cval: float,
+    workers: int | None,
+) -> None:
+    if first[0] == array.ndim - 2:
+        _sweep(_fused.col_then_row, array, first, second, output, cval, workers)
+    else:
+        _sweep(_fused.row_then_col, array, second, first, output, cval, workers)
+
+
+def _sweep(
+    kernel: Any,
+    array: np.ndarray,
+    rows: Pass,
+    cols: Pass,
+    output: np.ndarray,
+    cval: float,
+    workers: int | None,
+) -> None:
+    # One of the _fused kernels: ``rows`` filters along axis -2, ``cols`` along -1.
+    n0, n1 = array.shape[-2:]
+    fw0, fw1 = rows[1], cols[1]
+    b0, a0 = kernel_reach(fw0.shape[0], rows[3])
+    b1, a1 = kernel_reach(fw1.shape[0], cols[3])
+    src = _independent(_source(array), output)
+    dst, copy_back = _target(output)
+    strip = _fused.strip_rows(n1, 8)
+    args = (
+        src.reshape(-1, n0, n1),
+        dst.reshape(-1, n0, n1),
+        _indices(n0, b0, a0, rows[2]),
+        _indices(n1, b1, a1, cols[2]),
+        b1,
+        float(cval),
+        fw0,
+        fw1,
+        _exact.store_code(output.dtype),
+        strip,
+    )
+    units = (array.size // (n0 * n1)) * -(-n0 // strip)
+    work = array.size * (fw0.shape[0] + fw1.shape[0])
+    _parallel_for(kernel, units, args, work, workers)
+    _finish(dst, copy_back)
+
+
 def run_uniform1d(
     array: np.ndarray,
     size: int,
@@ -191,14 +352,14 @@ def run_uniform1d(
     cval: float,
     origin: int,
     workers: int | None = None,
-) -> None:
+) -> _lane.Launch | None:
     """scipy's ``uniform_filter1d`` core (a running sum: cost flat in ``size``)."""
     n = array.shape[axis]
     if n == 0 or array.size == 0:
-        return
+        return None
     before, after = kernel_reach(size, origin)
     idx = _indices(n, before, after, mode)
-    _run_1d(
+    return _run_1d(
         _exact.uniform1d_last,
         _exact.uniform1d_inner,
         array,

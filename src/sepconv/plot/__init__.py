@@ -43,6 +43,7 @@ from ._article import (
     sobel_filter,
     spatial_convolution,
 )
+from ._ndimage import ndimage_speed
 from ._results import capacity_study, filter_speed, layer_speedup
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ __all__ = [
     "filter_speed",
     "layer_speedup",
     "lowrank_error",
+    "ndimage_speed",
     "pointwise_convolution",
     "pointwise_upscale",
     "separable_kernel",
@@ -79,6 +81,7 @@ FIGURES: dict[str, Callable[..., Figure]] = {
     "spectra": singular_value_spectra,
     "lowrank": lowrank_error,
     "filter-speed": filter_speed,
+    "ndimage-speed": ndimage_speed,
     "layer-speedup": layer_speedup,
     "capacity": capacity_study,
 }
@@ -86,6 +89,7 @@ FIGURES: dict[str, Callable[..., Figure]] = {
 #: Where the figures drawn from results files look by default (relative to the working directory).
 RESULTS_DEFAULTS: dict[str, str] = {
     "filter-speed": "benchmarks/results/filters.json",
+    "ndimage-speed": "benchmarks/results/ndimage.json",
     "layer-speedup": "benchmarks/results/layers_1thread.json",
     "capacity": "study/results.json",
 }

@@ -13,6 +13,7 @@ from ..plot import (
     filter_speed,
     layer_speedup,
     lowrank_error,
+    ndimage_speed,
     singular_value_spectra,
 )
 from . import Context, Section
@@ -31,6 +32,12 @@ BENCHMARK_CHARTS = (
         filter_speed,
         "Filtering speed against OpenCV, scipy and kornia",
         "benchmarks/bench_filters.py",
+    ),
+    (
+        "ndimage-speed",
+        ndimage_speed,
+        "sepconv.ndimage against scipy.ndimage (bit-identical results)",
+        "benchmarks/bench_ndimage.py",
     ),
     (
         "layer-speedup",

@@ -1,0 +1,130 @@
+"""The one-sweep pair of passes (``sepconv.ndimage._fused``) gives scipy's bits.
+
+The fused kernels cut images into strips of rows and column blocks; these
+shapes put edges, strip boundaries and block boundaries everywhere, for both
+pass orders, every boundary mode, the output dtypes that take the fused path
+and those that do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as S
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sepconv import ndimage as N
+from sepconv.ndimage import _fused, _run
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _image(shape: tuple[int, ...], dtype: type, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(100, 80, shape)
+    if np.dtype(dtype).kind == "f":
+        x[rng.random(shape) < 0.01] = np.nan  # NaN positions must match too
+    return x.astype(dtype) if np.dtype(dtype).kind == "f" else np.abs(x).astype(dtype)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 300), (300, 2), (129, 257), (3, 70, 131)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
+def test_gaussian_and_sobel_across_strips_and_blocks(shape, dtype):
+    x = _image(shape, dtype, sum(shape))
+    for mode in MODES:
+        for out in (None, np.float32, np.uint8, np.int8):
+            a = N.gaussian_filter(x, 1.7, mode=mode, cval=7.25, output=out)
+            assert _same(a, S.gaussian_filter(x, 1.7, mode=mode, cval=7.25, output=out))
+            for axis in (0, -1):
+                a = N.sobel(x, axis, mode=mode, cval=7.25, output=out)
+                assert _same(a, S.sobel(x, axis, mode=mode, cval=7.25, output=out))
+
+
+@given(
+    n0=st.integers(1, 90),
+    n1=st.integers(1, 300),
+    s0=st.floats(0.3, 6.0),
+    s1=st.floats(0.3, 6.0),
+    order=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    modes=st.tuples(st.sampled_from(MODES), st.sampled_from(MODES)),
+    axes=st.sampled_from([(0, 1), (1, 0)]),
+    dtype=st.sampled_from([np.uint8, np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=60, deadline=None)
+def test_pairs_of_any_kernels_orders_and_modes(n0, n1, s0, s1, order, modes, axes, dtype, seed):
+    x = _image((n0, n1), dtype, seed)
+    kw = dict(order=order, mode=modes, cval=-3.0, axes=axes)
+    assert _same(N.gaussian_filter(x, (s0, s1), **kw), S.gaussian_filter(x, (s0, s1), **kw))
+
+
+@pytest.mark.parametrize("first_axis", [0, 1])
+def test_nonsymmetric_kernels_and_origins_run_fused(first_axis):
+    # Kernels without symmetry take the unfolded tap order; origins shift the
+    # index maps of either pass.
+    x = _image((77, 140), np.float32, 3)
+    w0 = np.array([0.3, -1.1, 0.25, 2.0])
+    w1 = np.array([0.5, 1.5, -0.7])
+    for mode in MODES:
+        passes = [(0, w0, mode, 1), (1, w1, mode, -1)]
+        if first_axis == 1:
+            passes.reverse()
+        ours = np.empty_like(x)
+        _run.run_passes(x, passes, ours, 2.0)
+        ref = x
+        for axis, w, m, o in passes:
+            ref = S.correlate1d(ref, w, axis, np.empty_like(x), m, 2.0, o)
+        assert _same(ours, ref)
+
+
+def test_in_place_and_overlapping_outputs():
+    x = _image((65, 300), np.float32, 5)
+    expected = S.gaussian_filter(x, 2.0)
+    y = x.copy()
+    assert N.gaussian_filter(y, 2.0, output=y) is y
+    assert _same(y, expected)
+    y = x.copy()
+    N.sobel(y, 0, output=y)
+    assert _same(y, S.sobel(x, 0))
+
+
+def test_non_contiguous_output_and_input():
+    x = _image((200, 180), np.float64, 6)
+    out = np.empty((180, 200)).T
+    N.prewitt(x[:, ::-1], 1, output=out)
+    assert _same(np.ascontiguousarray(out), S.prewitt(x[:, ::-1], 1))
+
+
+def test_strip_rows_keeps_the_buffer_small_and_bounded():
+    assert _fused.strip_rows(1, 8) == 64
+    assert _fused.strip_rows(10**6, 8) == 8
+    assert 8 <= _fused.strip_rows(1024, 8) <= 64
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 300), (300, 2), (129, 257)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.uint64, np.float32, np.float64])
+def test_laplace_sums_both_terms_in_the_output_dtype(shape, dtype):
+    # Integer terms wrap when added (int8 and uint8 outputs of a uint8 image),
+    # float terms round once more: as scipy's ``output += tmp``.
+    x = _image(shape, dtype, 11)
+    for mode in [*MODES, ["wrap", "constant"]]:
+        for out in (None, np.uint8, np.int8, np.float32):
+            for axes in (None, (1, 0)):
+                a = N.laplace(x, mode=mode, cval=-5.5, output=out, axes=axes)
+                assert _same(a, S.laplace(x, mode=mode, cval=-5.5, output=out, axes=axes))
+
+
+def test_laplace_of_volumes_and_bool_take_the_term_by_term_path():
+    for x in (_image((4, 30, 40), np.float32, 12), _image((30, 40), np.uint8, 13) > 100):
+        assert _same(N.laplace(x), S.laplace(x))
+    assert not _run.run_sum_of_passes(
+        _image((4, 30, 40), np.float32, 12), [(1, _SECOND, "reflect", 0)] * 2, np.empty(0), 0.0
+    )
+
+
+_SECOND = np.array([1.0, -2.0, 1.0])

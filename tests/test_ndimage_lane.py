@@ -1,0 +1,117 @@
+"""Repeated small calls take the recorded launches (``sepconv.ndimage._lane``) and
+still give scipy's bits; anything the key does not capture takes the full path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as S
+
+from sepconv import ndimage as N
+from sepconv.ndimage import _lane
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.fixture(autouse=True)
+def _empty_table():
+    _lane._table.clear()
+    yield
+    _lane._table.clear()
+
+
+def _image(dtype, shape=(24, 31), seed=0):
+    return (np.random.default_rng(seed).random(shape) * 200).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_second_call_is_a_hit_with_the_same_bits(dtype):
+    x = _image(dtype)
+    calls = [
+        (N.correlate1d, S.correlate1d, (x, [1.0, -2, 0.5]), dict(axis=0, mode="wrap")),
+        (N.correlate1d, S.correlate1d, (x, np.array([0.25, 0.5, 0.25])), dict(cval=2)),
+        (N.uniform_filter1d, S.uniform_filter1d, (x, 4), dict(axis=1, origin=1)),
+        (N.uniform_filter, S.uniform_filter, (x, 5), dict(mode="constant", cval=9.5)),
+        (N.uniform_filter, S.uniform_filter, (x, 3), dict(output=np.float32)),
+    ]
+    for ours, theirs, args, kw in calls:
+        first = ours(*args, **kw)
+        size = len(_lane._table)
+        second = ours(*args, **kw)
+        assert len(_lane._table) == size  # no new entry: the second call hit
+        expected = theirs(*args, **kw)
+        assert _same(first, expected) and _same(second, expected)
+        assert second is not first
+    assert len(_lane._table) == len(calls)
+
+
+def test_weights_mutated_in_place_are_not_replayed_stale():
+    x = _image(np.float64)
+    w = np.array([0.2, 0.5, 0.3])
+    N.correlate1d(x, w)
+    w[0] = 7.0  # the recorded launch must not have kept the caller's array
+    assert _same(N.correlate1d(x, w), S.correlate1d(x, w))
+    w[0] = 0.2
+    assert _same(N.correlate1d(x, w), S.correlate1d(x, w))
+
+
+def test_output_arrays_dtypes_and_overlap():
+    x = _image(np.uint8)
+    for out in (np.int16, np.float32, "f8"):
+        N.correlate1d(x, [1, 3], output=out)
+        assert _same(N.correlate1d(x, [1, 3], output=out), S.correlate1d(x, [1, 3], output=out))
+    given = np.empty(x.shape, np.int16)
+    N.correlate1d(x, [1, 3], output=given)
+    again = np.empty(x.shape, np.int16)
+    assert N.correlate1d(x, [1, 3], output=again) is again
+    assert _same(again, S.correlate1d(x, [1, 3], output=np.int16))
+    # In place on a recorded key: the full path handles the overlap.
+    y = _image(np.float32)
+    N.uniform_filter1d(y.copy(), 3, axis=0, output=np.empty_like(y))
+    expected = S.uniform_filter1d(y, 3, axis=0)
+    assert N.uniform_filter1d(y, 3, axis=0, output=y) is y
+    assert _same(y, expected)
+
+
+def test_arguments_the_key_cannot_hold_take_the_full_path():
+    x = _image(np.float32)
+    cases = [
+        (x, [1, 2j]),  # complex weights: a complex result
+        (x, [np.float32(0.1), 1.0]),  # NumPy scalars
+        (x.astype(np.int16), [1.0, 2.0]),  # converted input
+        (x[:, ::2], [1.0, 2.0]),  # not contiguous
+        (x > 50, [1.0, 2.0]),  # bool
+    ]
+    for args in cases:
+        assert _same(N.correlate1d(*args), S.correlate1d(*args))
+        assert _same(N.correlate1d(*args), S.correlate1d(*args))
+    assert not _lane._table
+    assert _same(
+        N.correlate1d(x, [1.0, 2.0], cval=np.float64(3), mode="constant"),
+        S.correlate1d(x, [1.0, 2.0], cval=np.float64(3), mode="constant"),
+    )
+    assert not _lane._table
+
+
+def test_large_arrays_are_not_recorded():
+    x = _image(np.float32, (1024, 1024))
+    N.correlate1d(x, [1.0, 2.0, 1.0])
+    assert not _lane._table
+
+
+def test_errors_are_raised_on_every_call():
+    x = _image(np.float32)
+    with pytest.raises(ValueError):
+        N.uniform_filter1d(x, 3, origin=5)
+    N.uniform_filter1d(x, 3)
+    with pytest.raises(ValueError):
+        N.uniform_filter1d(x, 3, origin=5)
+
+
+def test_the_table_is_bounded():
+    x = _image(np.float64)
+    for i in range(_lane._MAX_ENTRIES + 10):
+        N.correlate1d(x, [1.0, float(i)])
+    assert len(_lane._table) <= _lane._MAX_ENTRIES

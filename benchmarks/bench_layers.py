@@ -255,6 +255,12 @@ def bench_inference(c_in: int, c_out: int, size: int, k: int, budget: float) -> 
     row["depthwise_step_s"] = t["depthwise step"]["wall_median_s"]
     row["pointwise_step_s"] = t["pointwise step"]["wall_median_s"]
     row["pointwise_only_bound"] = conv_s / row["pointwise_step_s"] / ratio
+    pixels = BATCH * size * size
+    row["gmacs_per_s"] = {
+        "conv": macs_conv / conv_s / 1e9,
+        "depthwise step": pixels * c_in * k * k / row["depthwise_step_s"] / 1e9,
+        "pointwise step": pixels * c_in * c_out / row["pointwise_step_s"] / 1e9,
+    }
     row["meets_target"] = row["separable (shipped) efficiency"] >= INFERENCE_TARGET
     print(
         f"{row['layer']:>18} k={k} threads {row['threads']}: conv {fmt_ms(conv_s):>6} ms; "
@@ -314,6 +320,36 @@ def render_inference_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) 
         for r in rows
     ]
     met = [f"{r['layer']} k={r['kernel']}" for r in rows if r["meets_target"]]
+
+    def why(r: dict[str, Any]) -> str:
+        if r["meets_target"]:
+            return "met"
+        rates = r["gmacs_per_s"]
+        if r["pointwise_only_bound"] < INFERENCE_TARGET:
+            return (
+                f"the pointwise step alone ({rates['pointwise step']:.0f} GMAC/s against the "
+                f"conv's {rates['conv']:.0f}) caps it at {pct(r['pointwise_only_bound'])}"
+            )
+        return (
+            f"the pointwise step alone would allow {pct(r['pointwise_only_bound'])}; the "
+            f"depthwise step ({rates['depthwise step']:.0f} GMAC/s, "
+            f"{fmt_ms(r['depthwise_step_s'])} ms alone) takes the rest"
+        )
+
+    why_table = markdown_table(
+        ["layer", "k", "conv GMAC/s", "depthwise GMAC/s", "pointwise GMAC/s", "why not 70%"],
+        [
+            [
+                r["layer"],
+                r["kernel"],
+                f"{r['gmacs_per_s']['conv']:.1f}",
+                f"{r['gmacs_per_s']['depthwise step']:.1f}",
+                f"{r['gmacs_per_s']['pointwise step']:.1f}",
+                why(r),
+            ]
+            for r in rows
+        ],
+    )
     versions = meta["versions"]
     return (
         "# DepthwiseSeparableConv2d inference path vs nn.Conv2d "
@@ -330,7 +366,10 @@ def render_inference_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) 
         "depthwise step cost nothing.\n\n"
         + markdown_table(headers, body)
         + f"\n\nRows whose shipped layer reaches {pct(INFERENCE_TARGET)} of the MAC ratio: "
-        f"{len(met)} of {len(rows)}" + (f" ({', '.join(met)})" if met else "") + ".\n"
+        f"{len(met)} of {len(rows)}"
+        + (f" ({', '.join(met)})" if met else "")
+        + ".\n\nWhere the time goes: each step alone (wall medians, the plain PyTorch "
+        "modules), in multiply-accumulates per second.\n\n" + why_table + "\n"
     )
 
 

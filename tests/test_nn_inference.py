@@ -281,6 +281,8 @@ def test_what_cannot_be_fused_falls_back(kw, arms):
         ("pointwise_hook", ("plain",)),
         ("pointwise_subclass", ("plain",)),
         ("depthwise_hook", ("plain", "strips")),  # strips call the depthwise module: hooks run
+        ("pointwise_parametrized", ("plain",)),
+        ("depthwise_parametrized", ("plain", "strips")),
     ],
 )
 def test_only_what_applies_runs(case, arms):
@@ -296,6 +298,14 @@ def test_only_what_applies_runs(case, arms):
         layer.pointwise.register_forward_pre_hook(lambda m, i: seen.append(m))
     elif case == "depthwise_hook":
         layer.depthwise.register_forward_hook(lambda m, i, o: seen.append(m))
+    elif case.endswith("parametrized"):
+
+        class Doubled(nn.Module):
+            def forward(self, weight):
+                return 2 * weight
+
+        step = layer.pointwise if case.startswith("pointwise") else layer.depthwise
+        torch.nn.utils.parametrize.register_parametrization(step, "weight", Doubled())
     else:
 
         class Scaled(nn.Conv2d):

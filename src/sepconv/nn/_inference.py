@@ -160,24 +160,19 @@ def forward(layer: nn.Module, x: torch.Tensor, plain: Callable[[torch.Tensor], t
     arms = applicable(layer, x)
     if len(arms) == 1:
         return plain(x)
-    run = {
-        "plain": plain,
-        "strips": lambda t: _strips(layer, t),
-        "fused": lambda t: _fuse(layer, t),
-    }
     arm = getattr(_local, "arm", None)
     if arm is not None:
-        return run[arm if arm in arms else "plain"](x)
+        return _run(arm if arm in arms else "plain", layer, x, plain)
     key = _key(layer, x)
     arm = _decided.get(key)
     if arm is not None:
-        return run[arm](x)
+        return _run(arm, layer, x, plain)
     if len(_decided) + len(_choices) >= MAX_CHOICES:
         reset()  # measured afresh from here: a few trial calls per shape
     samples = _choices.setdefault(key, {a: [] for a in arms})
     arm = min(samples, key=lambda a: len(samples[a]))  # the arm with fewest samples, in order
     start = time.perf_counter()
-    out = run[arm](x)
+    out = _run(arm, layer, x, plain)
     samples[arm].append(time.perf_counter() - start)
     decision = choose(samples)
     if decision is not None:
@@ -186,19 +181,29 @@ def forward(layer: nn.Module, x: torch.Tensor, plain: Callable[[torch.Tensor], t
     return out
 
 
+def _run(arm: str, layer: nn.Module, x: torch.Tensor, plain: Callable) -> torch.Tensor:
+    if arm == "fused":
+        return _fuse(layer, x)
+    if arm == "strips":
+        return _strips(layer, x)
+    return plain(x)
+
+
 def _key(layer: nn.Module, x: torch.Tensor) -> tuple:
-    dw, pw = layer.depthwise, layer.pointwise
+    # Plain attributes and the module dict: this runs on every inference call.
+    modules = layer._modules
+    dw, pw = modules["depthwise"], modules["pointwise"]
     return (
-        tuple(x.shape),
+        x.shape,
         dw.kernel_size,
         dw.stride,
         dw.padding,
         dw.dilation,
         dw.out_channels,
         pw.out_channels,
-        pw.bias is not None,
-        type(layer.norm).__name__,
-        type(layer.activation).__name__,
+        pw._parameters.get("bias") is not None,
+        type(modules.get("norm")).__name__,
+        type(modules.get("activation")).__name__,
         torch.get_num_threads(),
     )
 
@@ -211,7 +216,8 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
     found; ``"fused"`` further: no ``mid_norm`` / ``mid_activation``, a
     depthwise step with stride 1, zero padding (symmetric) and depth
     multiplier 1, without forward hooks.  Nothing but ``"plain"`` while
-    scripting, tracing or compiling.
+    scripting, tracing or compiling.  Every check is a plain attribute or
+    dictionary lookup: this runs on every inference call.
 
     Examples
     --------
@@ -221,69 +227,76 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
     >>> applicable(layer, torch.zeros(1, 4, 8, 8))  # NCHW input
     ('plain',)
     """
-    if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling():
+    if type(x) is not torch.Tensor or x.dtype is not torch.float32 or not x.is_cpu:
         return ("plain",)
-    if type(x) is not torch.Tensor or x.dim() != 4 or x.numel() == 0:
-        return ("plain",)
-    if x.device.type != "cpu" or x.dtype != torch.float32 or x.layout != torch.strided:
+    if x.layout is not torch.strided or x.dim() != 4 or x.numel() == 0:
         return ("plain",)
     if not x.is_contiguous(memory_format=torch.channels_last) or x.is_contiguous():
         return ("plain",)  # NCHW, or a shape where both orders agree: the plain path
-    if _global_hooks() or not _plain_conv(layer.pointwise) or not _float32_cpu(layer.pointwise):
+    if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return ("plain",)
-    pw = layer.pointwise
+    modules = layer._modules
+    pw = modules.get("pointwise")
+    if not _plain_conv(pw) or not _float32_cpu(pw) or _global_hooks():
+        return ("plain",)
     if (
         pw.kernel_size != (1, 1)
         or pw.stride != (1, 1)
         or pw.dilation != (1, 1)
         or pw.groups != 1
         or pw.padding not in ((0, 0), "valid")
+        or _fused.sgemm_address() == 0
     ):
         return ("plain",)
-    if _fused.sgemm_address() == 0:
-        return ("plain",)
-    dw = layer.depthwise
+    dw = modules.get("depthwise")
     if (
-        layer.norm is not None
-        or layer.activation is not None
+        modules.get("norm") is not None
+        or modules.get("activation") is not None
         or not _plain_conv(dw)
         or not _float32_cpu(dw)
+        or dw._parameters.get("bias") is not None
         or dw.stride != (1, 1)
         or dw.padding_mode != "zeros"
         or dw.groups != dw.in_channels
         or dw.out_channels != dw.in_channels
-        or dw.bias is not None
         or _padding(dw) is None
     ):
         return ("plain", "strips")
     return ("plain", "strips", "fused")
 
 
-def _plain_conv(conv: nn.Module) -> bool:
+def _plain_conv(conv: nn.Module | None) -> bool:
     """A module whose call is exactly ``nn.Conv2d.forward``: no override, no hooks."""
     cls = type(conv)
     return (
-        isinstance(conv, nn.Conv2d)
-        and cls.forward is nn.Conv2d.forward
-        and cls._conv_forward is nn.Conv2d._conv_forward
+        issubclass(cls, nn.Conv2d)
+        and cls.forward is _CONV_FORWARD
+        and cls._conv_forward is _CONV_CONV_FORWARD
         and not conv._forward_hooks
         and not conv._forward_pre_hooks
     )
 
 
+_CONV_FORWARD, _CONV_CONV_FORWARD = nn.Conv2d.forward, nn.Conv2d._conv_forward
+
+
 def _float32_cpu(conv: nn.Conv2d) -> bool:
-    for p in (conv.weight,) if conv.bias is None else (conv.weight, conv.bias):
-        if type(p) not in (torch.Tensor, nn.Parameter) or p.device.type != "cpu":
+    """Float32 CPU parameters held as parameters (a parametrised weight is not)."""
+    params = conv._parameters
+    weight, bias = params.get("weight"), params.get("bias")
+    for p in (weight,) if bias is None else (weight, bias):
+        if type(p) is not nn.Parameter or p.dtype is not torch.float32 or not p.is_cpu:
             return False
-        if p.dtype != torch.float32 or p.layout != torch.strided:
+        if p.layout is not torch.strided:
             return False
     return True
 
 
-def _global_hooks() -> bool:
-    from torch.nn.modules import module as m
+_HOOKS = torch.nn.modules.module
 
-    return bool(m._global_forward_hooks or m._global_forward_pre_hooks)
+
+def _global_hooks() -> bool:
+    return bool(_HOOKS._global_forward_hooks or _HOOKS._global_forward_pre_hooks)
 
 
 def _padding(dw: nn.Conv2d) -> tuple[int, int] | None:

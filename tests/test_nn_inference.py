@@ -229,6 +229,7 @@ def test_strips_on_the_pool_equal_one_thread_bit_for_bit(arm, monkeypatch):
         return run_on_pool(*args)
 
     monkeypatch.setattr(_pool, "_run_on_pool", counted)
+    monkeypatch.setattr(_pool, "_rates", {})  # fresh measurements: one thread, then the pool
     layer, x = _layer(16, 32, 3, padding=1), _input(2, 16, 24, 24)
     if arm == "strips":  # several strips of pixels
         x = _input(2, 16, 96, 96)

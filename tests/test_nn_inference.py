@@ -247,6 +247,17 @@ def test_strips_on_the_pool_equal_one_thread_bit_for_bit(arm, monkeypatch):
     _check_within_rounding(layer, x, ("plain", arm))
 
 
+@needs_sgemm
+@pytest.mark.parametrize("arm", inference.ARMS)
+def test_an_input_that_requires_grad_under_no_grad(arm):
+    layer, x = _layer(6, 10, 3, padding=1), _input(2, 6, 9, 10).requires_grad_(True)
+    with torch.no_grad():
+        expected = _by_hand(layer, x)
+    out = _run(layer, x, arm)
+    assert not out.requires_grad
+    assert torch.allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
 # ----------------------------------------------------------------- fallbacks
 
 

@@ -333,7 +333,7 @@ def _strips(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     args = (
         _fused.sgemm_address(),
         _fused.local_threads_address(),
-        mid.permute(0, 2, 3, 1).reshape(pixels, c).numpy(),
+        mid.detach().permute(0, 2, 3, 1).reshape(pixels, c).numpy(),
         out.view(pixels, c_out).numpy(),
         _matrix(pw),
         _bias(pw),
@@ -380,7 +380,7 @@ def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     args = (
         _fused.sgemm_address(),
         _fused.local_threads_address(),
-        x.permute(0, 2, 3, 1).numpy().reshape(-1),
+        x.detach().permute(0, 2, 3, 1).numpy().reshape(-1),
         tiled,
         tile,
         _matrix(pw),

@@ -247,6 +247,47 @@ def test_strips_on_the_pool_equal_one_thread_bit_for_bit(arm, monkeypatch):
     _check_within_rounding(layer, x, ("plain", arm))
 
 
+def _with_stats(layer, seed=3):
+    """Running statistics and affine parameters far from their defaults."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        norm = layer.norm
+        c = norm.num_features
+        norm.running_mean.copy_(torch.randn(c, generator=gen))
+        norm.running_var.copy_(torch.rand(c, generator=gen) * 3 + 0.1)
+        if norm.affine:
+            norm.weight.copy_(torch.randn(c, generator=gen))
+            norm.bias.copy_(torch.randn(c, generator=gen))
+    return layer
+
+
+@needs_sgemm
+@pytest.mark.parametrize(
+    "norm,act",
+    [
+        (nn.BatchNorm2d, None),
+        (nn.BatchNorm2d, nn.ReLU),
+        (lambda c: nn.BatchNorm2d(c, affine=False), nn.ReLU6),
+        (None, nn.ReLU),
+        (None, nn.ReLU6),
+    ],
+)
+def test_batch_norm_and_relu_are_fused_and_agree(norm, act):
+    layer = _layer(12, 20, 3, padding=1, mid_norm=norm, mid_activation=act)
+    if norm is not None:
+        _with_stats(layer)
+    x = _input(2, 12, 11, 9) * 4  # ReLU6's upper limit is reached too
+    assert inference.applicable(layer, x) == inference.ARMS
+    with torch.no_grad():
+        expected = _by_hand(layer, x)
+    for arm in ("strips", "fused"):
+        assert torch.allclose(_run(layer, x, arm), expected, rtol=1e-5, atol=1e-4), arm
+    x[0, 3, 2, 2] = float("nan")  # NaN spreads through the clamp as in PyTorch
+    with torch.no_grad():
+        nan_expected = _by_hand(layer, x)
+    assert torch.equal(torch.isnan(_run(layer, x, "fused")), torch.isnan(nan_expected))
+
+
 @needs_sgemm
 @pytest.mark.parametrize("arm", inference.ARMS)
 def test_an_input_that_requires_grad_under_no_grad(arm):
@@ -268,14 +309,25 @@ def test_an_input_that_requires_grad_under_no_grad(arm):
         ({"stride": 2, "padding": 1}, ("plain", "strips")),
         ({"padding": 1, "padding_mode": "reflect"}, ("plain", "strips")),
         ({"padding": 1, "depth_multiplier": 2}, ("plain", "strips")),
-        ({"padding": 1, "mid_norm": nn.BatchNorm2d}, ("plain", "strips")),
-        ({"padding": 1, "mid_activation": nn.ReLU}, ("plain", "strips")),
+        ({"padding": 1, "mid_activation": nn.GELU}, ("plain", "strips")),
+        (
+            {"padding": 1, "mid_norm": lambda c: nn.BatchNorm2d(c, track_running_stats=False)},
+            ("plain", "strips"),
+        ),
+        ({"padding": 1, "mid_norm": lambda c: nn.GroupNorm(2, c)}, ("plain", "strips")),
+        ({"padding": 1, "mid_norm": "left in training mode"}, ("plain", "strips")),
         ({"kernel_size": 4, "padding": "same"}, ("plain", "strips")),  # PyTorch pads unevenly
     ],
 )
 def test_what_cannot_be_fused_falls_back(kw, arms):
     kw = {"kernel_size": 3, **kw}
-    layer, x = _layer(6, 10, kw.pop("kernel_size"), **kw), _input(2, 6, 9, 10)
+    train_norm = kw.get("mid_norm") == "left in training mode"
+    if train_norm:  # a batch norm in training mode inside an eval layer: batch statistics
+        kw["mid_norm"] = nn.BatchNorm2d
+    layer = _layer(6, 10, kw.pop("kernel_size"), **kw)
+    if train_norm:
+        layer.norm.train()
+    x = _input(2, 6, 9, 10)
     assert inference.applicable(layer, x) == arms
     plain, strips = _run(layer, x, "plain"), _run(layer, x, "strips")
     assert torch.equal(plain, _by_hand(layer, x))

@@ -185,8 +185,31 @@ def _depthwise_rows(x, wt, tile, b, geom, n, h0, rows):
                 ow += run
 
 
+@njit(nogil=True, fastmath=_FASTMATH, cache=True)
+def _between(buf, pixels, c, scale, shift, low, high):
+    affine = scale.shape[0] != 0
+    clamp = low > -np.inf or high < np.inf
+    if not affine and not clamp:
+        return
+    low, high = np.float32(low), np.float32(high)  # float32 arithmetic throughout
+    for p in range(np.uint64(pixels)):
+        row = p * np.uint64(c)
+        for q in range(np.uint64(c)):
+            v = buf[row + q]
+            if affine:
+                v = v * scale[q] + shift[q]
+            # comparisons false for NaN: a NaN stays NaN, as in torch.relu
+            if v < low:
+                v = low
+            if v > high:
+                v = high
+            buf[row + q] = v
+
+
 @njit(nogil=True, cache=True)
-def fused_strips(start, stop, sgemm, local_threads, x, wt, tile, weight, bias, out, geom, rows):
+def fused_strips(
+    start, stop, sgemm, local_threads, x, wt, tile, weight, bias, out, geom, rows, mid
+):
     """Depthwise then pointwise for strips ``start .. stop`` of ``rows`` output rows of an image.
 
     Strip ``t`` is rows ``(t % S) * rows ...`` of image ``t // S`` (``S`` strips
@@ -196,6 +219,10 @@ def fused_strips(start, stop, sgemm, local_threads, x, wt, tile, weight, bias, o
     ``weight`` is ``(Co, C)``; ``geom`` is N, H, W, C, kh, kw, ph, pw, dh, dw,
     Ho, Wo, Co.  ``local_threads`` (MKL's ``MKL_Set_Num_Threads_Local``, or 0)
     keeps each ``sgemm`` on the calling thread: the threads are the pool's.
+    ``mid`` is the step between: ``(scale, shift, low, high)`` applied to each
+    depthwise value ``v`` as ``clamp(v * scale[c] + shift[c], low, high)``
+    (an eval-mode batch norm and a ReLU / ReLU6); empty ``scale`` skips the
+    affine part, infinite limits the clamp, and a NaN stays NaN.
     """
     c, ho, wo, c_out = geom[3], geom[10], geom[11], geom[12]
     g = geom[1:12]
@@ -211,6 +238,7 @@ def fused_strips(start, stop, sgemm, local_threads, x, wt, tile, weight, bias, o
         m = r * wo
         buf[: m * c] = 0
         _depthwise_rows(x, wt, tile, buf, g, n, h0, r)
+        _between(buf, m, c, mid[0], mid[1], mid[2], mid[3])
         p0 = (n * ho + h0) * wo
         b = _address(out[p0 * c_out :])
         _gemm(sgemm, dims, scalars, trans, _address(weight), _address(buf), b, m)

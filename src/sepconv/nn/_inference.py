@@ -11,8 +11,9 @@ compute the layer are candidates ("arms"):
   strips of pixels (:func:`sepconv.nn._fused.pointwise_strips`);
 * ``"fused"``: depthwise and pointwise together, one strip of output rows at
   a time, the strip's intermediate kept in L2 between the two
-  (:func:`sepconv.nn._fused.fused_strips`) -- only without ``mid_norm`` /
-  ``mid_activation``, for stride 1, zero padding and depth multiplier 1.
+  (:func:`sepconv.nn._fused.fused_strips`) -- for stride 1, zero padding and
+  depth multiplier 1, with no ``mid_norm`` or an eval-mode ``BatchNorm2d``,
+  and no ``mid_activation`` or ``ReLU`` / ``ReLU6``.
 
 Which is fastest depends on the shape and the thread count (measured in
 ``benchmarks/bench_layers.py --inference``, ``benchmarks/results/layers_inference*.md``),
@@ -26,12 +27,16 @@ inside the noise keeps today's path.  Each trial call computes the layer's
 output with its arm, so measuring costs no extra work.
 
 Numerics.  The arms compute the same sums in different orders, so they
-agree to float32 rounding: each output differs from the exact value by at
-most ``gamma_K * (|P| @ (|D| * |x|))`` (the sums of absolute terms, ``P``
-the pointwise and ``D`` the depthwise weights, bias included) with
+agree to float32 rounding: without ``mid_norm`` / ``mid_activation`` each
+output differs from the exact value by at most ``gamma_K * (|P| @ (|D| * |x|))``
+(the sums of absolute terms, ``P`` the pointwise and ``D`` the depthwise
+weights, bias included) with
 ``gamma_K = K u / (1 - K u)``, ``u = 2**-24`` and ``K = kh*kw + C_mid + 1``,
 so two arms differ by at most twice that (tested against float64 brute
-force).  Training, and anything with gradients enabled, never comes here.
+force).  With a batch norm folded into the fused kernel (PyTorch's own
+``scale`` and ``shift``), the fused arm agrees with the plain one to a few
+float32 roundings of the intermediate.  Training, and anything with
+gradients enabled, never comes here.
 """
 
 from __future__ import annotations
@@ -213,9 +218,10 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
 
     ``"strips"``: a plain float32 CPU input in channels-last order, an exact
     ``nn.Conv2d`` 1 x 1 pointwise step without forward hooks, MKL's ``sgemm``
-    found; ``"fused"`` further: no ``mid_norm`` / ``mid_activation``, a
-    depthwise step with stride 1, zero padding (symmetric) and depth
-    multiplier 1, without forward hooks.  Nothing but ``"plain"`` while
+    found; ``"fused"`` further: a depthwise step with stride 1, zero padding
+    (symmetric) and depth multiplier 1, without forward hooks, and between
+    the steps nothing, an eval-mode ``BatchNorm2d`` and / or ``ReLU`` /
+    ``ReLU6`` (see :func:`_between`).  Nothing but ``"plain"`` while
     scripting, tracing or compiling.  Every check is a plain attribute or
     dictionary lookup: this runs on every inference call.
 
@@ -250,8 +256,7 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
         return ("plain",)
     dw = modules.get("depthwise")
     if (
-        modules.get("norm") is not None
-        or modules.get("activation") is not None
+        _between(modules.get("norm"), modules.get("activation")) is None
         or not _plain_conv(dw)
         or not _float32_cpu(dw)
         or dw._parameters.get("bias") is not None
@@ -297,6 +302,44 @@ _HOOKS = torch.nn.modules.module
 
 def _global_hooks() -> bool:
     return bool(_HOOKS._global_forward_hooks or _HOOKS._global_forward_pre_hooks)
+
+
+def _between(norm: nn.Module | None, activation: nn.Module | None) -> tuple | None:
+    """What the fused kernel applies between its steps, or None if it cannot.
+
+    An eval-mode ``BatchNorm2d`` with running statistics becomes
+    ``v * scale + shift`` with PyTorch's own ``scale = weight / sqrt(var + eps)``,
+    ``shift = bias - mean * scale``; ``ReLU`` / ``ReLU6`` become a clamp.  Anything
+    else (other modules, subclasses, hooks, a norm in training mode) is not fused.
+    """
+    none = np.zeros(0, np.float32)
+    scale, shift = none, none
+    if norm is not None:
+        if type(norm) is not nn.BatchNorm2d or norm.training or _hooked(norm):
+            return None
+        mean, var = norm._buffers.get("running_mean"), norm._buffers.get("running_var")
+        if mean is None or var is None or mean.dtype is not torch.float32:
+            return None
+        params = norm._parameters
+        weight, bias = params.get("weight"), params.get("bias")
+        if weight is not None and (type(weight) is not nn.Parameter or bias is None):
+            return None
+        with torch.no_grad():
+            inv = torch.rsqrt(var + norm.eps)
+            s = inv if weight is None else weight * inv
+            t = -mean * s if bias is None else bias - mean * s
+        scale, shift = s.contiguous().numpy(), t.contiguous().numpy()
+    if activation is None:
+        return (scale, shift, -np.inf, np.inf)
+    if type(activation) is nn.ReLU and not _hooked(activation):
+        return (scale, shift, 0.0, np.inf)
+    if type(activation) is nn.ReLU6 and not _hooked(activation):
+        return (scale, shift, 0.0, 6.0)
+    return None
+
+
+def _hooked(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def _padding(dw: nn.Conv2d) -> tuple[int, int] | None:
@@ -388,6 +431,7 @@ def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         out.numpy().reshape(-1),
         (n, h, w, c, kh, kw, ph, pwd, dh, dwd, ho, wo, c_out),
         rows,
+        _between(layer.norm, layer.activation),
     )
     _on_threads(_fused.fused_strips, tasks, args, n * ho * wo * c * (kh * kw + c_out))
     return out.permute(0, 3, 1, 2)

@@ -56,11 +56,12 @@ def _input(n, c, h, w, seed=1):
 def _brute_force(layer, x):
     """float64 output and the sum of absolute terms, by explicit loops over the taps."""
     dw, pw = layer.depthwise, layer.pointwise
-    (kh, kw), (dh, dwd) = dw.kernel_size, dw.dilation
+    (kh, kw), (dh, dwd), (sh, sw) = dw.kernel_size, dw.dilation, dw.stride
     ph, pwd = inference._padding(dw)
     xs = x.detach().double().numpy()
     n, c, h, w = xs.shape
-    ho, wo = h + 2 * ph - dh * (kh - 1), w + 2 * pwd - dwd * (kw - 1)
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + 2 * pwd - dwd * (kw - 1) - 1) // sw + 1
     pad = np.zeros((n, c, h + 2 * ph, w + 2 * pwd))
     pad[:, :, ph : ph + h, pwd : pwd + w] = xs
     d = dw.weight.detach().double().numpy()[:, 0]
@@ -68,7 +69,8 @@ def _brute_force(layer, x):
     mid_abs = np.zeros_like(mid)
     for i in range(kh):
         for j in range(kw):
-            patch = pad[:, :, i * dh : i * dh + ho, j * dwd : j * dwd + wo]
+            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            patch = pad[:, :, rows, j * dwd : j * dwd + sw * (wo - 1) + 1 : sw]
             mid += patch * d[None, :, i, j, None, None]
             mid_abs += np.abs(patch * d[None, :, i, j, None, None])
     p = pw.weight.detach().double().numpy()[:, :, 0, 0]
@@ -167,6 +169,9 @@ def test_eval_with_grad_enabled_runs_the_plain_code(monkeypatch):
         (4, 6, 3, 10, 9, {"padding": "same", "dilation": (1, 2)}),
         (4, 6, 1, 5, 5, {"padding": "valid"}),
         (40, 24, 3, 2, 2, {"padding": 1}),  # an image smaller than the kernel's reach
+        (8, 12, 3, 11, 9, {"padding": 1, "stride": 2}),
+        (8, 12, 5, 12, 13, {"padding": 2, "stride": (2, 1)}),  # row stride only: tiled runs
+        (5, 6, 3, 10, 11, {"padding": 1, "stride": (1, 3), "dilation": 2}),
     ],
 )
 def test_every_arm_is_within_float32_rounding_of_float64_sums(c_in, c_out, k, h, w, kw):
@@ -188,12 +193,15 @@ def test_every_arm_is_within_float32_rounding_of_float64_sums(c_in, c_out, k, h,
     h=st.integers(1, 12),
     w=st.integers(2, 12),
     dil=st.integers(1, 2),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     pad=st.integers(0, 3),
     bias=st.booleans(),
     seed=st.integers(0, 99),
 )
-def test_random_geometries_agree_with_float64_sums(c_in, c_out, kh, kw, h, w, dil, pad, bias, seed):
-    layer = _layer(c_in, c_out, (kh, kw), seed, padding=pad, dilation=dil, bias=bias)
+def test_random_geometries_agree_with_float64_sums(
+    c_in, c_out, kh, kw, h, w, dil, stride, pad, bias, seed
+):
+    layer = _layer(c_in, c_out, (kh, kw), seed, padding=pad, dilation=dil, stride=stride, bias=bias)
     x = _input(1 + seed % 2, c_in, h, w, seed)
     if h + 2 * pad - dil * (kh - 1) <= 0 or w + 2 * pad - dil * (kw - 1) <= 0:
         with pytest.raises(RuntimeError):  # PyTorch's own error on every arm
@@ -306,7 +314,6 @@ def test_an_input_that_requires_grad_under_no_grad(arm):
 @pytest.mark.parametrize(
     "kw,arms",
     [
-        ({"stride": 2, "padding": 1}, ("plain", "strips")),
         ({"padding": 1, "padding_mode": "reflect"}, ("plain", "strips")),
         ({"padding": 1, "depth_multiplier": 2}, ("plain", "strips")),
         ({"padding": 1, "mid_activation": nn.GELU}, ("plain", "strips")),

@@ -5,7 +5,7 @@ MKL's Fortran ``sgemm`` (the one linked into PyTorch's CPU library, called by
 address through the engine's :func:`~sepconv._engine._kernels._call`):
 
 * :func:`fused_strips`: for each strip of output rows of one image, the
-  depthwise step (stride 1, zero padding, any dilation, depth multiplier 1)
+  depthwise step (zero padding, any stride and dilation, depth multiplier 1)
   into a buffer of ``rows x W_out x C`` that stays in L2, then one ``sgemm``
   of that buffer with the pointwise weight straight into the output, then
   the bias.  The intermediate never goes to memory.
@@ -143,19 +143,43 @@ def _madd5(b, x, w, bo, xo, wo, n, sx, sw):
 
 
 @njit(nogil=True, fastmath=_FASTMATH, cache=True)
+def _depthwise_rows_strided(x, wt, tile, b, geom, n, h0, rows):
+    h, w, c, kh, kw, ph, pw, dh, dw, sh, sw, _, wo = geom[0:13]
+    tc = tile * c
+    for r in range(rows):
+        ih0 = (h0 + r) * sh - ph
+        bo = r * wo * c
+        for i in range(kh):
+            ih = ih0 + i * dh
+            if ih < 0 or ih >= h:
+                continue
+            xrow = (n * h + ih) * w
+            for j in range(kw):
+                wj = (i * kw + j) * tc
+                for ow in range(wo):
+                    iw = ow * sw - pw + j * dw
+                    if 0 <= iw < w:
+                        _madd(b, x, wt, bo + ow * c, (xrow + iw) * c, wj, c)
+
+
+@njit(nogil=True, fastmath=_FASTMATH, cache=True)
 def _depthwise_rows(x, wt, tile, b, geom, n, h0, rows):
     """Depthwise output rows ``h0 .. h0 + rows`` of image ``n`` into ``b`` (zeroed), NHWC.
 
-    ``geom``: H, W, C, kh, kw, ph, pw, dh, dw, Ho, Wo.  Columns whose whole
-    kernel row lies inside the image go through the 3- / 5-tap passes over
-    runs of ``tile`` pixels; the border columns tap by tap.
+    ``geom``: H, W, C, kh, kw, ph, pw, dh, dw, sh, sw, Ho, Wo.  With column
+    stride 1, columns whose whole kernel row lies inside the image go through
+    the 3- / 5-tap passes over runs of ``tile`` pixels, the border columns
+    tap by tap; with a column stride each pixel goes tap by tap.
     """
-    h, w, c, kh, kw, ph, pw, dh, dw, _, wo = geom[0:11]
+    h, w, c, kh, kw, ph, pw, dh, dw, sh, sw, _, wo = geom[0:13]
+    if sw != 1:
+        _depthwise_rows_strided(x, wt, tile, b, geom, n, h0, rows)
+        return
     lo_all = min(pw, wo)
     hi_all = max(lo_all, min(wo, w + pw - dw * (kw - 1)))
     tc = tile * c
     for r in range(rows):
-        ih0 = h0 + r - ph
+        ih0 = (h0 + r) * sh - ph
         bo = r * wo * c
         for i in range(kh):
             ih = ih0 + i * dh
@@ -217,15 +241,15 @@ def fused_strips(
     values.  ``x`` (``N*H*W*C``), ``wt`` (tiled depthwise weights,
     ``kh*kw*tile*C``) and ``out`` (``N*Ho*Wo*Co``) are flat float32;
     ``weight`` is ``(Co, C)``; ``geom`` is N, H, W, C, kh, kw, ph, pw, dh, dw,
-    Ho, Wo, Co.  ``local_threads`` (MKL's ``MKL_Set_Num_Threads_Local``, or 0)
+    sh, sw, Ho, Wo, Co.  ``local_threads`` (MKL's ``MKL_Set_Num_Threads_Local``, or 0)
     keeps each ``sgemm`` on the calling thread: the threads are the pool's.
     ``mid`` is the step between: ``(scale, shift, low, high)`` applied to each
     depthwise value ``v`` as ``clamp(v * scale[c] + shift[c], low, high)``
     (an eval-mode batch norm and a ReLU / ReLU6); empty ``scale`` skips the
     affine part, infinite limits the clamp, and a NaN stays NaN.
     """
-    c, ho, wo, c_out = geom[3], geom[10], geom[11], geom[12]
-    g = geom[1:12]
+    c, ho, wo, c_out = geom[3], geom[12], geom[13], geom[14]
+    g = geom[1:14]
     dims, scalars, trans = _gemm_setup(c, c_out)
     buf = np.empty(rows * wo * c, np.float32)  # this call's strip, reused: stays in L2
     strips = (ho + rows - 1) // rows

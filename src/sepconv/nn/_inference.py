@@ -11,9 +11,9 @@ compute the layer are candidates ("arms"):
   strips of pixels (:func:`sepconv.nn._fused.pointwise_strips`);
 * ``"fused"``: depthwise and pointwise together, one strip of output rows at
   a time, the strip's intermediate kept in L2 between the two
-  (:func:`sepconv.nn._fused.fused_strips`) -- for stride 1, zero padding and
-  depth multiplier 1, with no ``mid_norm`` or an eval-mode ``BatchNorm2d``,
-  and no ``mid_activation`` or ``ReLU`` / ``ReLU6``.
+  (:func:`sepconv.nn._fused.fused_strips`) -- for zero padding and depth
+  multiplier 1, with no ``mid_norm`` or an eval-mode ``BatchNorm2d``, and no
+  ``mid_activation`` or ``ReLU`` / ``ReLU6``.
 
 Which is fastest depends on the shape and the thread count (measured in
 ``benchmarks/bench_layers.py --inference``, ``benchmarks/results/layers_inference*.md``),
@@ -218,7 +218,7 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
 
     ``"strips"``: a plain float32 CPU input in channels-last order, an exact
     ``nn.Conv2d`` 1 x 1 pointwise step without forward hooks, MKL's ``sgemm``
-    found; ``"fused"`` further: a depthwise step with stride 1, zero padding
+    found; ``"fused"`` further: a depthwise step with zero padding
     (symmetric) and depth multiplier 1, without forward hooks, and between
     the steps nothing, an eval-mode ``BatchNorm2d`` and / or ``ReLU`` /
     ``ReLU6`` (see :func:`_between`).  Nothing but ``"plain"`` while
@@ -229,7 +229,7 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
     --------
     >>> import torch
     >>> from sepconv.nn import DepthwiseSeparableConv2d
-    >>> layer = DepthwiseSeparableConv2d(4, 6, 3, stride=2).eval()
+    >>> layer = DepthwiseSeparableConv2d(4, 6, 3).eval()
     >>> applicable(layer, torch.zeros(1, 4, 8, 8))  # NCHW input
     ('plain',)
     """
@@ -260,7 +260,6 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
         or not _plain_conv(dw)
         or not _float32_cpu(dw)
         or dw._parameters.get("bias") is not None
-        or dw.stride != (1, 1)
         or dw.padding_mode != "zeros"
         or dw.groups != dw.in_channels
         or dw.out_channels != dw.in_channels
@@ -408,9 +407,11 @@ def _on_threads(kernel: Callable[..., None], tasks: int, args: tuple, work: int)
 def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     dw, pw = layer.depthwise, layer.pointwise
     n, c, h, w = x.shape
-    (kh, kw), (dh, dwd) = dw.kernel_size, dw.dilation
+    (kh, kw), (dh, dwd), (sh, sw) = dw.kernel_size, dw.dilation, dw.stride
     ph, pwd = _padding(dw)
     ho, wo = h + 2 * ph - dh * (kh - 1), w + 2 * pwd - dwd * (kw - 1)
+    if ho > 0 and wo > 0:
+        ho, wo = (ho - 1) // sh + 1, (wo - 1) // sw + 1
     c_out = pw.out_channels
     if ho <= 0 or wo <= 0:
         return layer._forward_plain(x)  # PyTorch's own error for a too small input
@@ -429,7 +430,7 @@ def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         _matrix(pw),
         _bias(pw),
         out.numpy().reshape(-1),
-        (n, h, w, c, kh, kw, ph, pwd, dh, dwd, ho, wo, c_out),
+        (n, h, w, c, kh, kw, ph, pwd, dh, dwd, sh, sw, ho, wo, c_out),
         rows,
         _between(layer.norm, layer.activation),
     )

@@ -128,3 +128,76 @@ def test_laplace_of_volumes_and_bool_take_the_term_by_term_path():
 
 
 _SECOND = np.array([1.0, -2.0, 1.0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 300), (200, 3), (150, 131)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint64, np.float32, np.float64])
+def test_correlate_2d_strips(shape, dtype):
+    # Kernels larger than the image, even sizes, skipped zero and NaN taps,
+    # origins: the strip buffer must reproduce scipy's extended image.
+    rng = np.random.default_rng(sum(shape))
+    x = _image(shape, dtype, 21)
+    kernels = [rng.normal(size=(3, 3)), rng.normal(size=(4, 9)), np.zeros((2, 2)), np.ones((7, 1))]
+    kernels[1][1, ::2] = 0
+    kernels[0][0, 1] = np.nan
+    for w in kernels:
+        for mode in MODES:
+            for func in ("correlate", "convolve"):
+                for origin in (0, ((w.shape[0] - 1) // 2, -(w.shape[1] // 2))):
+                    kw = dict(mode=mode, cval=1.5, origin=origin)
+                    a = getattr(N, func)(x, w, **kw)
+                    assert _same(a, getattr(S, func)(x, w, **kw)), (func, w.shape, mode, origin)
+
+
+@pytest.mark.parametrize("func", ["gaussian_laplace", "gaussian_gradient_magnitude"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64])
+def test_gaussian_laplace_and_gradient_magnitude_in_one_sweep(func, dtype):
+    # Float outputs take the fused path; per-term mode lists (scipy filters term
+    # ii with modes[ii] on every axis), zero sigmas and integer outputs do not.
+    x = _image((70, 131), dtype, 31)
+    cases = [
+        (1.5, "reflect", None, {}),
+        ((0.8, 2.5), "wrap", np.float32, {"truncate": 2.5}),
+        (2.0, "constant", np.float64, {"radius": (3, 1)}),
+        (1.0, ["mirror", "nearest"], np.float32, {}),
+        ((0.0, 1.2), "reflect", np.float64, {}),
+        (1.0, "reflect", np.int16, {}),
+    ]
+    for sigma, mode, out, kw in cases:
+        a = getattr(N, func)(x, sigma, output=out, mode=mode, cval=2.5, **kw)
+        b = getattr(S, func)(x, sigma, output=out, mode=mode, cval=2.5, **kw)
+        assert _same(a, b), (sigma, mode, out, kw)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (5, 70, 9), (9, 3, 131)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_correlate_volumes_strip_by_strip(shape, dtype):
+    rng = np.random.default_rng(len(shape) + shape[1])
+    x = _image(shape, dtype, 41)
+    for kshape in ((3, 3, 3), (2, 5, 1), (4, 1, 2)):
+        w = rng.normal(size=kshape)
+        w[rng.random(kshape) < 0.3] = 0
+        for mode in MODES:
+            for func in ("correlate", "convolve"):
+                a = getattr(N, func)(x, w, mode=mode, cval=-2.0)
+                assert _same(a, getattr(S, func)(x, w, mode=mode, cval=-2.0)), (kshape, mode)
+    w4 = rng.normal(size=(2, 2, 2, 2))  # four dimensions: the whole-array path
+    x4 = _image((3, 4, 5, 6), dtype, 42)
+    assert _same(N.correlate(x4, w4), S.correlate(x4, w4))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_column_passes_across_wide_blocks(dtype):
+    # Short kernels take wide column blocks (sepconv.ndimage._exact.block_width):
+    # rows wider than several blocks, with a ragged last one.
+    x = _image((6, 2500), dtype, 51)
+    v = _image((3, 4, 2100), dtype, 52)
+    for w in ([1.0, 2.0, 1.0], [0.5, -1.0], np.linspace(-1, 1, 9)):
+        for mode in MODES:
+            assert _same(N.correlate1d(x, w, 0, mode=mode), S.correlate1d(x, w, 0, mode=mode))
+            assert _same(N.correlate1d(v, w, 1, mode=mode), S.correlate1d(v, w, 1, mode=mode))
+    for size in (2, 3, 7):
+        for mode in MODES:
+            kw = dict(mode=mode, cval=4.0)
+            assert _same(N.uniform_filter1d(x, size, 0, **kw), S.uniform_filter1d(x, size, 0, **kw))
+            assert _same(N.uniform_filter1d(v, size, 1, **kw), S.uniform_filter1d(v, size, 1, **kw))

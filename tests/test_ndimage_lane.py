@@ -35,6 +35,11 @@ def test_second_call_is_a_hit_with_the_same_bits(dtype):
         (N.uniform_filter1d, S.uniform_filter1d, (x, 4), dict(axis=1, origin=1)),
         (N.uniform_filter, S.uniform_filter, (x, 5), dict(mode="constant", cval=9.5)),
         (N.uniform_filter, S.uniform_filter, (x, 3), dict(output=np.float32)),
+        (N.gaussian_filter, S.gaussian_filter, (x, 1.5), dict(order=1, truncate=3.0)),
+        (N.gaussian_filter, S.gaussian_filter, (x, 2), dict(radius=3, mode="nearest")),
+        (N.sobel, S.sobel, (x, 0), dict(output=np.float32)),
+        (N.prewitt, S.prewitt, (x,), dict(mode="mirror")),
+        (N.laplace, S.laplace, (x,), dict(cval=1.0, mode="constant")),
     ]
     for ours, theirs, args, kw in calls:
         first = ours(*args, **kw)
@@ -115,3 +120,13 @@ def test_the_table_is_bounded():
     for i in range(_lane._MAX_ENTRIES + 10):
         N.correlate1d(x, [1.0, float(i)])
     assert len(_lane._table) <= _lane._MAX_ENTRIES
+
+
+def test_different_filters_and_parameters_do_not_share_entries():
+    x = _image(np.float32)
+    assert _same(N.sobel(x), S.sobel(x))
+    assert _same(N.prewitt(x), S.prewitt(x))  # same key fields as sobel but the name
+    for sigma, order in ((1.0, 0), (1.0, 1), (1.5, 0), (1.5, (0, 2))):
+        for _ in range(2):
+            assert _same(N.gaussian_filter(x, sigma, order), S.gaussian_filter(x, sigma, order))
+    assert len(_lane._table) == 5  # the tuple order is not a plain key

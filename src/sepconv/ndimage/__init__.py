@@ -7,7 +7,9 @@ Swap it in with one import line::
 Every function has scipy 1.17's name, positional order, defaults and keywords
 (plus a keyword-only ``workers``) and returns an array ``np.array_equal`` to
 scipy's for every dtype scipy accepts, NaN and infinity included: the kernels
-follow scipy's C arithmetic (see :mod:`sepconv.ndimage._exact`).  Errors have
+follow scipy's C arithmetic (see :mod:`sepconv.ndimage._exact`), and reorder
+only what changes no bit — SIMD across pixels, threads, and the passes of a
+multi-axis filter done strip by strip in cache (:mod:`sepconv.ndimage._fused`).  Errors have
 scipy's classes (user mistakes where scipy raises ``RuntimeError`` raise
 :class:`FilterArgumentError`, both a ``ValueError`` and a ``RuntimeError``) and
 warnings its categories.
@@ -28,7 +30,7 @@ True
 from __future__ import annotations
 
 from .._args import FilterArgumentError
-from . import _derivatives, _filters, _reach, _tensor
+from . import _derivatives, _filters, _reach, _tensor, _uniform
 from ._backends import backend
 from ._patch import PATCHED, is_patched, patch, patched, unpatch
 
@@ -42,9 +44,9 @@ gaussian_filter1d = backend(_reach.gaussian1d_reach)(_filters.gaussian_filter1d)
 gaussian_filter = backend(_reach.gaussian_reach, _tensor.gaussian_filter_tensor)(
     _filters.gaussian_filter
 )
-uniform_filter1d = backend(_reach.uniform1d_reach, whole_lines=True)(_filters.uniform_filter1d)
+uniform_filter1d = backend(_reach.uniform1d_reach, whole_lines=True)(_uniform.uniform_filter1d)
 uniform_filter = backend(_reach.uniform_reach, _tensor.uniform_filter_tensor, whole_lines=True)(
-    _filters.uniform_filter
+    _uniform.uniform_filter
 )
 sobel = backend(_reach.edge_reach, _tensor.sobel_tensor)(_derivatives.sobel)
 prewitt = backend(_reach.edge_reach, _tensor.prewitt_tensor)(_derivatives.prewitt)

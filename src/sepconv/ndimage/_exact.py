@@ -30,7 +30,9 @@ __all__ = [
     "STORE_INT64",
     "STORE_UINT64",
     "STORE_UINT64_ND",
-    "BLOCK",
+    "BLOCK_MAX",
+    "BLOCK_MIN",
+    "block_width",
     "correlate1d_inner",
     "correlate1d_last",
     "correlate_nd",
@@ -38,7 +40,6 @@ __all__ = [
     "fir_line",
     "load_line",
     "load_row",
-    "pad_rows",
     "store",
     "store_code",
     "symmetry",
@@ -56,8 +57,17 @@ STORE_FLOAT, STORE_INT32, STORE_INT64, STORE_UINT64 = 0, 1, 2, 3
 # code: values in (-2**64, 2**64) wrap modulo 2**64, others give 0, NaN 2**63.
 STORE_UINT64_ND = 4
 
-#: Columns per work unit when filtering along an axis that is not the last one.
-BLOCK = 128
+#: Bounds of the columns per work unit when filtering along an axis that is not
+#: the last one (:func:`block_width`).
+BLOCK_MIN, BLOCK_MAX = 128, 2048
+
+
+def block_width(rows: int) -> int:
+    """Columns per block for a pass that keeps ``rows`` double rows (a ring of
+    the kernel's taps): about 24 KiB, so they stay in L1; wide blocks for short
+    kernels walk the array in longer runs (fewer pages per block)."""
+    width = (24 * 1024 // 8) // max(rows, 1)
+    return int(min(BLOCK_MAX, max(BLOCK_MIN, width - width % 64)))
 
 
 def store_code(dtype: np.dtype, nd: bool = False) -> int:
@@ -363,10 +373,10 @@ def correlate1d_last(start, stop, src, dst, idx, before, cval, fw, code):
 
 
 @njit(cache=True, nogil=True)
-def correlate1d_inner(start, stop, src, dst, idx, before, cval, fw, code):
+def correlate1d_inner(start, stop, src, dst, idx, before, cval, fw, code, block):
     """Column blocks of ``src`` (outer, n, inner) filtered along axis 1.
 
-    Unit ``u`` is block ``u % nblocks`` of ``BLOCK`` columns of outer item
+    Unit ``u`` is block ``u % nblocks`` of ``block`` columns of outer item
     ``u // nblocks``.  Padded rows are converted to double once into a ring of
     ``size`` rows; output row ``i`` reads ring rows ``i .. i + size - 1``
     (``src`` must not share memory with ``dst``).
@@ -374,13 +384,13 @@ def correlate1d_inner(start, stop, src, dst, idx, before, cval, fw, code):
     n, inner = src.shape[1], src.shape[2]
     size = fw.shape[0]
     size1, sym = size // 2, symmetry(fw)
-    nblocks = (inner + BLOCK - 1) // BLOCK
-    ring = np.empty((size, BLOCK), np.float64)
-    acc = np.empty(BLOCK, np.float64)
+    nblocks = (inner + block - 1) // block
+    ring = np.empty((size, block), np.float64)
+    acc = np.empty(block, np.float64)
     for u in range(start, stop):
         o = u // nblocks
-        j0 = (u % nblocks) * BLOCK
-        w = min(BLOCK, inner - j0)
+        j0 = (u % nblocks) * block
+        w = min(block, inner - j0)
         plane = src[o]
         for p in range(size - 1):
             load_row(plane, idx[p], j0, w, cval, ring[p])
@@ -454,19 +464,19 @@ def uniform1d_last(start, stop, src, dst, idx, before, cval, size, code):
 
 
 @njit(cache=True, nogil=True)
-def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code):
+def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code, block):
     """The running sum along axis 1 of ``src`` (outer, n, inner), per column block."""
     n, inner = src.shape[1], src.shape[2]
-    nblocks = (inner + BLOCK - 1) // BLOCK
-    tmp = np.empty(BLOCK, np.float64)
-    acc = np.empty(BLOCK, np.float64)
-    a = np.empty(BLOCK, np.float64)
-    b = np.empty(BLOCK, np.float64)
+    nblocks = (inner + block - 1) // block
+    tmp = np.empty(block, np.float64)
+    acc = np.empty(block, np.float64)
+    a = np.empty(block, np.float64)
+    b = np.empty(block, np.float64)
     fs = np.float64(size)
     for u in range(start, stop):
         o = u // nblocks
-        j0 = (u % nblocks) * BLOCK
-        w = min(BLOCK, inner - j0)
+        j0 = (u % nblocks) * block
+        w = min(block, inner - j0)
         plane = src[o]
         for j in range(w):
             tmp[j] = 0.0
@@ -487,21 +497,6 @@ def uniform1d_inner(start, stop, src, dst, idx, before, cval, size, code):
 
 
 # --------------------------------------------------------------------------- N-D correlate
-
-
-@njit(cache=True, nogil=True)
-def pad_rows(start, stop, src, idx0, idx1, before1, cval, out):
-    """Padded rows ``start .. stop - 1`` of a 2-D ``src`` in double (boundary maps
-    ``idx0`` along rows, ``idx1`` along columns; ``-1`` is ``cval``)."""
-    n = src.shape[1]
-    for p in range(start, stop):
-        r = idx0[p]
-        if r < 0:
-            row_out = out[p]
-            for q in range(row_out.shape[0]):
-                row_out[q] = cval
-        else:
-            load_line(src[r], idx1, before1, n, cval, out[p])
 
 
 @njit(cache=True, nogil=True)

@@ -1,10 +1,13 @@
-"""scipy.ndimage's correlation, Gaussian and uniform filters, bit for bit.
+"""scipy.ndimage's correlation and Gaussian filters, bit for bit (uniform: :mod:`._uniform`).
 
 Each function has scipy 1.17's name, positional order, defaults and keywords,
 plus a keyword-only ``workers``.  The spine is scipy's: ``asarray`` ->
 normalise (:mod:`sepconv._args`) -> one exact kernel (:mod:`._run`) -> return
-``output``.  Multi-axis filters compose 1-D passes through ``output`` exactly
-as scipy's ``_filters.py`` does, so each pass is stored in the output dtype.
+``output``.  Multi-axis filters compose 1-D passes as scipy's ``_filters.py``
+does, each pass stored in the output dtype; the last two run as one sweep
+(:mod:`._fused`), which stores the same intermediate in a cache-sized buffer
+instead of ``output``.  Repeated small calls replay their launches
+(:mod:`._lane`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,6 @@ __all__ = [
     "correlate1d",
     "gaussian_filter",
     "gaussian_filter1d",
-    "uniform_filter",
-    "uniform_filter1d",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -388,6 +389,12 @@ def gaussian_filter(
     >>> np.array_equal(ndi.gaussian_filter(x, 1), ndimage.gaussian_filter(x, 1))
     True
     """
+    lane = None
+    if axes is None:
+        params = (sigma, order, truncate, radius)
+        lane = _lane.key("gaussian_filter", input, params, -1, output, mode, cval, 0, workers)
+        if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+            return done
     input = _args.as_input(input)
     output = _args.get_output(output, input)
     axes = _args.to_axes(axes, input.ndim)
@@ -418,179 +425,11 @@ def gaussian_filter(
             )
             for axis, sd, o, m, r in passes
         ]
-        _run.run_passes(input, normal, output, cval, workers)
+        _lane.record(lane, *_run.run_passes(input, normal, output, cval, workers))
         return output
     for axis, sd, o, m, r in passes:
         gaussian_filter1d(input, sd, axis, o, output, m, cval, truncate, radius=r, workers=workers)
         input = output
-    return output
-
-
-# --------------------------------------------------------------------------- uniform
-
-
-@fill_doc
-def uniform_filter1d(
-    input: Any,
-    size: int,
-    axis: int = -1,
-    output: Any = None,
-    mode: str = "reflect",
-    cval: Any = 0.0,
-    origin: int = 0,
-    *,
-    workers: int | None = None,
-) -> np.ndarray:
-    """1-D moving average, as ``scipy.ndimage.uniform_filter1d``.
-
-    scipy's running sum (add the entering sample, subtract the leaving one,
-    divide), so the cost does not grow with ``size`` and the bits are scipy's.
-
-    Parameters
-    ----------
-    %(input)s
-    size : int
-        Length of the window, ``>= 1``.
-    %(axis)s
-    %(output)s
-    mode : str, optional
-        Boundary mode.  Default ``'reflect'``.
-    %(cval)s
-    %(origin)s
-    %(workers)s
-
-    Returns
-    -------
-    ndarray
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sepconv import ndimage as ndi
-    >>> ndi.uniform_filter1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), size=3)
-    array([4, 3, 4, 1, 4, 6, 6, 3])
-    """
-    lane = _lane.key("uniform_filter1d", input, size, axis, output, mode, cval, origin, workers)
-    if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
-        return done
-    input = _args.as_input(input)
-    workers = check_workers(workers)
-    axis = _args.check_axis(axis, input.ndim)
-    size = _int_size(size)
-    complex_output = input.dtype.kind == "c"
-    output = _args.get_output(output, input, complex_output=complex_output)
-    origin = _box_origin(origin, size)
-    mode = _args.to_mode(mode)
-    if not complex_output:
-        _args.real_output(output)
-        cval = _args.real_cval(cval)
-        _lane.record(
-            lane, _run.run_uniform1d(input, size, axis, output, mode, cval, origin, workers)
-        )
-    else:
-        re, im = float(np.real(cval)), float(np.imag(cval))
-        _run.run_uniform1d(input.real, size, axis, output.real, mode, re, origin, workers)
-        _run.run_uniform1d(input.imag, size, axis, output.imag, mode, im, origin, workers)
-    return output
-
-
-def _box_origin(origin: Any, size: int) -> int:
-    origin = _int_origin(origin)
-    if size // 2 + origin < 0 or size // 2 + origin >= size:
-        raise ValueError(
-            f"origin must satisfy -(size // 2) <= origin <= (size - 1) // 2, i.e. lie in "
-            f"[{-(size // 2)}, {(size - 1) // 2}] for size {size}; got {origin}"
-        )
-    return origin
-
-
-def _int_size(size: Any) -> int:
-    if type(size) is int and size >= 1:
-        return size
-    if isinstance(size, (bool, np.bool_)):
-        raise TypeError(f"size must be an integer, got {size!r}")
-    try:
-        value = int(size)
-    except (TypeError, ValueError):
-        raise TypeError(f"size must be an integer, got {size!r}") from None
-    if value < 1:
-        raise FilterArgumentError(f"size must be >= 1, got {size!r}")
-    return value
-
-
-@fill_doc
-def uniform_filter(
-    input: Any,
-    size: Any = 3,
-    output: Any = None,
-    mode: Any = "reflect",
-    cval: Any = 0.0,
-    origin: Any = 0,
-    *,
-    axes: Any = None,
-    workers: int | None = None,
-) -> np.ndarray:
-    """Multidimensional moving average, as ``scipy.ndimage.uniform_filter``.
-
-    Parameters
-    ----------
-    %(input)s
-    size : int or sequence of ints, optional
-        Window length per filtered axis.  Default 3.
-    %(output)s
-    %(mode)s
-    %(cval)s
-    %(origin)s
-    %(axes)s
-    %(workers)s
-
-    Returns
-    -------
-    ndarray
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sepconv import ndimage as ndi
-    >>> ndi.uniform_filter(np.arange(9.0).reshape(3, 3))[1]
-    array([3.33333333, 4.        , 4.66666667])
-    """
-    lane = None
-    if axes is None and type(size) is int and type(origin) is int:
-        lane = _lane.key("uniform_filter", input, size, -1, output, mode, cval, origin, workers)
-        if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
-            return done
-    input = _args.as_input(input)
-    output = _args.get_output(output, input, complex_output=input.dtype.kind == "c")
-    axes = _args.to_axes(axes, input.ndim)
-    num_axes = len(axes)
-    sizes = _args.to_sequence(size, num_axes, "size")
-    origins = _args.to_sequence(origin, num_axes, "origin")
-    modes = _args.to_sequence(mode, num_axes, "mode")
-    passes = [
-        (axes[ii], sizes[ii], origins[ii], modes[ii]) for ii in range(num_axes) if sizes[ii] > 1
-    ]
-    if not passes:
-        output[...] = input[...]
-        return output
-    if input.dtype.kind == "c":
-        for axis, s, o, m in passes:
-            uniform_filter1d(input, int(s), axis, output, m, cval, o, workers=workers)
-            input = output
-        return output
-    # Real data: every pass checked before the first one writes output.
-    workers = check_workers(workers)
-    _args.real_output(output)
-    cval = _args.real_cval(cval)
-    checked = []
-    for axis, s, o, m in passes:
-        s = _int_size(s)
-        checked.append((_args.check_axis(axis, input.ndim), s, _args.to_mode(m), _box_origin(o, s)))
-    launches = []
-    for axis, s, m, o in checked:
-        launches.append(_run.run_uniform1d(input, s, axis, output, m, cval, o, workers))
-        input = output
-    _lane.record(lane, *launches)
     return output
 
 

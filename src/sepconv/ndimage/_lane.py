@@ -1,4 +1,4 @@
-"""A short path for repeated small calls of ``correlate1d`` and the uniform filters.
+"""A short path for repeated small calls: correlate1d, the uniform, Gaussian and edge filters.
 
 On a 32x32 image the filtering itself takes about a microsecond; the rest of
 a call (checking arguments, building the boundary map, choosing the kernel,
@@ -27,6 +27,7 @@ __all__ = ["Launch", "key", "lookup", "record"]
 
 _INPUTS = frozenset(np.dtype(t) for t in (np.uint8, np.float32, np.float64))
 _MAX_ENTRIES = 512
+_PLAIN = (int, float, str, type(None))
 _table: dict[tuple, tuple[Launch, ...]] = {}
 
 
@@ -47,7 +48,10 @@ def _weights_key(weights: Any) -> Any:
             return None
         return (weights.dtype.str, weights.tobytes())
     if type(weights) in (list, tuple) and len(weights) <= 64:
-        if all(type(w) in (int, float) for w in weights):
+        # Plain scalars only (a NumPy scalar or a complex number could compare
+        # equal to a float and give another result); None and str for the
+        # parameters callers pass here (a Gaussian's radius, say).
+        if all(type(w) in _PLAIN for w in weights):
             return tuple(weights)
     return None
 
@@ -56,7 +60,8 @@ def key(name: str, input: Any, weights: Any, axis: Any, output: Any, *rest: Any)
     """The table key of a call, or None when the call must take the full path.
 
     ``rest`` is ``(mode, cval, origin, workers)``; ``weights`` is the weight
-    sequence of ``correlate1d`` or the ``size`` of ``uniform_filter1d``.
+    sequence of ``correlate1d``, the ``size`` of ``uniform_filter1d``, or a
+    tuple of the other parameters of a filter (plain scalars).
     """
     if (
         type(input) is not np.ndarray

@@ -25,6 +25,7 @@ __all__ = [
     "run_correlate_nd",
     "run_passes",
     "run_sum_of_passes",
+    "run_two_terms",
     "run_uniform1d",
 ]
 
@@ -133,6 +134,7 @@ def _run_1d(
     idx: np.ndarray,
     extra: tuple,
     taps: int,
+    ring: int,
     workers: int | None,
 ) -> _lane.Launch | None:
     """Run the pass; return it as a :class:`._lane.Launch` when it was one
@@ -150,18 +152,19 @@ def _run_1d(
         # place is safe (sobel's passes write over their input, as in scipy).
         if np.may_share_memory(src, dst) and not _same_layout(src, dst):
             src = src.copy()
-        kernel, units, lines = kernel_last, outer, (outer, n)
+        kernel, units, lines, tail = kernel_last, outer, (outer, n), (code,)
     else:
         src = _independent(src, dst)
-        kernel, units = kernel_inner, outer * -(-inner // _exact.BLOCK)
-        lines = (outer, n, inner)
-    args = (src.reshape(lines), dst.reshape(lines), idx, *extra, code)
+        block = _exact.block_width(ring)
+        kernel, units = kernel_inner, outer * -(-inner // block)
+        lines, tail = (outer, n, inner), (code, block)
+    args = (src.reshape(lines), dst.reshape(lines), idx, *extra, *tail)
     _parallel_for(kernel, units, args, work, workers)
     _finish(dst, copy_back)
     if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
         return None
     # The weights (extra[-1]) may be the caller's array: keep a copy.
-    kept = (idx, *extra[:-1], _frozen(extra[-1]), code)
+    kept = (idx, *extra[:-1], _frozen(extra[-1]), *tail)
     return _lane.Launch(kernel, units, lines, kept, output.dtype, dst.dtype)
 
 
@@ -199,6 +202,7 @@ def run_correlate1d(
         idx,
         extra,
         size,
+        size,  # the inner kernel keeps a ring of `size` rows
         workers,
     )
 
@@ -219,9 +223,9 @@ def run_passes(
     output: np.ndarray,
     cval: float,
     workers: int | None = None,
-) -> None:
+) -> list[_lane.Launch | None]:
     """``correlate1d`` passes in order, each stored in ``output``'s dtype as
-    scipy's multi-axis filters store them.
+    scipy's multi-axis filters store them; returns what ran, for :mod:`._lane`.
 
     When the last two passes are over the last two axes and ``output``'s dtype
     can carry the intermediate (see :mod:`._fused`), they run as one sweep;
@@ -237,14 +241,22 @@ def run_passes(
         and output.dtype.isnative
     )
     head = passes[:-2] if fuse else passes
+    launches = []
     for i, (axis, fw, mode, origin) in enumerate(head):
         if fuse and i == 0:
             staged = np.empty(output.shape, output.dtype)
         target = staged if fuse else output
-        run_correlate1d(array, fw, axis, target, mode, cval, origin, workers)
+        launches.append(run_correlate1d(array, fw, axis, target, mode, cval, origin, workers))
         array = target
-    if fuse:
-        _two_passes(array, passes[-2], passes[-1], output, cval, workers)
+    if not fuse:
+        return launches
+    if head:  # the launches went to a temporary: not replayable
+        launches.append(None)
+    if passes[-2][0] == nd - 2:
+        sweep = _sweep(_fused.col_then_row, array, passes[-2], passes[-1], output, cval, workers)
+    else:
+        sweep = _sweep(_fused.row_then_col, array, passes[-1], passes[-2], output, cval, workers)
+    return [*launches, sweep]
 
 
 # Output dtypes whose += numpy performs as the kernels add (wrapping integers,
@@ -272,13 +284,13 @@ def run_sum_of_passes(
     output: np.ndarray,
     cval: float,
     workers: int | None = None,
-) -> bool:
+) -> list[_lane.Launch | None] | None:
     """``output = pass_0(array) + pass_1(array)``, each term stored in ``output``'s
     dtype and added in it (scipy's ``generic_laplace``), in one sweep.
 
     Only for two passes over the last two axes of a 2-D array (more terms
     would be added in another order); returns False, having done nothing,
-    otherwise.
+    otherwise.  Returns what ran (for :mod:`._lane`).
     """
     if (
         array.ndim != 2
@@ -288,24 +300,53 @@ def run_sum_of_passes(
         or output.dtype not in _ADDABLE
         or not output.dtype.isnative
     ):
-        return False
+        return None
     rows, cols = passes if passes[0][0] == 0 else passes[::-1]
-    _sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)
-    return True
+    return [_sweep(_fused.col_plus_row, array, rows, cols, output, cval, workers)]
 
 
-def _two_passes(
+def run_two_terms(
     array: np.ndarray,
-    first: Pass,
-    second: Pass,
+    rows: tuple[str, np.ndarray, np.ndarray],
+    cols: tuple[str, np.ndarray, np.ndarray],
     output: np.ndarray,
     cval: float,
-    workers: int | None,
+    *,
+    root: bool,
+    workers: int | None = None,
 ) -> None:
-    if first[0] == array.ndim - 2:
-        _sweep(_fused.col_then_row, array, first, second, output, cval, workers)
-    else:
-        _sweep(_fused.row_then_col, array, second, first, output, cval, workers)
+    """Two separable terms of a 2-D image combined (:func:`._fused.two_pairs`).
+
+    ``rows`` is ``(mode, weights of term a, weights of term b)`` along axis 0,
+    ``cols`` the same along axis 1; ``output`` is float32 or float64.
+    """
+    if array.size == 0:
+        return
+    (m0, fa0, fb0), (m1, fa1, fb1) = rows, cols
+    n0, n1 = array.shape
+    b0, a0 = kernel_reach(fa0.shape[0], 0)
+    b1, a1 = kernel_reach(fa1.shape[0], 0)
+    src = _independent(_source(array), output)
+    dst, copy_back = _target(output)
+    strip = _fused.strip_rows(n1, 16)
+    args = (
+        src.reshape(1, n0, n1),
+        dst.reshape(1, n0, n1),
+        _indices(n0, b0, a0, m0),
+        _indices(n1, b1, a1, m1),
+        b1,
+        float(cval),
+        fa0,
+        fa1,
+        fb0,
+        fb1,
+        _exact.store_code(output.dtype),
+        strip,
+        root,
+    )
+    work = 2 * array.size * (fa0.shape[0] + fa1.shape[0])
+    _parallel_for(_fused.two_pairs, -(-n0 // strip), args, work, workers)
+    _finish(dst, copy_back)
 
 
 def _sweep(
@@ -316,7 +357,7 @@ def _sweep(
     output: np.ndarray,
     cval: float,
     workers: int | None,
-) -> None:
+) -> _lane.Launch | None:
     # One of the _fused kernels: ``rows`` filters along axis -2, ``cols`` along -1.
     n0, n1 = array.shape[-2:]
     fw0, fw1 = rows[1], cols[1]
@@ -325,22 +366,24 @@ def _sweep(
     src = _independent(_source(array), output)
     dst, copy_back = _target(output)
     strip = _fused.strip_rows(n1, 8)
-    args = (
-        src.reshape(-1, n0, n1),
-        dst.reshape(-1, n0, n1),
+    lines = (-1, n0, n1)
+    extra = (
         _indices(n0, b0, a0, rows[2]),
         _indices(n1, b1, a1, cols[2]),
         b1,
         float(cval),
-        fw0,
-        fw1,
+        _frozen(fw0),
+        _frozen(fw1),
         _exact.store_code(output.dtype),
         strip,
     )
     units = (array.size // (n0 * n1)) * -(-n0 // strip)
     work = array.size * (fw0.shape[0] + fw1.shape[0])
-    _parallel_for(kernel, units, args, work, workers)
+    _parallel_for(kernel, units, (src.reshape(lines), dst.reshape(lines), *extra), work, workers)
     _finish(dst, copy_back)
+    if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
+        return None
+    return _lane.Launch(kernel, units, lines, extra, output.dtype, dst.dtype)
 
 
 def run_uniform1d(
@@ -368,6 +411,7 @@ def run_uniform1d(
         idx,
         (before, float(cval), int(size)),
         2,
+        4,  # the inner running sum keeps four rows
         workers,
     )
 
@@ -381,13 +425,17 @@ def run_correlate_nd(
     origins: list[int],
     workers: int | None = None,
 ) -> None:
-    """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions."""
+    """scipy's N-D ``correlate`` core: ``weights`` has ``array.ndim`` dimensions.
+
+    Images and volumes run strip by strip (:func:`._fused.correlate3d`); more
+    dimensions extend the whole array first (:func:`_exact.correlate_nd`).
+    """
     if array.size == 0:
         return
-    if array.ndim == 2:
-        padded = _pad2d(array, weights.shape, origins, mode, cval, workers)
-    else:
-        padded = _pad_nd(array, weights.shape, origins, mode, cval)
+    if array.ndim in (2, 3):
+        _correlate3d(array, weights, output, mode, cval, origins, workers)
+        return
+    padded = _pad_nd(array, weights.shape, origins, mode, cval)
     strides = tuple(s // 8 for s in padded.strides)
     pstrides, offsets, wts = _taps(weights.tobytes(), weights.shape, strides)
     dst, copy_back = _target(output)
@@ -398,6 +446,54 @@ def run_correlate_nd(
     args = (padded.reshape(-1), pstrides, oshape, dst.reshape(rows, n), offsets, wts, code)
     _parallel_for(_exact.correlate_nd, rows, args, array.size * max(len(wts), 1), workers)
     _finish(dst, copy_back)
+
+
+def _correlate3d(
+    array: np.ndarray,
+    weights: np.ndarray,
+    output: np.ndarray,
+    mode: str,
+    cval: float,
+    origins: list[int],
+    workers: int | None,
+) -> None:
+    # A 2-D image is one plane of a volume, with a kernel one plane deep.
+    shape, kshape = array.shape, weights.shape
+    if array.ndim == 2:
+        shape, kshape, origins = (1, *shape), (1, *kshape), [0, *origins]
+    src = _independent(_source(array), output)
+    reach = [kernel_reach(k, o) for k, o in zip(kshape, origins)]
+    idx = [_indices(n, b, a, mode) for n, (b, a) in zip(shape, reach)]
+    taps, wts = _taps3d(weights.tobytes(), kshape)
+    dst, copy_back = _target(output)
+    strip = _fused.strip_rows(idx[2].shape[0] * kshape[0], 8)
+    code = _exact.store_code(output.dtype, nd=True)
+    args = (
+        src.reshape(shape),
+        dst.reshape(shape),
+        *idx,
+        reach[2][0],
+        float(cval),
+        taps,
+        wts,
+        code,
+        strip,
+    )
+    units = shape[0] * -(-shape[1] // strip)
+    _parallel_for(_fused.correlate3d, units, args, array.size * max(len(wts), 1), workers)
+    _finish(dst, copy_back)
+
+
+@functools.lru_cache(maxsize=256)
+def _taps3d(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, weights)`` of a 3-D kernel's kept taps in C order (plane, row, column)."""
+    weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    mask = kept_taps(weights)  # NaN weights are skipped, as in C
+    taps = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64).reshape(-1, 3)
+    wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+    for a in (taps, wts):
+        a.flags.writeable = False
+    return taps, wts
 
 
 @functools.lru_cache(maxsize=256)
@@ -413,25 +509,6 @@ def _taps(
     for a in (pstrides, offsets, wts):
         a.flags.writeable = False
     return pstrides, offsets, wts
-
-
-def _pad2d(
-    array: np.ndarray,
-    kshape: tuple[int, ...],
-    origins: list[int],
-    mode: str,
-    cval: float,
-    workers: int | None,
-) -> np.ndarray:
-    """The boundary-extended 2-D input in double, gathered row by row in one pass."""
-    src = _source(array)
-    (b0, a0), (b1, a1) = (kernel_reach(k, o) for k, o in zip(kshape, origins))
-    idx0 = _indices(array.shape[0], b0, a0, mode)
-    idx1 = _indices(array.shape[1], b1, a1, mode)
-    out = np.empty((idx0.shape[0], idx1.shape[0]), np.float64)
-    args = (src, idx0, idx1, b1, cval, out)
-    _parallel_for(_exact.pad_rows, idx0.shape[0], args, out.size, workers)
-    return out
 
 
 def _pad_nd(

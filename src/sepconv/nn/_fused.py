@@ -22,7 +22,8 @@ flat arrays, unsigned indices in the hot loops (signed wraparound checks stop
 LLVM from vectorising), only fused multiply-add contraction.  Each tap's
 weights are tiled ``T`` pixels wide so that the inner loop runs over
 ``T x C`` contiguous values instead of ``C``; a kernel row of 3 or 5 taps is
-applied in one pass over the strip row.
+applied in one pass over the strip row.  (A whole 3 x 3 kernel in one pass
+and a register-blocked loop over 16 channels measured slower here.)
 """
 
 from __future__ import annotations

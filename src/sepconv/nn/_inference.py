@@ -26,6 +26,23 @@ its median is more than :data:`MARGIN` below plain's, so that a difference
 inside the noise keeps today's path.  Each trial call computes the layer's
 output with its arm, so measuring costs no extra work.
 
+What was measured (``benchmarks/results/layers_inference*.md``, the issue-13
+shapes, batch 8, on the project's 2-core AMD EPYC VM with a load of ~4):
+
+* 1 thread: the shipped layer reached 50-62 % of the MAC ratio (plain 50-56 %,
+  fused up to 66 % at 256 -> 256 @ 14^2, k = 3), none of the 8 rows the
+  issue's 70 %.  For 4 rows PyTorch's pointwise step alone caps the
+  efficiency below 70 % even with a free depthwise step: a 1 x 1 convolution
+  with 32-128 input channels runs at 32-37 GMAC/s where the dense
+  convolution runs at 52-59 (so does MKL ``sgemm`` over whole tensors; over
+  cache-resident strips it reached 36-50).  For the others the depthwise
+  step (8-28 GMAC/s in oneDNN; this Numba kernel 9-15 GMAC/s, it keeps the
+  intermediate in cache but computes it more slowly) takes the rest.
+* 2 threads on that busy machine: PyTorch's OpenMP barriers stall (the
+  plain layer took 22-32 ms against 3-9 ms on one thread), while the fused
+  arm runs on the engine's pool and was chosen for every row, 2.5-9x faster
+  than the plain layer.
+
 Numerics.  The arms compute the same sums in different orders, so they
 agree to float32 rounding: without ``mid_norm`` / ``mid_activation`` each
 output differs from the exact value by at most ``gamma_K * (|P| @ (|D| * |x|))``

@@ -24,6 +24,10 @@ weights are tiled ``T`` pixels wide so that the inner loop runs over
 ``T x C`` contiguous values instead of ``C``; a kernel row of 3 or 5 taps is
 applied in one pass over the strip row.  (A whole 3 x 3 kernel in one pass
 and a register-blocked loop over 16 channels measured slower here.)
+
+As for the engine's kernels, Numba's on-disk cache checks only this file:
+after changing :func:`~sepconv._engine._kernels._call` or ``_address``, delete
+this module's ``__pycache__/*.nbi`` / ``*.nbc`` files.
 """
 
 from __future__ import annotations

@@ -297,6 +297,20 @@ def test_batch_norm_and_relu_are_fused_and_agree(norm, act):
 
 
 @needs_sgemm
+def test_a_view_into_a_larger_batch_and_concurrent_callers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    layer, big = _layer(10, 14, 3, padding=1), _input(5, 10, 13, 12)
+    x = big[2:4]  # a view with a storage offset, still channels-last
+    assert x.storage_offset() > 0 and x.is_contiguous(memory_format=CL)
+    outs = _check_within_rounding(layer, x, inference.ARMS)
+    with ThreadPoolExecutor(2) as pool:
+        for arm in ("strips", "fused"):
+            results = list(pool.map(lambda _, arm=arm: _run(layer, x, arm), range(6)))
+            assert all(torch.equal(r, outs[arm]) for r in results), arm
+
+
+@needs_sgemm
 @pytest.mark.parametrize("arm", inference.ARMS)
 def test_an_input_that_requires_grad_under_no_grad(arm):
     layer, x = _layer(6, 10, 3, padding=1), _input(2, 6, 9, 10).requires_grad_(True)

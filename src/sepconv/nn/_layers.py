@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .._validate import check_positive_int
+from . import _inference
 
 __all__ = [
     "DepthwiseConv2d",
@@ -159,6 +160,19 @@ class DepthwiseSeparableConv2d(nn.Module):
     norm, activation : nn.Module or None
     pointwise : PointwiseConv2d
 
+    Notes
+    -----
+    In eval mode with gradients disabled (``torch.no_grad()``,
+    ``torch.inference_mode()``), on the CPU and for a float32 channels-last
+    input, the layer may run a faster inference path: the pointwise step as
+    MKL ``sgemm`` over strips, or the depthwise and pointwise steps fused
+    strip by strip.  The first calls of each shape and thread count measure
+    them against the plain path and keep the fastest, and a path other than
+    the plain one only if it is clearly faster (see ``sepconv/nn/_inference.py``).
+    The paths agree to float32 rounding, not bit for bit, so those first calls
+    may differ from each other in the last bits.  Training, and any call with
+    gradients enabled, always runs the plain path.
+
     Examples
     --------
     The article's example, 3 -> 256 channels with a 5 x 5 kernel, has
@@ -217,6 +231,13 @@ class DepthwiseSeparableConv2d(nn.Module):
     depth_multiplier = property(lambda self: self.depthwise.depth_multiplier)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or torch.is_grad_enabled():
+            return self._forward_plain(x)
+        # Eval without gradients: the fastest of the measured inference paths,
+        # this code among them (_inference.py).
+        return _inference.forward(self, x, self._forward_plain)
+
+    def _forward_plain(self, x: torch.Tensor) -> torch.Tensor:
         x = self.depthwise(x)
         if self.norm is not None:
             x = self.norm(x)

@@ -25,15 +25,15 @@ like natural images, but not natural images): the error column says how well eac
 keeps the layer's output on such inputs, not an ImageNet accuracy.  Random weights have flat
 spectra, so weight-SVD errors are large; trained weights are far more compressible.
 
-Digits: the capacity study's width-16 standard network (trained 600 steps, seed 0), converted
-at depth multiplier 1 and 2 with weight-space and data-aware (512 calibration images) factors,
-test accuracy right after conversion and after the study's 100-step fine-tune.
+Digits: the capacity study's own conversion step (``run_study`` restricted to the width-16
+standard network, seeds 0, 1, 2; seed 0 only with ``--quick``): depth multiplier 1 and 2 with
+weight-space and data-aware (512 calibration images) factors, test accuracy right after
+conversion and after the study's 100-step fine-tune (which distils the original network).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 import time
@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from _common import fmt_ms, loadavg, machine_info, markdown_table, measure, write_json
 
 from sepconv.nn import Budget, profile, separate
+from sepconv.study import summarise_conversion
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -73,12 +74,15 @@ def _efficientnet_b0() -> torch.nn.Module:
     return EfficientNet.from_name("efficientnet-b0", image_size=None)
 
 
+#: In the order the full run measures them: the cheapest conversions first.
 ARCHITECTURES = {
-    "resnet50 (transformers)": _resnet50,
-    "convnext-tiny (transformers)": _convnext_tiny,
     "mobilenet-v2 (transformers)": _mobilenet_v2,
     "efficientnet-b0 (efficientnet_pytorch)": _efficientnet_b0,
+    "convnext-tiny (transformers)": _convnext_tiny,
+    "resnet50 (transformers)": _resnet50,
 }
+#: The capacity study's seeds: the digits rows are the study's own conversion step.
+DIGITS_SEEDS = (0, 1, 2)
 QUICK = ("resnet50 (transformers)", "efficientnet-b0 (efficientnet_pytorch)")
 
 
@@ -140,6 +144,11 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
                     min_runs=5,
                     min_time=1.0,
                     max_time=6.0,
+                    # A first call over a second would count as a sample; after a
+                    # thread-count change it also sets up the thread pool and oneDNN's
+                    # primitives (an earlier run timed ConvNeXt-T's original at 2 threads,
+                    # batch 1, at 1.6 s against 0.76 s for its unchanged copy): warm-up only.
+                    jit=("original", "weight-SVD", "latency-aware"),
                 )
             record["runs"].append(
                 {
@@ -183,59 +192,38 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
     return record
 
 
-def digits(multipliers: tuple[int, ...]) -> list[dict[str, Any]]:
-    from sepconv.study import StudyConfig, build_model, load_data, split_dataset
-    from sepconv.study._convert import CALIBRATION_IMAGES, convert
-    from sepconv.study._models import BODY_CONVS  # noqa: F401  (what convert replaces)
-    from sepconv.study._train import deterministic, evaluate, train
+def digits(
+    multipliers: tuple[int, ...], seeds: tuple[int, ...]
+) -> tuple[list[dict[str, Any]], str]:
+    """The capacity study's conversion step itself, run for the width-16 standard network."""
+    import dataclasses
+    import tempfile
 
-    config = StudyConfig.full()
-    dataset = load_data(None)
-    split = split_dataset(dataset, config.split_seed, config.val_fraction, config.test_fraction)
-    rows = []
-    with deterministic(1):
-        torch.manual_seed(0)
-        base = build_model("standard", 16, dataset.shape[0], len(dataset.classes))
-        train(
-            base,
-            split.images["train"],
-            split.labels["train"],
-            steps=config.steps,
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            augment=config.augment,
-            seed=0,
+    from sepconv.study import StudyConfig, run_study
+
+    config = dataclasses.replace(
+        StudyConfig.full(),
+        families=("standard",),
+        widths=(16,),
+        seeds=seeds,
+        convert_multipliers=multipliers,
+        convert_ranks=(),
+        convert_seeds=len(seeds),
+    )
+    with tempfile.TemporaryDirectory() as out:
+        result = run_study(config, out)
+    rows = [r for r in result.conversion_runs if r["init"] in ("svd", "data")]
+    for r in rows:
+        print(
+            f"digits x{r['setting']} {r['init']} seed {r['seed']}: {r['acc_before']:.1f} -> "
+            f"{r['acc_converted']:.1f} -> {r['acc_finetuned']:.1f}",
+            flush=True,
         )
-        acc_base, _ = evaluate(base, split.images["test"], split.labels["test"])
-        calib = torch.from_numpy(split.images["train"][:CALIBRATION_IMAGES])
-        for multiplier in multipliers:
-            for init in ("svd", "data"):
-                model, _ = convert(copy.deepcopy(base), "depthwise", multiplier, init, calib)
-                acc_converted, _ = evaluate(model, split.images["test"], split.labels["test"])
-                train(
-                    model,
-                    split.images["train"],
-                    split.labels["train"],
-                    steps=config.finetune_steps,
-                    batch_size=config.batch_size,
-                    lr=config.finetune_lr,
-                    weight_decay=config.weight_decay,
-                    augment=config.augment,
-                    seed=1000,
-                )
-                acc_finetuned, _ = evaluate(model, split.images["test"], split.labels["test"])
-                rows.append(
-                    {
-                        "multiplier": multiplier,
-                        "init": init,
-                        "acc_before": acc_base,
-                        "acc_converted": acc_converted,
-                        "acc_finetuned": acc_finetuned,
-                    }
-                )
-                print(f"digits x{multiplier} {init}: {acc_converted:.1f} -> {acc_finetuned:.1f}")
-    return rows
+    described = (
+        f"{config.steps} training steps, fine-tune {config.finetune_steps} steps at lr "
+        f"{config.finetune_lr:g}, distilling at T = {config.finetune_temperature}"
+    )
+    return rows, described
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -243,7 +231,8 @@ def markdown(data: dict[str, Any]) -> str:
         "# Converting real architectures (random weights)",
         "",
         f"{data['machine']['cpu']}, {data['machine']['logical_cpus']} logical CPUs, "
-        f"{data['machine']['date']}; mode {data['mode']}.",
+        f"{data['machine']['date']}; mode {data['mode']}"
+        + ("." if data.get("complete", True) else " (incomplete: interrupted or running)."),
         "",
     ]
     rows = []
@@ -285,26 +274,83 @@ def markdown(data: dict[str, Any]) -> str:
             rows,
         )
     )
+    lines += ["", "## Per-layer output error", ""]
+    lines.append(
+        "Relative output error `||y - y_hat|| / ||y||` of each converted layer on the "
+        "calibration inputs, as the converted model runs them: weight-SVD at depth "
+        "multiplier 1, and the layers the latency-aware conversion chose (its rank and "
+        "the layer's measured time before / after) at each thread count and batch. "
+        "The errors are in-sample: measured on the calibration inputs the data-aware "
+        "factors were fitted to. Where a layer sees fewer calibration positions than its "
+        "C*kh*kw inputs (ResNet-50's last stage: 4 images x 7^2 positions at 224^2 against "
+        "512*9 = 4,608), the fit is underdetermined and a small error there says nothing "
+        "about other inputs."
+    )
+    for arch in data["architectures"]:
+        chosen: dict[str, list[str]] = {}
+        for run in arch["runs"]:
+            for lay in run["latency_aware"]["per_layer"]:
+                err = "-" if lay["output_error"] is None else f"{lay['output_error']:.3f}"
+                chosen.setdefault(lay["name"], []).append(
+                    f"t{run['threads']} b{run['batch']}: x{lay['rank']}, {err}, "
+                    f"{fmt_ms(lay['latency_before_s'])} -> {fmt_ms(lay['latency_after_s'])} ms"
+                )
+        rows = [
+            (
+                lay["name"],
+                "-" if lay["output_error"] is None else f"{lay['output_error']:.3f}",
+                "; ".join(chosen.get(lay["name"], [])) or "kept",
+            )
+            for lay in arch["weight_svd"]["per_layer"]
+        ]
+        lines += [
+            "",
+            f"**{arch['architecture']}** ({arch['weight_svd']['layers']} layers converted, "
+            f"{arch['weight_svd']['skipped']} left as they are)",
+            "",
+            markdown_table(("layer", "weight-SVD x1", "latency-aware"), rows),
+        ]
     lines += [
         "",
         "## Digits, width-16 standard network, depthwise conversion",
         "",
+        "The capacity study's conversion step (`sepconv.study.run_study`, its configuration "
+        f"{data['digits_config']}); mean ± std over seeds {data['digits_seeds']}, and each "
+        "seed's fine-tuned accuracy.",
+        "",
         markdown_table(
-            ("multiplier", "factors", "before %", "right after %", "fine-tuned %"),
+            (
+                "multiplier",
+                "factors",
+                "before %",
+                "right after %",
+                "fine-tuned %",
+                "fine-tuned per seed",
+            ),
             [
                 (
-                    r["multiplier"],
+                    r["setting"],
                     "weight-space SVD" if r["init"] == "svd" else "data-aware",
-                    f"{r['acc_before']:.1f}",
-                    f"{r['acc_converted']:.1f}",
-                    f"{r['acc_finetuned']:.1f}",
+                    f"{r['acc_before_mean']:.1f}",
+                    f"{r['acc_converted_mean']:.1f} ± {r['acc_converted_std']:.1f}",
+                    f"{r['acc_finetuned_mean']:.1f} ± {r['acc_finetuned_std']:.1f}",
+                    " / ".join(
+                        f"{d['acc_finetuned']:.1f}"
+                        for d in data["digits"]
+                        if (d["setting"], d["init"]) == (r["setting"], r["init"])
+                    ),
                 )
-                for r in data["digits"]
+                for r in summarise_conversion(data["digits"])
             ],
         ),
         "",
     ]
     return "\n".join(lines)
+
+
+def _write(stem: str, data: dict[str, Any]) -> None:
+    write_json(RESULTS / f"{stem}.json", data)
+    (RESULTS / f"{stem}.md").write_text(markdown(data))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,21 +363,30 @@ def main(argv: list[str] | None = None) -> int:
         names, size, batches = list(ARCHITECTURES), 224, [1, 8]
         threads = sorted({1, os.cpu_count() or 1})
     machine = machine_info()
+    seeds = DIGITS_SEEDS[:1] if args.quick else DIGITS_SEEDS
+    stem = "convert_quick" if args.quick else "convert"
+    # Digits first (deterministic, load-independent), then the architectures, cheapest
+    # first; the files are rewritten after each step, so an interrupted run keeps its rows.
+    digit_rows, digits_config = digits((1, 2), seeds)
+    data: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "complete": False,
+        "machine": machine,
+        "architectures": [],
+        "digits": digit_rows,
+        "digits_config": digits_config,
+        "digits_seeds": list(seeds),
+    }
     old_threads = torch.get_num_threads()
     try:
-        archs = [convert_arch(name, size, batches, threads) for name in names]
+        for name in names:
+            _write(stem, data)
+            data["architectures"].append(convert_arch(name, size, batches, threads))
     finally:
         torch.set_num_threads(old_threads)
-    data = {
-        "mode": "quick" if args.quick else "full",
-        "machine": machine,
-        "architectures": archs,
-        "digits": digits((1, 2)),
-        "loadavg_end": loadavg(),
-    }
-    stem = "convert_quick" if args.quick else "convert"
-    write_json(RESULTS / f"{stem}.json", data)
-    (RESULTS / f"{stem}.md").write_text(markdown(data))
+    data["complete"] = True
+    data["loadavg_end"] = loadavg()
+    _write(stem, data)
     print(f"wrote {RESULTS / stem}.json and .md")
     return 0
 

@@ -477,3 +477,55 @@ def test_budget_undoes_a_conversion_measured_slower_end_to_end(monkeypatch):
     assert all(type(converted.get_submodule(n)) is nn.Conv2d for n in ("0", "2"))
     reasons = dict(report.skipped)
     assert any("did not make the model faster" in r for r in reasons.values()), reasons
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_data_aware_output_error_never_grows_with_the_depth_multiplier(seed):
+    # More filters per channel can only help: the study's x2 must not be worse than x1.
+    model = nn.Sequential(conv(8, 12, seed=seed, padding=1))
+    calibration = smooth_images(16, 8, 10, seed=seed)
+    errors = []
+    for multiplier in (1, 2, 4, 9):
+        fitted, report = separate(model, depth_multiplier=multiplier, calibration=calibration)
+        errors.append(brute_output_error(model, fitted, calibration))
+        assert report.layers[0].output_error == pytest.approx(errors[-1], rel=1e-6)
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(errors, errors[1:])), errors
+    assert errors[-1] < 1e-6 < errors[0]
+
+
+def test_budget_fits_only_the_candidates_measured_faster(monkeypatch):
+    import sepconv.nn._convert as convert_module
+    import sepconv.nn._latency as latency_module
+
+    model = nn.Sequential(
+        conv(8, 16, seed=5, padding=1), nn.ReLU(), conv(16, 16, seed=6, padding=1)
+    )
+    calibration = smooth_images(4, 8, 10, seed=4)
+
+    def clock(module, *args, **kwargs):
+        # Fake clocks: only multiplier 1 beats the original layer.
+        if type(module) is nn.Conv2d:
+            return 1.0
+        if isinstance(module, DepthwiseSeparableConv2d):
+            step = module.depthwise
+            return 0.5 if step.out_channels == step.in_channels else 2.0
+        return 0.1  # the whole model
+
+    fits = []
+    real_fit = convert_module.fit_layer
+    monkeypatch.setattr(latency_module, "measure", clock)
+    monkeypatch.setattr(convert_module, "measure", lambda *args, **kwargs: 0.05)
+    monkeypatch.setattr(
+        convert_module, "fit_layer", lambda *a, **k: fits.append(a[2]) or real_fit(*a, **k)
+    )
+    converted, report = separate(
+        model, input_size=(8, 10, 10), calibration=calibration, budget="error=10"
+    )
+    # One fit per layer while planning (multiplier 1; 2, 4 and 9 were slower), one to convert.
+    assert len(fits) == 4
+    assert all(f.out_channels == f.in_channels for f in fits)
+    assert [layer.rank for layer in report.layers] == [1, 1]
+    # The same factors as the plain data-aware conversion at that multiplier.
+    plain, _ = separate(model, depth_multiplier=1, calibration=calibration)
+    with torch.no_grad():
+        torch.testing.assert_close(converted(calibration), plain(calibration))

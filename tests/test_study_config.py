@@ -34,6 +34,9 @@ def test_options_override_and_keep_the_conversion_width_valid():
         ({"lr": 0.0}, "lr must be > 0"),
         ({"val_fraction": 0.6}, "val_fraction must be between"),
         ({"convert_width": 5}, "convert_width must be one of widths"),
+        ({"finetune_temperature": 0.0}, "finetune_temperature must be a number > 0"),
+        ({"finetune_temperature": "4"}, "finetune_temperature must be a number > 0"),
+        ({"finetune_temperature": float("inf")}, "finetune_temperature must be a number > 0"),
     ],
 )
 def test_bad_settings_name_the_argument(kwargs, message):
@@ -65,3 +68,8 @@ def test_to_dict_is_plain_json():
 
     data = StudyConfig.quick().to_dict()
     assert json.loads(json.dumps(data)) == data and data["widths"] == [2, 8, 32]
+
+
+def test_fine_tune_distils_by_default_and_labels_stay_available():
+    assert StudyConfig().finetune_temperature == 4.0
+    assert StudyConfig(finetune_temperature=None).finetune_temperature is None

@@ -108,3 +108,34 @@ def test_data_aware_conversion_beats_weight_svd_right_after_conversion(trained, 
     # (measured 30 % / 41 % against 13 % / 11 % for depthwise / spatial, 63 % before).
     assert accuracy["data"] > accuracy["svd"] + 0.15
     assert accuracy["data"] < base
+
+
+def test_fine_tune_distils_the_original_unless_told_to_use_labels(trained, monkeypatch):
+    from sepconv.study import _train
+
+    model, split = trained
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    seen = []
+    real_train = _train.train
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["teacher"], kwargs["temperature"]))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "train", spy)
+    common = {"widths": (3,), "seeds": (0,), "finetune_steps": 3, "batch_size": 32}
+    with deterministic(1):
+        run_conversion(model, split, StudyConfig(**common), "depthwise", 1, "svd", seed=0)
+        run_conversion(
+            model,
+            split,
+            StudyConfig(**common, finetune_temperature=None),
+            "depthwise",
+            1,
+            "svd",
+            seed=0,
+        )
+    assert seen[0] == (model, 4.0)
+    assert seen[1][0] is None
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from sepconv.study._train import deterministic, evaluate, shift_batch, train
+from sepconv.study._train import deterministic, distillation_loss, evaluate, shift_batch, train
 
 
 def _shift_reference(image, dy, dx):
@@ -116,3 +117,69 @@ def test_zero_steps_leaves_the_model_untouched():
     before = model[1].weight.detach().clone()
     train(model, images, labels, steps=0, batch_size=8, lr=0.1, weight_decay=0.0, augment=0, seed=0)
     assert torch.equal(before, model[1].weight)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 4.0])
+def test_distillation_loss_is_the_softened_kl_divergence(temperature):
+    rng = np.random.default_rng(1)
+    student = rng.standard_normal((5, 3))
+    teacher = rng.standard_normal((5, 3)) * 3
+
+    def softmax(z):
+        e = np.exp(z / temperature - (z / temperature).max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    p, q = softmax(teacher), softmax(student)
+    expected = temperature**2 * np.mean(np.sum(p * np.log(p / q), axis=1))
+    got = distillation_loss(torch.tensor(student), torch.tensor(teacher), temperature)
+    assert float(got) == pytest.approx(expected, rel=1e-10)
+    assert float(distillation_loss(torch.tensor(teacher), torch.tensor(teacher), 4.0)) < 1e-12
+
+
+def test_distilling_pulls_the_student_to_the_teacher_and_leaves_the_teacher_alone():
+    images, labels = _problem()
+    teacher = _model(0)
+    with deterministic(1):
+        train(
+            teacher,
+            images,
+            labels,
+            steps=40,
+            batch_size=16,
+            lr=0.05,
+            weight_decay=0.0,
+            augment=0,
+            seed=0,
+        )
+    teacher.train()  # the mode it is in is given back after training
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    x = torch.from_numpy(images)
+
+    def gap(student):
+        with torch.no_grad():
+            return float(distillation_loss(student(x), teacher(x), 4.0))
+
+    # Wrong labels: only the teacher can make the student agree with it.
+    flipped = 1 - labels
+    distilled, labelled = _model(1), _model(1)
+    start = gap(distilled)
+    with deterministic(1):
+        for student, t in ((distilled, teacher), (labelled, None)):
+            train(
+                student,
+                images,
+                flipped,
+                steps=40,
+                batch_size=16,
+                lr=0.05,
+                weight_decay=0.0,
+                augment=0,
+                seed=3,
+                teacher=t,
+                temperature=4.0,
+            )
+    assert teacher.training
+    for key, value in teacher.state_dict().items():
+        assert torch.equal(value, before[key])
+    assert gap(distilled) < 0.1 * start
+    assert gap(labelled) > start

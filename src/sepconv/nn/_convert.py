@@ -393,15 +393,19 @@ def separate(
         if budget.channels_last:
             model = model.to(memory_format=torch.channels_last)
 
-        def build(conv: nn.Conv2d, recipe: Recipe, rank: int, x: list[Any] | None) -> Any:
+        def build(conv: nn.Conv2d, recipe: Recipe, rank: int) -> Any:
             new, *_, first, second = _convert(conv, recipe, kind, rank, rank, None, "svd")
             if budget.channels_last:
                 new = new.to(memory_format=torch.channels_last)
-            if x is None:
-                return new, _relative_error(recipe.weight, new.dense_weight())
-            if init == "data":  # the layer alone, on the original model's inputs
-                fit_layer(conv, new, first, second, recipe.pad, recipe.weight, x, x, kind)
-            return new, output_error(conv, new, x, x)
+
+            def fit(x: list[Any] | None) -> float:
+                if x is None:
+                    return _relative_error(recipe.weight, new.dense_weight())
+                if init == "data":  # the layer alone, on the original model's inputs
+                    fit_layer(conv, new, first, second, recipe.pad, recipe.weight, x, x, kind)
+                return output_error(conv, new, x, x)
+
+            return new, fit
 
         def inputs_of(name: str) -> list[Any] | None:
             if batches is None or reference is None:

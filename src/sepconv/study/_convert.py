@@ -96,7 +96,9 @@ def run_conversion(
 ) -> dict[str, Any]:
     """Convert ``base``, measure test accuracy, fine-tune briefly, measure again.
 
-    Call inside :func:`sepconv.study._train.deterministic`.  ``base`` is not modified.
+    The fine-tune distils ``base`` at ``config.finetune_temperature`` (cross-entropy on the
+    labels when it is ``None``).  Call inside :func:`sepconv.study._train.deterministic`.
+    ``base`` is not modified.
     """
     acc_before, _ = evaluate(base, split.images["test"], split.labels["test"])
     # A random initialisation draws from torch's generator: seed it so the run repeats.
@@ -117,6 +119,8 @@ def run_conversion(
         augment=config.augment,
         seed=seed + 1000,
         on_step=on_step,
+        teacher=None if config.finetune_temperature is None else base,
+        temperature=config.finetune_temperature or 1.0,
     )
     acc_finetuned, _ = evaluate(model, split.images["test"], split.labels["test"])
     return {

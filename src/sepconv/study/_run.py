@@ -239,6 +239,8 @@ def run_study(
                 }
                 if init == "data":  # only there, so that older svd / random runs stay cached
                     parts["calibration"] = CALIBRATION_IMAGES
+                if config.finetune_temperature is not None:  # likewise for label fine-tunes
+                    parts["distill"] = config.finetune_temperature
                 key = config_key(parts)
                 path = cache / f"convert-{kind}-x{setting}-{init}-s{seed}-{key}.json"
                 record = None if force else _read_json(path)

@@ -63,14 +63,81 @@ def train(
     augment: int,
     seed: int,
     on_step: Callable[[int, float], None] | None = None,
+    teacher: nn.Module | None = None,
+    temperature: float = 4.0,
 ) -> float:
     """Train ``model`` in place with AdamW and a cosine schedule; return the last batch loss.
 
     Batches are drawn epoch by epoch from a permutation seeded by ``seed``; the same seed draws
     the shifts.  Call inside :func:`deterministic` and after seeding the weights.
+
+    With a ``teacher`` the loss is :func:`distillation_loss` against the teacher's logits on
+    the same (shifted) batch, at ``temperature``, instead of the cross-entropy with
+    ``labels``; the teacher runs in eval mode and is not changed.
     """
     if steps == 0:
         return float("nan")
+    teacher_training = None if teacher is None else teacher.training
+    if teacher is not None:
+        teacher.eval()
+    try:
+        return _train(
+            model,
+            images,
+            labels,
+            steps,
+            batch_size,
+            lr,
+            weight_decay,
+            augment,
+            seed,
+            on_step,
+            teacher,
+            temperature,
+        )
+    finally:
+        if teacher is not None and teacher_training is not None:
+            teacher.train(teacher_training)
+
+
+def distillation_loss(
+    logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """``T^2 KL(softmax(t / T) || softmax(s / T))``, mean over the batch (Hinton et al., 2015).
+
+    The ``T^2`` keeps the gradient's size independent of ``T``, so the learning rate of a
+    cross-entropy fine-tune applies unchanged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = torch.tensor([[2.0, 0.0, -1.0]])
+    >>> float(distillation_loss(t, t, 4.0))
+    0.0
+    """
+    t = float(temperature)
+    return F.kl_div(
+        F.log_softmax(logits / t, dim=1),
+        F.log_softmax(teacher_logits / t, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    ) * (t * t)
+
+
+def _train(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    augment: int,
+    seed: int,
+    on_step: Callable[[int, float], None] | None,
+    teacher: nn.Module | None,
+    temperature: float,
+) -> float:
     rng = np.random.default_rng([seed, 0x5E9C])
     x_all = torch.from_numpy(images)
     y_all = torch.from_numpy(labels)
@@ -95,7 +162,13 @@ def train(
         x = x_all[index]
         if augment:
             x = shift_batch(x, rng.integers(-augment, augment + 1, size=(batch, 2)), augment)
-        loss = F.cross_entropy(model(x), y_all[index])
+        logits = model(x)
+        if teacher is None:
+            loss = F.cross_entropy(logits, y_all[index])
+        else:
+            with torch.no_grad():
+                target = teacher(x)
+            loss = distillation_loss(logits, target, temperature)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import platform
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -526,3 +527,30 @@ def test_a_slower_fused_arm_is_never_kept(monkeypatch):
     for _ in range(len(inference.ARMS) * (inference.ROUNDS + 1)):
         inference.forward(layer, x, timed(1.0))
     assert list(inference.chosen().values()) == ["plain"]
+
+
+def test_latency_measurement_waits_until_the_choice_is_made(monkeypatch):
+    """sepconv.nn._latency.measure starts its clock only after the trial calls."""
+    from sepconv.nn import _latency
+
+    def arm(name):
+        return lambda *args: torch.zeros(1)
+
+    monkeypatch.setattr(inference, "applicable", lambda layer, x: inference.ARMS)
+    monkeypatch.setattr(inference, "_strips", arm("strips"))
+    monkeypatch.setattr(inference, "_fuse", arm("fused"))
+    layer, x = _layer(4, 4, 3, padding=1), _input(1, 4, 5, 5)
+    monkeypatch.setattr(layer, "_forward_plain", arm("plain"))
+    inference.reset()
+    pending_when_timed = []
+    clock = _latency.time.perf_counter
+
+    def timed():
+        pending_when_timed.append(inference.pending())
+        return clock()
+
+    # _latency's own clock only (the trial calls time themselves with the real one).
+    monkeypatch.setattr(_latency, "time", types.SimpleNamespace(perf_counter=timed))
+    _latency.measure(layer, x, repeats=3)
+    assert pending_when_timed and not any(pending_when_timed)
+    assert len(inference.chosen()) == 1

@@ -81,6 +81,7 @@ __all__ = [
     "chosen_arm",
     "forced",
     "forward",
+    "pending",
     "reset",
 ]
 
@@ -135,6 +136,11 @@ def chosen() -> dict[tuple, str]:
 def chosen_arm(layer: nn.Module, x: torch.Tensor) -> str | None:
     """The arm kept for ``layer(x)`` at the current thread count, ``None`` while undecided."""
     return _decided.get(_key(layer, x))
+
+
+def pending() -> bool:
+    """Whether some layer shape is still trying its arms (its next calls mix arms)."""
+    return bool(_choices)
 
 
 def reset() -> None:

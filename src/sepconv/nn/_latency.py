@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import _inference
+
 __all__ = ["Budget", "layer_inputs", "measure", "model_latency", "plan_budget"]
 
 
@@ -92,11 +94,18 @@ class Budget:
         return cls(**{names[key.strip()]: number})
 
 
-def measure(module: nn.Module, x: torch.Tensor, repeats: int = 7) -> float:
-    """Median seconds of ``module(x)`` (eval, no grad), after a warm-up call.
+# Calls at most spent waiting for the inference choices (3 arms x 6 trial calls each, per shape).
+_WARMUP_CAP = 4 * len(_inference.ARMS) * (_inference.ROUNDS + 1)
 
-    Each timed sample runs the module enough times to last about a millisecond, so that the
-    clock's resolution does not decide small layers.
+
+def measure(module: nn.Module, x: torch.Tensor, repeats: int = 7) -> float:
+    """Median seconds of ``module(x)`` (eval, no grad), after warm-up calls.
+
+    Warm-up lasts until the separable layers inside have chosen their inference
+    path (their first calls time each candidate, :mod:`sepconv.nn._inference`),
+    so the samples time the model as it then runs.  Each timed sample runs the
+    module enough times to last about a millisecond, so that the clock's
+    resolution does not decide small layers.
     """
     was_training = module.training
     module.eval()
@@ -105,6 +114,10 @@ def measure(module: nn.Module, x: torch.Tensor, repeats: int = 7) -> float:
     try:
         with torch.no_grad():
             module(x)
+            for _ in range(_WARMUP_CAP):
+                if not _inference.pending():
+                    break
+                module(x)
             sync()
             start = time.perf_counter()
             module(x)

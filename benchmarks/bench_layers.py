@@ -101,8 +101,16 @@ def _forward_backward(module: torch.nn.Module, x: torch.Tensor, grad: torch.Tens
     return run
 
 
-def _time(funcs: dict[str, Any], budget: float, min_rounds: int = 5) -> dict[str, dict]:
-    """Interleaved calls after two warm-ups; wall-clock and process CPU seconds per call."""
+def _time(
+    funcs: dict[str, Any], budget: float, min_rounds: int = 5, settle: bool = False
+) -> dict[str, dict]:
+    """Interleaved calls after two warm-ups; wall-clock and process CPU seconds per call.
+
+    ``settle``: each timed call follows an untimed call of the same function,
+    which absorbs the hand-over between thread pools (the engine's workers
+    polling after a strip arm, PyTorch's OpenMP workers after a plain one);
+    without it the arm timed next pays for the previous one's threads.
+    """
     for fn in funcs.values():
         fn()
         fn()
@@ -111,6 +119,8 @@ def _time(funcs: dict[str, Any], budget: float, min_rounds: int = 5) -> dict[str
     rounds = 0
     while rounds < min_rounds or (time.perf_counter() - start < budget and rounds < 200):
         for name, fn in funcs.items():
+            if settle:
+                fn()
             c0, t0 = time.process_time(), time.perf_counter()
             fn()
             t1, c1 = time.perf_counter(), time.process_time()
@@ -231,7 +241,7 @@ def bench_inference(c_in: int, c_out: int, size: int, k: int, budget: float) -> 
         "depthwise step": _forward(sep.depthwise, x),
         "pointwise step": _forward(sep.pointwise, mid),
     }
-    t = _time(funcs, budget)
+    t = _time(funcs, budget, settle=True)
     ratio = macs_conv / macs_sep
     conv_s = t["conv"]["wall_median_s"]
     row: dict[str, Any] = {
@@ -357,7 +367,8 @@ def render_inference_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) 
         f"{meta['cpu']}, {meta['torch_threads']} PyTorch threads, torch {versions['torch']}; "
         f"load average {meta['loadavg_start']} -> {meta['loadavg_end']}; {meta['date']}.\n\n"
         "Eval mode, `torch.inference_mode()`, forward only; wall-clock medians of interleaved "
-        "calls. Arms: plain = today's code (oneDNN depthwise + 1x1 convolutions), strips = the "
+        "calls, each after one untimed call of the same contender (thread pools handed over). "
+        "Arms: plain = today's code (oneDNN depthwise + 1x1 convolutions), strips = the "
         "same depthwise step then the pointwise step as MKL sgemm over L2-sized strips of "
         "pixels, fused = a Numba depthwise kernel writing each strip of output rows into an "
         "L2-resident buffer fed straight to sgemm; shipped = the layer as called, on the arm "

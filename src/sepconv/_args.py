@@ -27,6 +27,7 @@ from . import _boundary
 
 __all__ = [
     "FilterArgumentError",
+    "REAL_DTYPES",
     "as_input",
     "check_axis",
     "complex_via_real",
@@ -52,7 +53,8 @@ class FilterArgumentError(ValueError, RuntimeError):
     """
 
 
-_REAL = tuple(
+#: The real dtypes scipy.ndimage's filters accept (float16 is refused, as by scipy).
+REAL_DTYPES = tuple(
     np.dtype(t)
     for t in (
         np.bool_,
@@ -80,7 +82,7 @@ def _dtype_error(name: str, dtype: np.dtype) -> FilterArgumentError:
     )
 
 
-_SUPPORTED = frozenset(_REAL + _COMPLEX)
+_SUPPORTED = frozenset(REAL_DTYPES + _COMPLEX)
 
 
 def _supported(dtype: np.dtype) -> bool:

@@ -40,6 +40,24 @@ def strip_rows(n1: int, itemsize: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _column_pass(plane, tmp, r0, r1, idx0, cval, fw0, h0, sym0, code, ring, acc):
+    # ``fw0`` down the columns of rows r0 .. r1 - 1 of ``plane`` into ``tmp``
+    # (stored in its dtype), block by block so that the ring of padded rows
+    # (double) stays in L1.
+    n1 = plane.shape[1]
+    size0 = fw0.shape[0]
+    for j0 in range(0, n1, COLS):
+        w = min(COLS, n1 - j0)
+        for p in range(r0, r0 + size0 - 1):
+            load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
+        for i in range(r0, r1):
+            p = i + size0 - 1
+            load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
+            fir_block(ring, i, size0, 0, w, fw0, h0, sym0, acc)
+            store(tmp[i - r0, j0:], acc, w, code)
+
+
+@njit(cache=True, nogil=True)
 def col_then_row(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, strip):
     """``fw0`` along axis -2, stored in ``dst``'s dtype, then ``fw1`` along axis -1."""
     n0, n1 = src.shape[1], src.shape[2]
@@ -56,15 +74,7 @@ def col_then_row(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, st
         r0 = (u % nstrips) * strip
         r1 = min(n0, r0 + strip)
         plane = src[o]
-        for j0 in range(0, n1, COLS):
-            w = min(COLS, n1 - j0)
-            for p in range(r0, r0 + size0 - 1):
-                load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
-            for i in range(r0, r1):
-                p = i + size0 - 1
-                load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
-                fir_block(ring, i, size0, 0, w, fw0, h0, sym0, acc)
-                store(tmp[i - r0, j0:], acc, w, code)
+        _column_pass(plane, tmp, r0, r1, idx0, cval, fw0, h0, sym0, code, ring, acc)
         for i in range(r0, r1):
             load_line(tmp[i - r0], idx1, b1, n1, cval, buf)
             fir_line(buf, acc, n1, fw1, h1, sym1)
@@ -135,15 +145,7 @@ def col_plus_row(start, stop, src, dst, idx0, idx1, b1, cval, fw0, fw1, code, st
         r0 = (u % nstrips) * strip
         r1 = min(n0, r0 + strip)
         plane = src[o]
-        for j0 in range(0, n1, COLS):
-            w = min(COLS, n1 - j0)
-            for p in range(r0, r0 + size0 - 1):
-                load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
-            for i in range(r0, r1):
-                p = i + size0 - 1
-                load_row(plane, idx0[p], j0, w, cval, ring[p % size0])
-                fir_block(ring, i, size0, 0, w, fw0, h0, sym0, acc)
-                store(tmp[i - r0, j0:], acc, w, code)
+        _column_pass(plane, tmp, r0, r1, idx0, cval, fw0, h0, sym0, code, ring, acc)
         for i in range(r0, r1):
             load_line(plane[i], idx1, b1, n1, cval, buf)
             fir_line(buf, acc, n1, fw1, h1, sym1)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _args
 from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
 from .._engine import _pool
@@ -260,22 +261,8 @@ def run_passes(
 
 
 # Output dtypes whose += numpy performs as the kernels add (wrapping integers,
-# IEEE floats); bool's += is a logical or.
-_ADDABLE = frozenset(
-    np.dtype(t)
-    for t in (
-        np.uint8,
-        np.uint16,
-        np.uint32,
-        np.uint64,
-        np.int8,
-        np.int16,
-        np.int32,
-        np.int64,
-        np.float32,
-        np.float64,
-    )
-)
+# IEEE floats): every real dtype but bool, whose += is a logical or.
+_ADDABLE = frozenset(d for d in _args.REAL_DTYPES if d != np.bool_)
 
 
 def run_sum_of_passes(

@@ -93,6 +93,7 @@ def study(
             title=f"Converting the trained standard network (width "
             f"{result.config.conversion_width}, {before:.1f} % test accuracy) with "
             f"sepconv.nn.separate, then {result.config.finetune_steps} fine-tuning steps"
+            + (" distilling the original" if result.config.finetune_temperature is not None else "")
         )
         for name in (
             "conversion",

@@ -80,7 +80,13 @@ def build(ctx: Context) -> Section:
             f"<p>Converting instead of retraining: the trained standard network of width "
             f"{config.conversion_width} converted by <code>sepconv.nn.separate</code>, its "
             f"accuracy right after conversion and after {config.finetune_steps} fine-tuning "
-            "steps, SVD initialisation next to random.</p>"
+            + (
+                f"steps that distil the original network (temperature "
+                f"{config.finetune_temperature:g})"
+                if config.finetune_temperature is not None
+                else "steps on the labels"
+            )
+            + ", SVD initialisation next to random.</p>"
             + table(
                 [
                     "conversion",

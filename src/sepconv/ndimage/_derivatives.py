@@ -46,7 +46,7 @@ def _edge(
 ) -> np.ndarray:
     name = "sobel" if smooth is _SOBEL else "prewitt"
     lane = _lane.key(name, input, (), axis, output, mode, cval, 0, workers)
-    if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+    if (done := _lane.lookup(lane, input, output)) is not None:
         return done
     input = _args.as_input(input)
     workers = check_workers(workers)
@@ -247,7 +247,7 @@ def laplace(
     lane = None
     if axes is None:
         lane = _lane.key("laplace", input, (), -1, output, mode, cval, 0, workers)
-        if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+        if (done := _lane.lookup(lane, input, output)) is not None:
             return done
     if type(input) is np.ndarray and input.ndim == 2 and input.dtype.kind != "c":
         # Both terms and their sum in one sweep, when the output dtype allows.

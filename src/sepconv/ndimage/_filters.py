@@ -123,7 +123,7 @@ def correlate1d(
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
     lane = _lane.key("correlate1d", input, weights, axis, output, mode, cval, origin, workers)
-    if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+    if (done := _lane.lookup(lane, input, output)) is not None:
         return done
     input = _args.as_input(input)
     weights = np.asarray(weights)
@@ -393,7 +393,7 @@ def gaussian_filter(
     if axes is None:
         params = (sigma, order, truncate, radius)
         lane = _lane.key("gaussian_filter", input, params, -1, output, mode, cval, 0, workers)
-        if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+        if (done := _lane.lookup(lane, input, output)) is not None:
             return done
     input = _args.as_input(input)
     output = _args.get_output(output, input)

@@ -97,9 +97,10 @@ def key(name: str, input: Any, weights: Any, axis: Any, output: Any, *rest: Any)
     return (name, input.shape, input.dtype, wkey, axis, out, mode, cval, origin, workers)
 
 
-def lookup(k: tuple, input: np.ndarray, output: Any) -> np.ndarray | None:
-    """Run the launches recorded for key ``k``; None when there are none or they do not apply."""
-    launches = _table.get(k)
+def lookup(k: tuple | None, input: Any, output: Any) -> np.ndarray | None:
+    """Run the launches recorded for key ``k``; None when there are none or they do not apply
+    (``k`` None: the call has no key)."""
+    launches = None if k is None else _table.get(k)
     if launches is None:
         return None
     if type(output) is np.ndarray:

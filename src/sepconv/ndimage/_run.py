@@ -34,12 +34,17 @@ _NATIVE = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 _NATIVE_SET = frozenset(_NATIVE)
 
 
+def _one_thread(work: int) -> bool:
+    """Whether the pool runs ``work`` on one thread whatever the setting (its own rule)."""
+    return work < 2 * _pool.WORK_PER_THREAD
+
+
 def _parallel_for(fn: Any, n: int, args: tuple, work: int, workers: int | None) -> None:
     """Run ``fn(start, stop, *args)`` over ``0 .. n``, threaded by the engine's pool."""
     if n <= 0:
         return
-    if workers == 1 or work < 2 * _pool.WORK_PER_THREAD:
-        # One thread either way (the pool's own rule): skip its bookkeeping.
+    if workers == 1 or _one_thread(work):
+        # One thread either way: skip the pool's bookkeeping.
         fn(0, n, *args)
         return
     if workers is None:
@@ -162,18 +167,24 @@ def _run_1d(
     args = (src.reshape(lines), dst.reshape(lines), idx, *extra, *tail)
     _parallel_for(kernel, units, args, work, workers)
     _finish(dst, copy_back)
-    if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
-        return None
-    # The weights (extra[-1]) may be the caller's array: keep a copy.
-    kept = (idx, *extra[:-1], _frozen(extra[-1]), *tail)
-    return _lane.Launch(kernel, units, lines, kept, output.dtype, dst.dtype)
+    replayable = copy_back is None and src is array and _one_thread(work)
+    return _launch(kernel, units, lines, (idx, *extra, *tail), output, dst) if replayable else None
 
 
-def _frozen(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        value = value.copy()
-        value.flags.writeable = False
-    return value
+def _launch(
+    kernel: Any, units: int, lines: tuple, extra: tuple, output: np.ndarray, dst: np.ndarray
+) -> _lane.Launch:
+    """The call just made, for :mod:`._lane`: the kernel ran once, single-threaded, on the
+    caller's input and output as they are (the callers check that)."""
+    # The arrays among the arguments may be the caller's weights (even a read-only
+    # view of them can change): keep copies.  Recording happens once per key.
+    kept = []
+    for value in extra:
+        if isinstance(value, np.ndarray):
+            value = value.copy()
+            value.flags.writeable = False
+        kept.append(value)
+    return _lane.Launch(kernel, units, lines, tuple(kept), output.dtype, dst.dtype)
 
 
 def run_correlate1d(
@@ -359,8 +370,8 @@ def _sweep(
         _indices(n1, b1, a1, cols[2]),
         b1,
         float(cval),
-        _frozen(fw0),
-        _frozen(fw1),
+        fw0,
+        fw1,
         _exact.store_code(output.dtype),
         strip,
     )
@@ -368,9 +379,8 @@ def _sweep(
     work = array.size * (fw0.shape[0] + fw1.shape[0])
     _parallel_for(kernel, units, (src.reshape(lines), dst.reshape(lines), *extra), work, workers)
     _finish(dst, copy_back)
-    if copy_back is not None or src is not array or work >= 2 * _pool.WORK_PER_THREAD:
-        return None
-    return _lane.Launch(kernel, units, lines, extra, output.dtype, dst.dtype)
+    replayable = copy_back is None and src is array and _one_thread(work)
+    return _launch(kernel, units, lines, extra, output, dst) if replayable else None
 
 
 def run_uniform1d(

@@ -62,7 +62,7 @@ def uniform_filter1d(
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
     lane = _lane.key("uniform_filter1d", input, size, axis, output, mode, cval, origin, workers)
-    if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+    if (done := _lane.lookup(lane, input, output)) is not None:
         return done
     input = _args.as_input(input)
     workers = check_workers(workers)
@@ -149,7 +149,7 @@ def uniform_filter(
     lane = None
     if axes is None and type(size) is int and type(origin) is int:
         lane = _lane.key("uniform_filter", input, size, -1, output, mode, cval, origin, workers)
-        if lane is not None and (done := _lane.lookup(lane, input, output)) is not None:
+        if (done := _lane.lookup(lane, input, output)) is not None:
             return done
     input = _args.as_input(input)
     output = _args.get_output(output, input, complex_output=input.dtype.kind == "c")

@@ -14,9 +14,9 @@ For each input batch and thread count, interleaved timing (eval, ``torch.inferen
 of three models:
 
 * ``original``;
-* ``weight-SVD``: every eligible convolution replaced by ``separate(..., depth_multiplier=1)``
+* ``weight-SVD``: every eligible convolution replaced by ``convert(..., depth_multiplier=1)``
   with weight-space SVD factors, whether or not that is faster;
-* ``latency-aware``: ``separate(..., budget=Budget(speedup=1.5, batch_size=batch))`` with
+* ``latency-aware``: ``convert(..., budget=Budget(speedup=1.5, batch_size=batch))`` with
   data-aware factors -- only layers measured faster on this machine are converted.
 
 The per-layer output error is measured on calibration inputs.  There are no real ImageNet
@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from _common import fmt_ms, loadavg, machine_info, markdown_table, measure, write_json
 
-from sepconv.nn import Budget, profile, separate
+from sepconv.nn import Budget, convert, profile
 from sepconv.study import summarise_conversion
 
 RESULTS = Path(__file__).parent / "results"
@@ -98,7 +98,7 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
     calib = calibration_images(4, size)
     input_size = (3, size, size)
     t0 = time.perf_counter()
-    svd, svd_report = separate(
+    svd, svd_report = convert(
         model, depth_multiplier=1, input_size=input_size, init="svd", calibration=calib
     )
     svd_s = time.perf_counter() - t0
@@ -126,7 +126,7 @@ def convert_arch(name: str, size: int, batches: list[int], threads: list[int]) -
         torch.set_num_threads(n_threads)
         for batch in batches:
             t0 = time.perf_counter()
-            fast, fast_report = separate(
+            fast, fast_report = convert(
                 model,
                 input_size=input_size,
                 calibration=calib,

@@ -1,4 +1,4 @@
-"""sepconv.nn.separate: exact at full rank, optimal (Eckart–Young) below it, honest report."""
+"""sepconv.nn.convert: exact at full rank, optimal (Eckart–Young) below it, honest report."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from torch import nn  # noqa: E402
 from sepconv.nn import (  # noqa: E402
     DepthwiseSeparableConv2d,
     SpatialSeparableConv2d,
+    convert,
     profile,
-    separate,
 )
 
 DEVICES = [
@@ -85,7 +85,7 @@ def true_error(original, layer):
 def test_full_rank_reproduces_the_original_outputs(kind, rank_kwargs, layer_kwargs):
     original = conv(**layer_kwargs)
     x = torch.randn(2, 6, 13, 12, dtype=torch.float64)
-    new, report = separate(original, kind=kind, **rank_kwargs)
+    new, report = convert(original, kind=kind, **rank_kwargs)
     expected_type = DepthwiseSeparableConv2d if kind == "depthwise" else SpatialSeparableConv2d
     assert type(new) is expected_type
     torch.testing.assert_close(new(x), original(x), atol=1e-12, rtol=1e-12)
@@ -115,7 +115,7 @@ def test_converted_output_is_the_convolution_with_reconstructed_weights(
     kind, rank_kwargs, layer_kwargs
 ):
     original = conv(k=(3, 5), **layer_kwargs)
-    new, report = separate(original, kind=kind, **rank_kwargs)
+    new, report = convert(original, kind=kind, **rank_kwargs)
     x = torch.randn(2, 6, 14, 15, dtype=torch.float64)
     w_hat = reconstructed_weight(new)
     reference = nn.Conv2d(6, 10, (3, 5), dtype=torch.float64, **layer_kwargs)
@@ -134,7 +134,7 @@ def test_converted_output_is_the_convolution_with_reconstructed_weights(
 
 def test_svd_init_uses_unit_depthwise_filters_and_scaled_pointwise_weights():
     original = conv()
-    new, _ = separate(original, depth_multiplier=2)
+    new, _ = convert(original, depth_multiplier=2)
     w = original.weight.detach().numpy()
     d = new.depthwise.weight.detach().numpy().reshape(6, 2, 9)
     p = new.pointwise.weight.detach().numpy()[:, :, 0, 0].reshape(10, 6, 2)
@@ -150,7 +150,7 @@ def test_svd_init_uses_unit_depthwise_filters_and_scaled_pointwise_weights():
 @pytest.mark.parametrize("rtol", [0.05, 0.3, 0.7])
 def test_rank_rtol_picks_the_smallest_rank_meeting_it(kind, rtol):
     original = conv(c=5, o=8)
-    new, report = separate(original, kind=kind, rank_rtol=rtol)
+    new, report = convert(original, kind=kind, rank_rtol=rtol)
     rank = report.layers[0].rank
     assert report.layers[0].error <= rtol
     assert optimal_error(original.weight, kind, rank) <= rtol
@@ -160,7 +160,7 @@ def test_rank_rtol_picks_the_smallest_rank_meeting_it(kind, rtol):
 
 def test_default_mid_channels_halves_the_multiplications():
     original = conv(c=16, o=16)
-    _, report = separate(original, kind="spatial")
+    _, report = convert(original, kind="spatial")
     layer = report.layers[0]
     assert layer.rank == 16 * 16 * 9 // (2 * (16 * 3 + 16 * 3))
     assert layer.multiplications_after <= layer.multiplications_before / 2
@@ -182,7 +182,7 @@ def test_keeps_arguments_dtype_device_and_training_flag(device, kind):
         dtype=torch.float64,
     )
     original.eval()
-    new, _ = separate(original, kind=kind, depth_multiplier=2, mid_channels=5)
+    new, _ = convert(original, kind=kind, depth_multiplier=2, mid_channels=5)
     assert not new.training
     assert {p.dtype for p in new.parameters()} == {torch.float64}
     assert {p.device.type for p in new.parameters()} == {torch.device(device).type}
@@ -206,20 +206,20 @@ def test_selection_rules_and_include():
         nn.Conv2d(8, 8, 3, padding=1, groups=8),  # 1: grouped, skipped
         nn.Conv2d(8, 8, 1),  # 2: 1x1, skipped
         DepthwiseSeparableConv2d(8, 8, 3, padding=1),  # 3: already separable
-        SpatialSeparableConv2d(8, 8, 3, 4, padding=1),  # 4: already separable
+        SpatialSeparableConv2d(8, 8, 3, mid_channels=4, padding=1),  # 4: already separable
         nn.Conv2d(8, 8, 5, padding=2),  # 5: eligible
     )
-    new, report = separate(model)
+    new, report = convert(model)
     assert [layer.name for layer in report.layers] == ["0", "5"]
     assert type(new[1]) is nn.Conv2d and type(new[2]) is nn.Conv2d
     assert type(new[4].vertical) is nn.Conv2d  # the inner k x 1 conv is left alone
-    _, again = separate(new)
+    _, again = convert(new)
     assert again.layers == ()  # idempotent
 
-    _, by_name = separate(model, include=["2", "5"])
+    _, by_name = convert(model, include=["2", "5"])
     assert [layer.name for layer in by_name.layers] == ["2", "5"]
     seen = []
-    _, by_callable = separate(model, include=lambda name, m: seen.append(name) or name != "0")
+    _, by_callable = convert(model, include=lambda name, m: seen.append(name) or name != "0")
     # Called for groups=1 convolutions only, including those inside sepconv layers.
     assert "1" not in seen and "3.depthwise" not in seen and "4.vertical" in seen
     assert [layer.name for layer in by_callable.layers] == [
@@ -230,35 +230,35 @@ def test_selection_rules_and_include():
         "5",
     ]
     with pytest.raises(ValueError, match="groups=8"):
-        separate(model, include=["1"])
+        convert(model, include=["1"])
     with pytest.raises(ValueError, match="not an nn.Conv2d"):
-        separate(model, include=["7"])
+        convert(model, include=["7"])
     with pytest.raises(TypeError, match="include"):
-        separate(model, include="5")
+        convert(model, include="5")
 
 
 def test_inplace_and_copy():
     model = nn.Sequential(nn.Conv2d(3, 4, 3))
     weight = model[0].weight.detach().clone()
-    new, _ = separate(model)
+    new, _ = convert(model)
     assert type(model[0]) is nn.Conv2d and torch.equal(model[0].weight, weight)
     assert new is not model
-    same, _ = separate(model, inplace=True)
+    same, _ = convert(model, inplace=True)
     assert same is model and isinstance(model[0], DepthwiseSeparableConv2d)
 
 
 def test_shared_convolution_is_converted_once_everywhere():
     shared = nn.Conv2d(4, 4, 3, padding=1)
     model = nn.Sequential(shared, nn.ReLU(), shared)
-    new, report = separate(model)
+    new, report = convert(model)
     assert len(report.layers) == 1
     assert new[0] is new[2] and isinstance(new[0], DepthwiseSeparableConv2d)
 
 
 def test_random_init_builds_fresh_layers_and_reports_their_true_error():
     original = conv()
-    new, report = separate(original, init="random", depth_multiplier=9)
-    svd, _ = separate(original, init="svd", depth_multiplier=9)
+    new, report = convert(original, init="random", depth_multiplier=9)
+    svd, _ = convert(original, init="svd", depth_multiplier=9)
     assert not torch.allclose(new.pointwise.weight, svd.pointwise.weight)
     assert report.layers[0].error == pytest.approx(true_error(original, new), rel=1e-9)
     assert report.layers[0].error > 0.5
@@ -270,7 +270,7 @@ def test_random_init_builds_fresh_layers_and_reports_their_true_error():
 def test_architectures_stay_runnable_with_the_claimed_counts(device, arch, kind):
     torch.manual_seed(0)
     model = ARCHITECTURES[arch]().to(device).eval()
-    new, report = separate(model, kind=kind, input_size=INPUT_SIZE)
+    new, report = convert(model, kind=kind, input_size=INPUT_SIZE)
     assert report.layers, "every test architecture has a convertible convolution"
     x = torch.randn(2, *INPUT_SIZE, device=device)
     assert new(x).shape == model(x).shape
@@ -290,7 +290,7 @@ def test_architectures_stay_runnable_with_the_claimed_counts(device, arch, kind)
 
 
 def test_per_position_multiplications_without_input_size():
-    _, report = separate(conv(c=3, o=256, k=5, dtype=torch.float32, bias=False))
+    _, report = convert(conv(c=3, o=256, k=5, dtype=torch.float32, bias=False))
     layer = report.layers[0]
     # The article's layer per output pixel: 5*5*3*256 vs 5*5*3 + 3*256.
     assert (layer.multiplications_before, layer.multiplications_after) == (19200, 843)
@@ -298,7 +298,7 @@ def test_per_position_multiplications_without_input_size():
 
 
 def test_report_table_and_json():
-    _, report = separate(
+    _, report = convert(
         nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3)), input_size=(3, 10, 10)
     )
     text = str(report)
@@ -311,15 +311,15 @@ def test_report_table_and_json():
 def test_bad_arguments():
     model = nn.Conv2d(3, 4, 3)
     with pytest.raises(ValueError, match="kind"):
-        separate(model, kind="channel")
+        convert(model, kind="channel")
     with pytest.raises(ValueError, match="init"):
-        separate(model, init="zeros")
+        convert(model, init="zeros")
     with pytest.raises(ValueError, match="mid_channels or rank_rtol"):
-        separate(model, kind="spatial", mid_channels=2, rank_rtol=0.1)
+        convert(model, kind="spatial", mid_channels=2, rank_rtol=0.1)
     with pytest.raises(ValueError, match="rank_rtol"):
-        separate(model, rank_rtol=-1)
+        convert(model, rank_rtol=-1)
     with pytest.raises(TypeError, match="model"):
-        separate("conv")
+        convert("conv")
 
 
 def smooth_images(n, c, size, seed):
@@ -348,10 +348,10 @@ def test_data_aware_factors_lower_the_output_error_on_seen_and_new_data(
     model = nn.Sequential(conv(6, 10, seed=3, **layer_kwargs))
     calibration = smooth_images(16, 6, 12, seed=0)
     held_out = smooth_images(16, 6, 12, seed=1)
-    weight_space, svd_report = separate(
+    weight_space, svd_report = convert(
         model, kind, init="svd", calibration=calibration, **rank_kwargs
     )
-    fitted, data_report = separate(model, kind, calibration=calibration, **rank_kwargs)
+    fitted, data_report = convert(model, kind, calibration=calibration, **rank_kwargs)
     assert (svd_report.init, data_report.init) == ("svd", "data")
     for report, converted in ((svd_report, weight_space), (data_report, fitted)):
         reported = report.layers[0].output_error
@@ -373,7 +373,7 @@ def test_data_aware_factors_lower_the_output_error_on_seen_and_new_data(
 def test_data_aware_factors_stay_exact_at_full_rank(kind, rank_kwargs):
     model = nn.Sequential(conv(6, 10, seed=4, padding=1))
     calibration = smooth_images(4, 6, 8, seed=2)
-    fitted, report = separate(model, kind, calibration=calibration, **rank_kwargs)
+    fitted, report = convert(model, kind, calibration=calibration, **rank_kwargs)
     assert report.layers[0].output_error < 1e-5
     assert brute_output_error(model, fitted, smooth_images(4, 6, 9, seed=3)) < 1e-5
 
@@ -386,7 +386,7 @@ def test_each_layer_is_fitted_to_the_original_model_on_the_converted_inputs():
         nn.Conv2d(8, 8, 3, padding=1, dtype=torch.float64),
     )
     calibration = smooth_images(8, 4, 10, seed=5)
-    fitted, report = separate(model, depth_multiplier=1, calibration=calibration)
+    fitted, report = convert(model, depth_multiplier=1, calibration=calibration)
     assert [layer.name for layer in report.layers] == ["0", "2"]
     with torch.no_grad():
         target = model[2](model[1](model[0](calibration)))  # the original's output of layer 2
@@ -400,19 +400,19 @@ def test_each_layer_is_fitted_to_the_original_model_on_the_converted_inputs():
 def test_bad_calibration_is_named():
     model = nn.Sequential(nn.Conv2d(3, 4, 3))
     with pytest.raises(ValueError, match="give calibration"):
-        separate(model, init="data")
+        convert(model, init="data")
     with pytest.raises(TypeError, match="calibration must be a tensor"):
-        separate(model, calibration=3)
+        convert(model, calibration=3)
     with pytest.raises(ValueError, match=r"calibration batches must have shape \(N, 3, 8, 8\)"):
-        separate(model, calibration=torch.zeros(2, 3, 9, 9), input_size=(3, 8, 8))
+        convert(model, calibration=torch.zeros(2, 3, 9, 9), input_size=(3, 8, 8))
     with pytest.raises(ValueError, match="fails on a calibration batch of shape"):
-        separate(model, calibration=torch.zeros(2, 5, 9, 9))
+        convert(model, calibration=torch.zeros(2, 5, 9, 9))
     with pytest.raises(ValueError, match="calibration is empty"):
-        separate(model, calibration=[])
+        convert(model, calibration=[])
     with pytest.raises(ValueError, match="floating-point"):
-        separate(model, calibration=torch.zeros(2, 3, 9, 9, dtype=torch.int64))
+        convert(model, calibration=torch.zeros(2, 3, 9, 9, dtype=torch.int64))
     # (inputs, labels) pairs, as a DataLoader yields them, are accepted
-    _, report = separate(model, calibration=[(torch.randn(2, 3, 9, 9), torch.zeros(2))])
+    _, report = convert(model, calibration=[(torch.randn(2, 3, 9, 9), torch.zeros(2))])
     assert report.layers[0].output_error is not None
 
 
@@ -423,7 +423,7 @@ def test_budget_converts_only_layers_measured_faster_and_never_slows_the_model()
     model = nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 64, 3, padding=1)
     ).eval()
-    converted, report = separate(model, input_size=(3, 24, 24), budget="speedup=4")
+    converted, report = convert(model, input_size=(3, 24, 24), budget="speedup=4")
     assert report.latency_before is not None and report.latency_after is not None
     assert report.latency_after <= report.latency_before
     convs = {"0", "2"}
@@ -433,7 +433,7 @@ def test_budget_converts_only_layers_measured_faster_and_never_slows_the_model()
     for name, reason in report.skipped:
         assert "faster" in reason or "target" in reason or "error" in reason, reason
         assert type(converted.get_submodule(name)) is nn.Conv2d
-    _, strict = separate(model, input_size=(3, 24, 24), budget=Budget(max_error=1e-9))
+    _, strict = convert(model, input_size=(3, 24, 24), budget=Budget(max_error=1e-9))
     assert all(layer.error <= 1e-6 for layer in strict.layers)
     x = torch.randn(1, 3, 24, 24)
     with torch.no_grad():
@@ -445,15 +445,15 @@ def test_bad_budget_is_named():
 
     model = nn.Sequential(nn.Conv2d(3, 4, 3))
     with pytest.raises(ValueError, match="give input_size"):
-        separate(model, budget="speedup=2")
+        convert(model, budget="speedup=2")
     with pytest.raises(ValueError, match="budget must look like"):
-        separate(model, budget="fast", input_size=(3, 8, 8))
+        convert(model, budget="fast", input_size=(3, 8, 8))
     with pytest.raises(ValueError, match="speedup must be a number > 1"):
         Budget(speedup=0.5)
     with pytest.raises(ValueError, match="exactly one of"):
         Budget()
     with pytest.raises(TypeError, match="budget must be a Budget"):
-        separate(model, budget=2, input_size=(3, 8, 8))
+        convert(model, budget=2, input_size=(3, 8, 8))
 
 
 def test_budget_undoes_a_conversion_measured_slower_end_to_end(monkeypatch):
@@ -471,7 +471,7 @@ def test_budget_undoes_a_conversion_measured_slower_end_to_end(monkeypatch):
         latency_module, "measure", lambda m, *a, **k: 1.0 if type(m) is nn.Conv2d else 0.1
     )
     monkeypatch.setattr(convert_module, "measure", lambda *args, **kwargs: 1e6)
-    converted, report = separate(model.eval(), input_size=(8, 32, 32), budget="speedup=50")
+    converted, report = convert(model.eval(), input_size=(8, 32, 32), budget="speedup=50")
     assert not report.layers
     assert report.latency_after == report.latency_before
     assert all(type(converted.get_submodule(n)) is nn.Conv2d for n in ("0", "2"))
@@ -486,7 +486,7 @@ def test_data_aware_output_error_never_grows_with_the_depth_multiplier(seed):
     calibration = smooth_images(16, 8, 10, seed=seed)
     errors = []
     for multiplier in (1, 2, 4, 9):
-        fitted, report = separate(model, depth_multiplier=multiplier, calibration=calibration)
+        fitted, report = convert(model, depth_multiplier=multiplier, calibration=calibration)
         errors.append(brute_output_error(model, fitted, calibration))
         assert report.layers[0].output_error == pytest.approx(errors[-1], rel=1e-6)
     assert all(b <= a * (1 + 1e-9) for a, b in zip(errors, errors[1:])), errors
@@ -518,7 +518,7 @@ def test_budget_fits_only_the_candidates_measured_faster(monkeypatch):
     monkeypatch.setattr(
         convert_module, "fit_layer", lambda *a, **k: fits.append(a[2]) or real_fit(*a, **k)
     )
-    converted, report = separate(
+    converted, report = convert(
         model, input_size=(8, 10, 10), calibration=calibration, budget="error=10"
     )
     # One fit per layer while planning (multiplier 1; 2, 4 and 9 were slower), one to convert.
@@ -526,6 +526,6 @@ def test_budget_fits_only_the_candidates_measured_faster(monkeypatch):
     assert all(f.out_channels == f.in_channels for f in fits)
     assert [layer.rank for layer in report.layers] == [1, 1]
     # The same factors as the plain data-aware conversion at that multiplier.
-    plain, _ = separate(model, depth_multiplier=1, calibration=calibration)
+    plain, _ = convert(model, depth_multiplier=1, calibration=calibration)
     with torch.no_grad():
         torch.testing.assert_close(converted(calibration), plain(calibration))

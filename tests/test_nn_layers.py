@@ -41,14 +41,17 @@ def test_article_example_has_843_weights():
 )
 def test_weight_counts_match_hand_formulas(c, o, k, m, bias):
     kh, kw = (k, k) if isinstance(k, int) else k
-    assert n_params(DepthwiseConv2d(c, k, m, bias=bias)) == c * m * kh * kw + bias * c * m
+    assert (
+        n_params(DepthwiseConv2d(c, k, depth_multiplier=m, bias=bias))
+        == c * m * kh * kw + bias * c * m
+    )
     assert n_params(PointwiseConv2d(c, o, bias=bias)) == c * o + bias * o
     # The depthwise step has no bias (Keras, timm); the pointwise step has it.
-    assert n_params(DepthwiseSeparableConv2d(c, o, k, m, bias=bias)) == (
+    assert n_params(DepthwiseSeparableConv2d(c, o, k, depth_multiplier=m, bias=bias)) == (
         c * m * kh * kw + c * m * o + bias * o
     )
     mid = 4
-    assert n_params(SpatialSeparableConv2d(c, o, k, mid, bias=bias)) == (
+    assert n_params(SpatialSeparableConv2d(c, o, k, mid_channels=mid, bias=bias)) == (
         c * mid * kh + mid * o * kw + bias * o
     )
 
@@ -70,10 +73,10 @@ def test_depthwise_matches_one_convolution_per_channel(device, stride, padding, 
     layer = DepthwiseConv2d(
         c,
         (3, 5),
-        m,
         stride,
         padding,
         dilation,
+        depth_multiplier=m,
         padding_mode=mode,
         device=device,
         dtype=torch.float64,
@@ -131,7 +134,16 @@ def test_depthwise_separable_equals_conv2d_with_dense_weight(
 ):
     torch.manual_seed(1)
     layer = DepthwiseSeparableConv2d(
-        4, 6, 3, 2, stride, padding, dilation, padding_mode=mode, device=device, dtype=torch.float64
+        4,
+        6,
+        3,
+        stride,
+        padding,
+        dilation,
+        depth_multiplier=2,
+        padding_mode=mode,
+        device=device,
+        dtype=torch.float64,
     )
     ref = nn.Conv2d(
         4, 6, 3, stride, padding, dilation, padding_mode=mode, device=device, dtype=torch.float64
@@ -165,10 +177,10 @@ def test_spatial_separable_equals_conv2d_with_dense_weight(
         3,
         5,
         kernel,
-        4,
         stride,
         padding,
         dilation,
+        mid_channels=4,
         padding_mode=mode,
         device=device,
         dtype=torch.float64,
@@ -218,7 +230,14 @@ def test_mid_norm_and_activation_run_between_the_steps():
 
 def test_properties_mirror_conv2d():
     layer = DepthwiseSeparableConv2d(
-        4, 8, (3, 5), 2, stride=2, padding=(1, 2), dilation=1, padding_mode="reflect"
+        4,
+        8,
+        (3, 5),
+        depth_multiplier=2,
+        stride=2,
+        padding=(1, 2),
+        dilation=1,
+        padding_mode="reflect",
     )
     assert (
         layer.in_channels,
@@ -231,7 +250,9 @@ def test_properties_mirror_conv2d():
     ) == (4, 8, (3, 5), (2, 2), (1, 2), 2, "reflect")
     assert isinstance(layer.depthwise, nn.Conv2d) and layer.depthwise.groups == 4
     assert isinstance(layer.pointwise, nn.Conv2d) and layer.pointwise.kernel_size == (1, 1)
-    sp = SpatialSeparableConv2d(4, 8, (3, 5), 6, stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    sp = SpatialSeparableConv2d(
+        4, 8, (3, 5), mid_channels=6, stride=(2, 1), padding=(1, 2), dilation=(1, 2)
+    )
     assert (
         sp.in_channels,
         sp.mid_channels,
@@ -281,8 +302,8 @@ def test_bad_arguments_name_the_argument():
     with pytest.raises(TypeError, match="out_channels"):
         PointwiseConv2d(3, 2.5)
     with pytest.raises(ValueError, match="mid_channels"):
-        SpatialSeparableConv2d(3, 8, 3, 0)
+        SpatialSeparableConv2d(3, 8, 3, mid_channels=0)
     with pytest.raises(ValueError, match="kernel_size"):
-        SpatialSeparableConv2d(3, 8, (3, 3, 3), 2)
+        SpatialSeparableConv2d(3, 8, (3, 3, 3), mid_channels=2)
     with pytest.raises(TypeError, match="mid_norm"):
         DepthwiseSeparableConv2d(3, 8, 3, mid_norm="batchnorm")

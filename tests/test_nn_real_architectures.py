@@ -25,7 +25,7 @@ import _real_nets  # noqa: E402
 from _real_nets import REAL_ARCHITECTURES  # noqa: E402
 from torch import nn  # noqa: E402
 
-from sepconv.nn import profile, separate  # noqa: E402
+from sepconv.nn import convert, profile  # noqa: E402
 
 SIZES = (32, 33)
 
@@ -58,7 +58,7 @@ def layer_inputs(model, x):
 def test_every_convolution_is_converted_exactly_or_left_with_a_reason(arch, kind):
     model = REAL_ARCHITECTURES[arch]()
     full = {"depth_multiplier": 49} if kind == "depthwise" else {"rank_rtol": 1e-9}
-    converted, report = separate(model, kind=kind, **full)
+    converted, report = convert(model, kind=kind, **full)
     convs = {name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
     done = {layer.name for layer in report.layers}
     left = {name for name, _ in report.skipped}
@@ -90,7 +90,7 @@ def test_every_convolution_is_converted_exactly_or_left_with_a_reason(arch, kind
 
 def test_timm_style_layers_are_recognised_and_unknown_forwards_left_alone():
     model = _real_nets.timm_like()
-    _, report = separate(model)
+    _, report = convert(model)
     notes = {layer.name: layer.note for layer in report.layers}
     assert notes == {
         "0": "weight standardisation",
@@ -102,7 +102,7 @@ def test_timm_style_layers_are_recognised_and_unknown_forwards_left_alone():
     assert "grouped" in reasons["6"]
     assert "left as they are (2)" in str(report)
     with pytest.raises(ValueError, match="'5'.*cannot be converted.*does not know"):
-        separate(model, include=["5"])
+        convert(model, include=["5"])
 
 
 def test_a_known_name_with_other_behaviour_is_detected_not_guessed():
@@ -113,7 +113,7 @@ def test_a_known_name_with_other_behaviour_is_detected_not_guessed():
     Conv2dSame.__module__ = "timm.layers.conv2d_same"
     Conv2dSame.__qualname__ = "Conv2dSame"
     model = nn.Sequential(Conv2dSame(3, 4, 3, stride=2))
-    _, report = separate(model)
+    _, report = convert(model)
     assert not report.layers
     assert "does not reproduce it" in report.skipped[0][1]
 
@@ -121,7 +121,7 @@ def test_a_known_name_with_other_behaviour_is_detected_not_guessed():
 def test_a_convolution_with_forward_hooks_is_left_alone():
     model = nn.Sequential(nn.Conv2d(3, 4, 3))
     model[0].register_forward_hook(lambda m, a, o: o * 2)
-    _, report = separate(model)
+    _, report = convert(model)
     assert not report.layers and "hooks" in report.skipped[0][1]
 
 
@@ -164,7 +164,7 @@ def test_conv_macs_equal_fvcore_and_torchinfo(arch):
 def test_data_aware_conversion_of_padded_and_standardised_layers_stays_exact_at_full_rank(arch):
     model = REAL_ARCHITECTURES[arch]()
     calibration = torch.randn(2, 3, 33, 33, generator=torch.Generator().manual_seed(0))
-    _, report = separate(model, depth_multiplier=49, calibration=calibration)
+    _, report = convert(model, depth_multiplier=49, calibration=calibration)
     assert report.init == "data" and report.layers
     for layer in report.layers:
         assert layer.output_error is not None and layer.output_error < 1e-3, layer.name

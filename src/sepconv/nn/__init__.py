@@ -4,7 +4,7 @@
   :class:`DepthwiseConv2d`, :class:`PointwiseConv2d`,
   :class:`DepthwiseSeparableConv2d` (MobileNet / Xception) and
   :class:`SpatialSeparableConv2d` (k x 1 then 1 x k, Jaderberg et al. 2014).
-* :func:`separate` replaces the ``nn.Conv2d`` layers of a trained model by
+* :func:`convert` replaces the ``nn.Conv2d`` layers of a trained model by
   separable ones initialised with the least-squares best (truncated SVD)
   weights, and reports the error and the savings per layer.
 * :func:`profile` counts weights, multiply–accumulates and activation memory
@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'pip install "sepconv[torch]"'
     ) from exc
 
-from ._convert import LayerSeparation, SeparationReport, separate
+from ._convert import LayerSeparation, SeparationReport, convert
 from ._latency import Budget
 from ._layers import (
     DepthwiseConv2d,
@@ -44,5 +44,5 @@ __all__ = [
     "SeparationReport",
     "SpatialSeparableConv2d",
     "profile",
-    "separate",
+    "convert",
 ]

@@ -38,7 +38,7 @@ from ._layers import (
 from ._profile import _text_table, profile
 from ._recipes import PrePadded, Recipe, recipe_for
 
-__all__ = ["LayerSeparation", "SeparationReport", "separate"]
+__all__ = ["LayerSeparation", "SeparationReport", "convert"]
 
 _Include = Callable[[str, nn.Module], bool] | Collection[str] | None
 _KINDS = ("depthwise", "spatial")
@@ -81,7 +81,7 @@ class LayerSeparation:
 
 @dataclass(frozen=True)
 class SeparationReport:
-    """What :func:`separate` did; ``str()`` is a table, :meth:`to_dict` is JSON-ready.
+    """What :func:`convert` did; ``str()`` is a table, :meth:`to_dict` is JSON-ready.
 
     Multiplications are for ``input_size`` (batch 1) when it was given,
     otherwise per output position of each convolution at unit stride.
@@ -229,7 +229,7 @@ class SeparationReport:
         return "\n".join([*lines, *notes])
 
 
-def separate(
+def convert(
     model: nn.Module,
     kind: str = "depthwise",
     depth_multiplier: int = 1,
@@ -338,17 +338,17 @@ def separate(
     --------
     >>> import torch
     >>> from torch import nn
-    >>> from sepconv.nn import separate
+    >>> from sepconv.nn import convert
     >>> _ = torch.manual_seed(0)
     >>> model = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
     >>> x = torch.randn(1, 8, 10, 10)
-    >>> exact, report = separate(model, depth_multiplier=9)  # min(16, 3*3) = 9
+    >>> exact, report = convert(model, depth_multiplier=9)  # min(16, 3*3) = 9
     >>> torch.allclose(exact(x), model(x), atol=1e-5), report.layers[0].error < 1e-6
     (True, True)
-    >>> small, report = separate(model, depth_multiplier=1)
+    >>> small, report = convert(model, depth_multiplier=1)
     >>> report.layers[0].params_before, report.layers[0].params_after
     (1168, 216)
-    >>> fitted, report = separate(model, depth_multiplier=1, calibration=torch.randn(4, 8, 10, 10))
+    >>> fitted, report = convert(model, depth_multiplier=1, calibration=torch.randn(4, 8, 10, 10))
     >>> report.init, report.layers[0].output_error < 1
     ('data', True)
     """
@@ -630,7 +630,7 @@ def _convert(
         if rank_rtol is not None:
             energy = np.stack([p.singular_values[:full] ** 2 for p in parts])
             rank = max(rank, _smallest_rank(energy.sum(axis=0), rank_rtol))
-        layer = DepthwiseSeparableConv2d(c, o, (kh, kw), rank, **common)
+        layer = DepthwiseSeparableConv2d(c, o, (kh, kw), depth_multiplier=rank, **common)
         if factorise:
             depthwise = layer.depthwise.weight.detach().to("cpu", torch.float64).numpy()
             depthwise = depthwise.reshape(c, rank, kh * kw).copy()
@@ -654,7 +654,7 @@ def _convert(
         else:
             approx = lowrank(matrix, rank=full)
             rank = mid_channels if mid_channels is not None else _half_cost_rank(c, o, kh, kw, full)
-        layer = SpatialSeparableConv2d(c, o, (kh, kw), rank, **common)
+        layer = SpatialSeparableConv2d(c, o, (kh, kw), mid_channels=rank, **common)
         if factorise:
             vertical = layer.vertical.weight.detach().to("cpu", torch.float64).numpy().copy()
             horizontal = np.zeros((o, rank, 1, kw))

@@ -1,4 +1,4 @@
-"""Latency measured on this machine: the budget of :func:`sepconv.nn.separate`.
+"""Latency measured on this machine: the budget of :func:`sepconv.nn.convert`.
 
 Fewer multiplications do not make a layer faster by themselves: a depthwise step is
 memory-bound, and small layers are dominated by call overhead.  So the choice of which layers
@@ -24,7 +24,7 @@ __all__ = ["Budget", "layer_inputs", "measure", "model_latency", "plan_budget"]
 
 @dataclass(frozen=True)
 class Budget:
-    """What :func:`sepconv.nn.separate` may trade for speed.
+    """What :func:`sepconv.nn.convert` may trade for speed.
 
     Parameters
     ----------

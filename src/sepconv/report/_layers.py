@@ -39,7 +39,7 @@ def small_mobilenet_like() -> Any:
 
 
 def build(ctx: Context) -> Section:
-    from ..nn import profile, separate
+    from ..nn import convert, profile
 
     article = cost.depthwise((12, 12, 3), 256, 5)
     article_rows = [
@@ -67,9 +67,9 @@ def build(ctx: Context) -> Section:
     ctx.progress("  profiling the small MobileNet-like model")
     model = small_mobilenet_like()
     before = profile(model, INPUT_SIZE)
-    converted, report = separate(model, kind="depthwise", depth_multiplier=1, input_size=INPUT_SIZE)
+    converted, report = convert(model, kind="depthwise", depth_multiplier=1, input_size=INPUT_SIZE)
     after = profile(converted, INPUT_SIZE)
-    _, exact_report = separate(model, kind="depthwise", depth_multiplier=9, input_size=INPUT_SIZE)
+    _, exact_report = convert(model, kind="depthwise", depth_multiplier=9, input_size=INPUT_SIZE)
 
     def profile_table(p: Any) -> str:
         rows = [
@@ -113,7 +113,7 @@ def build(ctx: Context) -> Section:
         "<p>Six 3x3 convolutions with BatchNorm and ReLU (random weights), profiled by "
         "<code>sepconv.profile</code> (layers without weights or MACs omitted):</p>"
         + profile_table(before)
-        + "<p>After <code>sepconv.nn.separate(model, kind='depthwise', depth_multiplier=1)"
+        + "<p>After <code>sepconv.nn.convert(model, kind='depthwise', depth_multiplier=1)"
         "</code>: every 3x3 convolution is a depthwise + pointwise pair initialised with the "
         "least-squares best (SVD) weights:</p>"
         + profile_table(after)

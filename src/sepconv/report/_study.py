@@ -78,7 +78,7 @@ def build(ctx: Context) -> Section:
         )
         + (
             f"<p>Converting instead of retraining: the trained standard network of width "
-            f"{config.conversion_width} converted by <code>sepconv.nn.separate</code>, its "
+            f"{config.conversion_width} converted by <code>sepconv.nn.convert</code>, its "
             f"accuracy right after conversion and after {config.finetune_steps} fine-tuning "
             + (
                 f"steps that distil the original network (temperature "

@@ -4,7 +4,7 @@ The article sepconv grew from warns that a depthwise separable convolution has s
 parameters that an already small network may fail to learn.  This package measures it: it trains
 matched small CNNs that differ only in their convolution (standard, depthwise separable,
 spatially separable) over a range of widths and seeds, converts trained standard networks with
-:func:`sepconv.nn.separate`, and writes the numbers, a plot and a finding computed from them.
+:func:`sepconv.nn.convert`, and writes the numbers, a plot and a finding computed from them.
 
 Needs PyTorch, scikit-learn and matplotlib (``pip install "sepconv[torch,data,plot]"``); Pillow
 for folders of images.  ``sepconv study`` is the command-line front end.

@@ -46,7 +46,7 @@ class StudyConfig:
         Share of every class held out for validation and for testing.
     convert_width : int or None
         Width of the trained standard network that the conversion experiment converts with
-        :func:`sepconv.nn.separate`; ``None`` picks the middle of ``widths``.
+        :func:`sepconv.nn.convert`; ``None`` picks the middle of ``widths``.
     convert_multipliers : tuple of int
         Depth multipliers tried for ``kind="depthwise"`` (9 is exact for 3x3 kernels).
     convert_ranks : tuple of int

@@ -21,7 +21,7 @@ def conversion_settings(config: StudyConfig) -> list[tuple[str, int, str]]:
     """``(kind, setting, init)`` triples the conversion experiment tries.
 
     Each setting is tried with weight-space SVD factors (``"svd"``), with factors fitted to
-    the layers' outputs on calibration images (``"data"``, see :func:`sepconv.nn.separate`)
+    the layers' outputs on calibration images (``"data"``, see :func:`sepconv.nn.convert`)
     and with a random initialisation (``"random"``).
 
     ``setting`` is the depth multiplier for ``"depthwise"`` and, for ``"spatial"``, the
@@ -46,7 +46,7 @@ def convert(
     init: str,
     calibration: torch.Tensor | None = None,
 ) -> tuple[nn.Module, float]:
-    """``sepconv.nn.separate`` applied to the body convolutions of a study network.
+    """``sepconv.nn.convert`` applied to the body convolutions of a study network.
 
     Returns the converted copy and the largest relative weight error of a converted layer.
     ``calibration`` (images) is needed for ``init="data"``.
@@ -55,10 +55,10 @@ def convert(
     has exactly the architecture of the study's ``spatial`` family, as ``depth_multiplier=1``
     has that of its ``depthwise`` family.
     """
-    from ..nn import separate
+    from ..nn import convert
 
     if kind == "depthwise":
-        converted, report = separate(
+        converted, report = convert(
             model,
             kind="depthwise",
             depth_multiplier=setting,
@@ -71,7 +71,7 @@ def convert(
     converted = model
     for index, name in enumerate(BODY_CONVS):
         mid = setting * getattr(model, name).in_channels
-        converted, report = separate(
+        converted, report = convert(
             converted,
             kind="spatial",
             mid_channels=mid,

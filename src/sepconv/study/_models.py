@@ -29,7 +29,7 @@ def body_convolution(family: str, in_channels: int, out_channels: int) -> nn.Mod
         return DepthwiseSeparableConv2d(in_channels, out_channels, 3, padding=1, bias=False)
     if family == "spatial":
         return SpatialSeparableConv2d(
-            in_channels, out_channels, 3, in_channels, padding=1, bias=False
+            in_channels, out_channels, 3, mid_channels=in_channels, padding=1, bias=False
         )
     raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
 

@@ -1,4 +1,4 @@
-"""``sepconv separate module:factory --input 3x224x224 --out model.pt``: convert a model."""
+"""``sepconv convert module:factory --input 3x224x224 --out model.pt``: convert a model."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from rich.table import Table
 from ._app import app, console, parse_shape, print_json
 
 
-@app.command("separate")
-def separate_command(
+@app.command("convert")
+def convert_command(
     model: str = typer.Argument(
         ..., help="The model as module:factory; factory() must return an nn.Module."
     ),
@@ -33,20 +33,20 @@ def separate_command(
     """Replace the convolutions of a model by separable ones and write the converted model.
 
     The model is built by calling FACTORY from MODULE without arguments (the
-    current directory is importable).  See sepconv.nn.separate for the rules;
+    current directory is importable).  See sepconv.nn.convert for the rules;
     the written file is torch.save of the whole converted module (load it with
     torch.load(path, weights_only=False)).  Needs PyTorch.
 
     Examples:
 
-      sepconv separate mymodels:resnet --input 3x224x224 --budget speedup=1.5 --out fast.pt
+      sepconv convert mymodels:resnet --input 3x224x224 --budget speedup=1.5 --out fast.pt
 
-      sepconv separate mymodels:net --input 1x8x8 --calibration x.npy --out net.pt
+      sepconv convert mymodels:net --input 1x8x8 --calibration x.npy --out net.pt
     """
     try:
         import torch
 
-        from ..nn import separate
+        from ..nn import convert
         from ..nn._profile import _load_model
     except ImportError as exc:
         raise typer.BadParameter(str(exc), param_hint="MODEL") from None
@@ -64,7 +64,7 @@ def separate_command(
         )
     batches = None if calibration is None else _read_calibration(calibration, size)
     try:
-        converted, report = separate(
+        converted, report = convert(
             network,
             kind=kind,
             depth_multiplier=depth_multiplier,

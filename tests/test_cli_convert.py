@@ -1,4 +1,4 @@
-"""``sepconv separate module:factory --input CxHxW --out model.pt``."""
+"""``sepconv convert module:factory --input CxHxW --out model.pt``."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def models_module(tmp_path, monkeypatch):
 def test_writes_the_converted_model_and_prints_the_table(models_module, tmp_path):
     out = tmp_path / "net.pt"
     result = runner.invoke(
-        app, ["separate", f"{models_module}:net", "--input", "1x8x8", "--depth-multiplier", "9",
+        app, ["convert", f"{models_module}:net", "--input", "1x8x8", "--depth-multiplier", "9",
               "--out", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -58,7 +58,7 @@ def test_calibration_file_and_json(models_module, tmp_path):
     calib = tmp_path / "x.npy"
     np.save(calib, np.random.default_rng(0).standard_normal((6, 1, 8, 8)).astype(np.float32))
     result = runner.invoke(
-        app, ["separate", f"{models_module}:net", "--input", "1x8x8", "--calibration", str(calib),
+        app, ["convert", f"{models_module}:net", "--input", "1x8x8", "--calibration", str(calib),
               "--out", str(tmp_path / "m.pt"), "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -69,7 +69,7 @@ def test_calibration_file_and_json(models_module, tmp_path):
 
 def test_budget_reports_measured_latency(models_module, tmp_path):
     result = runner.invoke(
-        app, ["separate", f"{models_module}:net", "--input", "1x16x16", "--budget", "speedup=1.2",
+        app, ["convert", f"{models_module}:net", "--input", "1x16x16", "--budget", "speedup=1.2",
               "--out", str(tmp_path / "m.pt"), "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -96,7 +96,7 @@ def test_bad_input_is_named(models_module, tmp_path, args, message):
     ]
     out = tmp_path / "m.pt"
     result = runner.invoke(
-        app, ["separate", *filled[:1], "--input", "1x8x8", *filled[1:], "--out", str(out)]
+        app, ["convert", *filled[:1], "--input", "1x8x8", *filled[1:], "--out", str(out)]
     )
     assert result.exit_code != 0
     flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())

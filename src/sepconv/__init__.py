@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import cost, kernels, plot
+from . import _backends, cost, filters, kernels, plot
+from ._args import FilterArgumentError, UnsupportedDtypeError
 from ._engine import get_num_threads, set_num_threads
 from ._memory import MemoryBudgetError, get_memory_budget, set_memory_budget
 from ._plan import Plan, plan
@@ -26,7 +27,16 @@ from .analysis import (
     rank,
     separate,
 )
-from .filters import convolve, correlate, sepfilter
+
+# The public filters: the NumPy functions of sepconv.filters, each taking Dask
+# arrays (lazily, by its reach) and torch tensors through the one backend wrapper.
+correlate = _backends.backend(
+    _backends.correlate_reach, _backends.correlate_tensor, prepare=_backends.plan_once
+)(filters.correlate)
+convolve = _backends.backend(
+    _backends.correlate_reach, _backends.convolve_tensor, prepare=_backends.plan_once
+)(filters.convolve)
+sepfilter = _backends.backend(_backends.sepfilter_reach)(filters.sepfilter)
 
 try:
     __version__ = version("sepconv")
@@ -35,11 +45,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "Analysis",
+    "FilterArgumentError",
     "LowRank",
     "MemoryBudgetError",
     "NotSeparableError",
     "Plan",
     "Separation",
+    "UnsupportedDtypeError",
     "__version__",
     "analyze",
     "convolve",

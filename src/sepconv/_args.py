@@ -1,40 +1,49 @@
-"""The one argument normaliser of sepconv's scipy.ndimage-compatible filters.
+"""The one argument normaliser: every public function's arguments become values here.
 
-Every public filter (``sepconv.ndimage`` over NumPy, Dask and torch) turns its
-arguments into validated values here: the input and output arrays (dtype or
-array, complex promotion), axes, per-axis modes and origins, ``cval`` and the
-convolve <-> correlate origin rule.  The boundary rules themselves live in
-:mod:`sepconv._boundary`; this module adds scipy.ndimage's calling conventions
-and error classes on top of them.
+Every public filter -- ``sepconv.correlate`` / ``convolve`` / ``sepfilter`` /
+``plan``, ``sepconv.ndimage``'s fifteen, the Dask and torch paths -- turns its
+arguments into validated values through these functions, so they accept the
+same things and fail the same way.  The boundary rules themselves (modes,
+reach, extension) live in :mod:`sepconv._boundary`.
 
-Errors.  Where scipy.ndimage raises ``RuntimeError`` for a user mistake (a
-sequence of the wrong length, an unknown mode, an unsupported dtype), we raise
-:class:`FilterArgumentError`, which is both a ``ValueError`` (the right class
-for a bad argument) and a ``RuntimeError`` (so code written against scipy still
-catches it); the message names the argument and the fix.
+Errors.  A mistake scipy.ndimage checks raises scipy's exception class with
+scipy's message text first; ours adds, in parentheses, which argument and the
+fix.  Where scipy raises ``RuntimeError`` for a user mistake (a sequence of the
+wrong length, an unknown mode) we raise :class:`FilterArgumentError`, both a
+``ValueError`` (the right class for a bad argument) and a ``RuntimeError`` (so
+code written against scipy still catches it); an unsupported dtype raises
+:class:`UnsupportedDtypeError`, which is also a ``TypeError``.
 """
 
 from __future__ import annotations
 
+import operator
 import warnings
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_index
 
 from . import _boundary
 
 __all__ = [
+    "COMPLEX_DTYPES",
     "FilterArgumentError",
     "REAL_DTYPES",
+    "UnsupportedDtypeError",
     "as_input",
+    "as_kernel",
     "check_axis",
+    "check_positive_int",
+    "check_tolerance",
     "complex_via_real",
     "convolve_origin",
     "effective_weights",
-    "kept_taps",
+    "entries_by_axis",
     "get_output",
+    "kept_taps",
+    "nd_kernel",
+    "normalize_nd",
     "real_cval",
     "real_output",
     "to_axes",
@@ -42,6 +51,7 @@ __all__ = [
     "to_modes",
     "to_origin",
     "to_sequence",
+    "weights1d",
 ]
 
 
@@ -51,6 +61,10 @@ class FilterArgumentError(ValueError, RuntimeError):
     Subclasses both ``ValueError`` and ``RuntimeError`` so that ``except``
     clauses written for either keep working.
     """
+
+
+class UnsupportedDtypeError(FilterArgumentError, TypeError):
+    """An array dtype no filter accepts (scipy: ``RuntimeError``; also a ``TypeError``)."""
 
 
 #: The real dtypes scipy.ndimage's filters accept (float16 is refused, as by scipy).
@@ -70,27 +84,40 @@ REAL_DTYPES = tuple(
         np.float64,
     )
 )
-_COMPLEX = (np.dtype(np.complex64), np.dtype(np.complex128))
-
-
-def _dtype_error(name: str, dtype: np.dtype) -> FilterArgumentError:
-    hint = "e.g. .astype(np.float32)" if dtype.kind in "fc" else "e.g. .astype(np.float64)"
-    return FilterArgumentError(
-        f"{name} dtype {dtype} is not supported (scipy.ndimage refuses it too); supported: "
-        "bool, uint8 .. uint64, int8 .. int64, float32, float64, complex64, complex128; "
-        f"convert it first, {hint}"
-    )
-
-
-_SUPPORTED = frozenset(REAL_DTYPES + _COMPLEX)
+COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
+_SUPPORTED = frozenset(REAL_DTYPES + COMPLEX_DTYPES)
 
 
 def _supported(dtype: np.dtype) -> bool:
     return dtype in _SUPPORTED or dtype.newbyteorder("=") in _SUPPORTED
 
 
+def _error(cls: type[Exception], scipy: str, ours: str) -> Exception:
+    """scipy's message first, then ours (which argument, and the fix)."""
+    return cls(f"{scipy} ({ours})")
+
+
+def dtype_error(name: str, dtype: np.dtype, scipy: str | None = None) -> UnsupportedDtypeError:
+    """scipy's "array type ... not supported" (or ``scipy``), naming ``name`` and the fix."""
+    if name == "output":
+        fix = "pass a supported one, e.g. output=np.float64"
+    else:
+        fix = "convert it first, e.g. " + (
+            f"{name}.astype(np.float32)" if dtype.kind in "fc" else f"{name}.astype(np.float64)"
+        )
+    return _error(
+        UnsupportedDtypeError,
+        scipy or f"array type {dtype!r} not supported",
+        f"{name} dtype {dtype} is not supported; supported: bool, uint8 .. uint64, "
+        f"int8 .. int64, float32, float64, complex64, complex128; {fix}",
+    )
+
+
+# --------------------------------------------------------------------------- arrays
+
+
 def as_input(input: Any) -> np.ndarray:
-    """``np.asarray(input)`` with a supported dtype (float16 refused, as by scipy).
+    """``np.asarray(input)`` with a dtype scipy.ndimage's filters accept.
 
     Examples
     --------
@@ -99,18 +126,18 @@ def as_input(input: Any) -> np.ndarray:
     >>> as_input(np.ones(2, np.float16))
     Traceback (most recent call last):
     ...
-    sepconv._args.FilterArgumentError: input dtype float16 is not supported ...
+    sepconv._args.UnsupportedDtypeError: array type dtype('float16') not supported (input ...
     """
     array = np.asarray(input)
     if not _supported(array.dtype):
-        raise _dtype_error("input", array.dtype)
+        raise dtype_error("input", array.dtype)
     return array
 
 
 def get_output(
     output: Any, input: np.ndarray, complex_output: bool = False, *, stacklevel: int = 4
 ) -> np.ndarray:
-    """scipy's ``_get_output``: a new zeroed array or the validated ``output`` array.
+    """scipy's ``_get_output``: a new array, or the validated ``output`` array.
 
     A dtype *class or object* that is real where a complex result is needed is
     promoted with scipy's ``UserWarning``; a dtype *string* then raises.
@@ -138,46 +165,270 @@ def get_output(
             warnings.warn("promoting specified output dtype to complex", stacklevel=stacklevel)
             dtype = np.promote_types(dtype, np.complex64)
         if not _supported(dtype):
-            raise _dtype_error("output", dtype)
+            raise dtype_error("output", dtype)
         return np.zeros(shape, dtype=dtype)
     if isinstance(output, str):
         try:
             dtype = np.dtype(output)
         except TypeError:
-            raise TypeError(f"output must be an array or a dtype, got {output!r}") from None
+            raise TypeError(f"data type {output!r} not understood") from None
         if complex_output and dtype.kind != "c":
-            raise FilterArgumentError(
-                f"output must have a complex dtype for complex input or weights, got {output!r}"
-            )
+            raise _error(FilterArgumentError, "output must have complex dtype",
+                         f"output={output!r} is real; complex input or weights need a "
+                         "complex output")  # fmt: skip
+        if not issubclass(dtype.type, np.number):
+            raise _error(FilterArgumentError, "output must have numeric dtype",
+                         f"output={output!r}; pass a numeric dtype, e.g. 'float64'")  # fmt: skip
         if not _supported(dtype):
-            raise _dtype_error("output", dtype)
+            raise dtype_error("output", dtype)
         return np.zeros(shape, dtype=dtype)
     if not isinstance(output, np.ndarray):
         raise TypeError(
             f"output must be None, a dtype or a NumPy array, got {type(output).__name__}"
         )
     if output.shape != shape:
-        raise FilterArgumentError(
-            f"output must have the input's shape {shape}, got shape {output.shape}"
-        )
+        raise _error(FilterArgumentError, "output shape not correct",
+                     f"output must have the input's shape {shape}, got shape {output.shape}")  # fmt: skip
     if complex_output and output.dtype.kind != "c":
-        raise FilterArgumentError(
-            f"output must have a complex dtype for complex input or weights, got {output.dtype}"
-        )
+        raise _error(FilterArgumentError, "output must have complex dtype",
+                     f"output has dtype {output.dtype}; complex input or weights need a "
+                     "complex output")  # fmt: skip
     if not _supported(output.dtype):
-        raise _dtype_error("output", output.dtype)
+        raise dtype_error("output", output.dtype)
     if not output.flags.writeable:
-        raise ValueError("output array is read-only; pass a writable array or a dtype")
+        raise _error(ValueError, "output array is read-only.",
+                     "output is read-only; pass a writable array or a dtype")  # fmt: skip
     return output
+
+
+def real_output(output: np.ndarray, scipy: str | None = None) -> np.ndarray:
+    """``output`` for a real filtering: a complex array is refused, as by scipy."""
+    if output.dtype.kind == "c":
+        raise dtype_error("output", output.dtype, scipy)
+    return output
+
+
+def real_cval(cval: Any) -> float:
+    """``cval`` for a real filtering: a real number (scipy's ``TypeError`` otherwise)."""
+    if type(cval) is float:
+        return cval
+    if isinstance(cval, (complex, np.complexfloating)) or isinstance(cval, (str, bytes)):
+        kind = type(cval).__name__
+        raise _error(TypeError, f"must be real number, not {kind}",
+                     f"cval must be a real number, got {cval!r}")  # fmt: skip
+    try:
+        return float(cval)
+    except (TypeError, ValueError):
+        raise _error(TypeError, f"must be real number, not {type(cval).__name__}",
+                     f"cval must be a real number, got {cval!r}") from None  # fmt: skip
+
+
+# --------------------------------------------------------------------------- sequences
+
+
+def to_sequence(value: Any, length: int, name: str) -> list[Any]:
+    """scipy's ``_normalize_sequence``: a scalar repeated, or ``length`` entries.
+
+    Examples
+    --------
+    >>> to_sequence(2, 3, "sigma")
+    [2, 2, 2]
+    >>> to_sequence((1, 2), 3, "sigma")
+    Traceback (most recent call last):
+    ...
+    sepconv._args.FilterArgumentError: sequence argument must have length equal to input rank ...
+    """
+    try:
+        return _boundary.normalize_sequence(value, length, name)
+    except ValueError as exc:
+        raise _error(FilterArgumentError,
+                     "sequence argument must have length equal to input rank", str(exc)) from None  # fmt: skip
+
+
+def to_mode(mode: Any, name: str = "mode") -> str:
+    """A filter boundary mode (``grid-*`` synonyms mapped); scipy's error otherwise.
+
+    Examples
+    --------
+    >>> to_mode("grid-wrap")
+    'wrap'
+    """
+    if type(mode) is str and mode in _boundary.MODES:
+        return _boundary.normalize_mode(mode, name)
+    try:
+        return _boundary.normalize_mode(mode, name)
+    except (TypeError, ValueError) as exc:
+        raise _error(FilterArgumentError, "boundary mode not supported", str(exc)) from None
+
+
+def to_modes(mode: Any, count: int, name: str = "mode") -> list[str]:
+    """One filter mode per filtered axis from a mode or a sequence of modes."""
+    return [to_mode(m, name) for m in to_sequence(mode, count, name)]
+
+
+def _index(value: Any, name: str) -> int:
+    """``operator.index(value)`` with scipy's TypeError text, naming ``name``."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise _error(TypeError, f"'{type(value).__name__}' object cannot be interpreted as an "
+                     "integer", f"{name} must be an integer, got {value!r}") from None  # fmt: skip
+
+
+def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
+    """A single axis, normalised; scipy's (numpy's) ``AxisError`` out of range.
+
+    Examples
+    --------
+    >>> check_axis(-1, 3)
+    2
+    """
+    if type(axis) is int and -ndim <= axis < ndim:
+        return axis % ndim
+    value = _index(axis, name)
+    if not -ndim <= value < ndim:
+        raise np.exceptions.AxisError(
+            f"axis {value} is out of bounds for array of dimension {ndim} ({name} must be in "
+            f"[{-ndim}, {ndim - 1}] for a {ndim}-D input)"
+        )
+    return value % ndim
+
+
+def to_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
+    """scipy's ``_check_axes``: ``None`` is every axis, negative axes count from the end.
+
+    Out-of-range axes raise numpy's ``AxisError`` (a ``ValueError``, as scipy's)
+    with scipy's text.
+
+    Examples
+    --------
+    >>> to_axes(None, 3), to_axes((-1, 0), 3)
+    ((0, 1, 2), (2, 0))
+    """
+    if axes is None:
+        return tuple(range(ndim))
+    if np.isscalar(axes):
+        items: list[Any] = [axes]
+    elif isinstance(axes, Iterable):
+        items = list(axes)
+    else:
+        raise _error(ValueError, "axes must be an integer, iterable of integers, or None",
+                     f"{name} must be an integer, a sequence of integers or None, got "
+                     f"{axes!r}")  # fmt: skip
+    result = []
+    for ax in items:
+        if isinstance(ax, (bool, np.bool_)):
+            raise _error(TypeError, f"'{type(ax).__name__}' object cannot be interpreted as "
+                         "an integer", f"{name} entries must be integers, got {ax!r}")  # fmt: skip
+        value = _index(ax, f"{name} entries")
+        if not -ndim <= value < ndim:
+            raise np.exceptions.AxisError(
+                f"specified axis: {value} is out of range ({name} entry {value} is out of range "
+                f"for an array with {ndim} dimensions)"
+            )
+        result.append(value % ndim)
+    if len(set(result)) != len(result):
+        raise _error(ValueError, "axes must be unique",
+                     f"{name} must not repeat an axis, got {tuple(result)}")  # fmt: skip
+    return tuple(result)
+
+
+def entries_by_axis(value: Any, axes: Sequence[int], ndim: int, name: str) -> dict[int, Any]:
+    """Map per-axis ``origin`` / ``mode`` entries to array axes as scipy does.
+
+    Entry ``i`` belongs to ``axes[i]``, except when every axis is filtered: then
+    scipy ignores the order of ``axes`` and entry ``i`` belongs to array axis ``i``.
+
+    Examples
+    --------
+    >>> entries_by_axis((1, 2), (2, 0), 3, "origin")
+    {2: 1, 0: 2}
+    >>> entries_by_axis((1, 2), (1, 0), 2, "origin")
+    {0: 1, 1: 2}
+    """
+    values = to_sequence(value, len(axes), name)
+    keys = range(ndim) if len(axes) == ndim else axes
+    return dict(zip(keys, values))
+
+
+# --------------------------------------------------------------------------- origins
+
+
+_ORIGIN_1D = (
+    "Invalid origin; origin must satisfy -(len(weights) // 2) <= origin <= (len(weights)-1) // 2"
+)
+_ORIGIN_ND = (
+    "Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+    "(weights.shape[k]-1) // 2"
+)
+
+
+def to_origin(origin: Any, size: int, name: str = "origin", *, scipy: str = _ORIGIN_ND) -> int:
+    """An origin valid for ``size`` taps: ``-(size // 2) <= origin <= (size - 1) // 2``.
+
+    ``scipy`` is the message scipy gives for this function (``'nd'``: N-D
+    correlate's, ``'1d'``: correlate1d's, or the text itself).
+
+    Examples
+    --------
+    >>> to_origin(-1, 3)
+    -1
+    """
+    scipy = {"nd": _ORIGIN_ND, "1d": _ORIGIN_1D}.get(scipy, scipy)
+    low, high = -(size // 2), (size - 1) // 2
+    if type(origin) is int and low <= origin <= high:
+        return origin
+    if isinstance(origin, (bool, np.bool_)):
+        raise _error(TypeError, f"'{type(origin).__name__}' object cannot be interpreted as an "
+                     "integer", f"{name} must be an integer, got {origin!r}")  # fmt: skip
+    try:
+        value = operator.index(origin)
+    except TypeError:
+        # scipy compares the value with the bounds first (a float in range passes
+        # its test and fails later in C); a float out of range is its ValueError.
+        try:
+            number = float(origin)
+        except (TypeError, ValueError):
+            raise _error(TypeError, f"'{type(origin).__name__}' object cannot be interpreted "
+                         "as an integer", f"{name} must be an integer, got {origin!r}") from None  # fmt: skip
+        if not low <= number <= high:
+            raise _error(ValueError, scipy, _origin_fix(name, low, high, size, origin)) from None
+        raise _error(TypeError, f"'{type(origin).__name__}' object cannot be interpreted as an "
+                     "integer", f"{name} must be an integer, got {origin!r}") from None  # fmt: skip
+    if not low <= value <= high:
+        raise _error(ValueError, scipy, _origin_fix(name, low, high, size, value))
+    return value
+
+
+def _origin_fix(name: str, low: int, high: int, size: int, value: Any) -> str:
+    return (
+        f"{name} must satisfy -(size // 2) <= origin <= (size - 1) // 2, i.e. lie in "
+        f"[{low}, {high}] for a kernel of size {size}; got {value}"
+    )
+
+
+def convolve_origin(origin: int, size: int) -> int:
+    """The correlation origin of a convolution: mirrored, one more for even sizes.
+
+    Convolving with ``w`` is correlating with ``w[::-1]`` at this origin
+    (scipy's ``convolve1d`` / ``convolve`` rule).
+
+    Examples
+    --------
+    >>> convolve_origin(0, 3), convolve_origin(0, 4), convolve_origin(1, 4)
+    (0, -1, -2)
+    """
+    return -origin - (0 if size & 1 else 1)
+
+
+# --------------------------------------------------------------------------- weights
 
 
 _DBL_EPSILON = float(np.finfo(np.float64).eps)
 
 
 def kept_taps(weights: np.ndarray) -> np.ndarray:
-    """The taps scipy.ndimage keeps: ``fabs(w) > DBL_EPSILON`` (so NaN taps are skipped).
-
-    The one definition of the rule for every backend.
+    """The taps scipy.ndimage's N-D correlate keeps: ``fabs(w) > DBL_EPSILON`` (NaN skipped).
 
     Examples
     --------
@@ -200,80 +451,115 @@ def effective_weights(weights: np.ndarray) -> np.ndarray:
     return np.where(kept_taps(w), w, 0.0)
 
 
-def real_output(output: np.ndarray) -> np.ndarray:
-    """``output`` for a real filtering: complex arrays are refused, as by scipy."""
-    if output.dtype.kind == "c":
-        raise FilterArgumentError(
-            f"output dtype {output.dtype} is not supported for real input and weights; "
-            "pass a real output (or complex input or weights)"
-        )
-    return output
+def weights1d(weights: Any) -> np.ndarray:
+    """correlate1d's weights: float64, 1-D, non-empty (scipy's error otherwise)."""
+    fw = np.asarray(weights, dtype=np.float64)
+    if fw.ndim != 1 or fw.shape[0] < 1:
+        raise _error(FilterArgumentError, "no filter weights given",
+                     f"weights must be a non-empty 1-D sequence, got shape {fw.shape}")  # fmt: skip
+    return np.ascontiguousarray(fw)
 
 
-def to_sequence(value: Any, length: int, name: str) -> list[Any]:
-    """A scalar repeated, or a sequence of ``length`` entries (scipy's rule).
+class NDCall(NamedTuple):
+    """A normalised N-D correlation (``normalize_nd``): every entry per array axis."""
 
-    Examples
-    --------
-    >>> to_sequence(2, 3, "sigma")
-    [2, 2, 2]
+    input: np.ndarray
+    weights: np.ndarray  # float64, one dimension per array axis (size 1 where not filtered)
+    output: np.ndarray
+    modes: tuple[str, ...]
+    cval: float
+    origins: tuple[int, ...]
+
+
+def nd_kernel(ndim: int, weights: np.ndarray, mode: Any, origin: Any, axes: Any,
+              convolution: bool, *,
+              sequence_modes: bool = False) -> tuple[np.ndarray, tuple[int, ...], tuple[str, ...]]:  # fmt: skip
+    """``(weights, origins, modes)`` of an N-D correlation of an ``ndim``-D array, per array axis.
+
+    scipy's ``_correlate_or_convolve`` rules, check by check: the kernel's
+    dimensions follow the filtered axes in increasing order, its other
+    dimensions are size 1; ``origin`` and ``mode`` entries follow ``axes`` as
+    given (:func:`entries_by_axis`).  ``sequence_modes`` accepts a sequence of
+    modes, one per filtered axis (sepconv.correlate's extension; scipy's
+    correlate refuses it).  Convolution flips the kernel and mirrors the origins.
     """
+    axes = to_axes(axes, ndim)
     try:
-        return _boundary.normalize_sequence(value, length, name)
-    except ValueError as exc:
-        raise FilterArgumentError(str(exc)) from None
-
-
-def to_mode(mode: Any, name: str = "mode") -> str:
-    """A filter boundary mode (``grid-*`` synonyms mapped), or :class:`FilterArgumentError`."""
-    try:
-        return _boundary.normalize_mode(mode, name)
+        weights = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise FilterArgumentError(str(exc)) from None
+        raise type(exc)(f"{exc} (weights must hold numbers)") from None
+    if len(axes) < ndim:
+        if weights.ndim != len(axes):
+            raise _error(FilterArgumentError,
+                         f"weights.ndim ({weights.ndim}) must match len(axes) ({len(axes)})",
+                         "weights must have one dimension per filtered axis, i.e. one "
+                         f"dimension per axis in axes={axes}")  # fmt: skip
+        weights = np.expand_dims(weights, tuple(a for a in range(ndim) if a not in axes))
+    origin_of = entries_by_axis(origin, axes, ndim, "origin")
+    wshape = [k for k in weights.shape if k > 0]
+    if len(wshape) != ndim:
+        hint = "; pass axes=(...) to filter only some axes" if weights.ndim < ndim else ""
+        raise _error(FilterArgumentError,
+                     f"weights.ndim ({len(wshape)}) must match len(axes) ({len(axes)})",
+                     f"weights must have one dimension per filtered axis, i.e. one dimension "
+                     f"per axis in axes={axes}: {len(axes)} axes are filtered but weights is "
+                     f"{weights.ndim}-D (shape {weights.shape}){hint}"
+                     if weights.size else "weights must be a non-empty array with one "
+                     f"dimension per filtered axis, got shape {weights.shape}")  # fmt: skip
+    origins = [origin_of.get(a, 0) for a in range(ndim)]
+    if convolution:
+        weights = weights[(slice(None, None, -1),) * ndim]
+        origins = [
+            convolve_origin(operator.index(o), k) if _is_integer(o) else o
+            for o, k in zip(origins, weights.shape)
+        ]
+    origins = [to_origin(o, k) for o, k in zip(origins, weights.shape)]
+    return np.ascontiguousarray(weights), tuple(origins), _modes_nd(mode, axes, ndim,
+                                                                    sequence_modes)  # fmt: skip
 
 
-def to_modes(mode: Any, count: int, name: str = "mode") -> list[str]:
-    """One filter mode per filtered axis from a mode or a sequence of modes."""
-    return [to_mode(m, name) for m in to_sequence(mode, count, name)]
+def _modes_nd(mode: Any, axes: tuple[int, ...], ndim: int, sequence_modes: bool) -> Any:
+    if isinstance(mode, Iterable) and not isinstance(mode, str):
+        if not sequence_modes:
+            raise _error(FilterArgumentError, "A sequence of modes is not supported",
+                         "scipy.ndimage.correlate takes one mode; sepconv.correlate takes "
+                         "one per filtered axis")  # fmt: skip
+        mode_of = entries_by_axis(mode, axes, ndim, "mode")
+        return tuple(to_mode(mode_of.get(a, "reflect")) for a in range(ndim))
+    return (to_mode(mode),) * ndim
 
 
-def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
-    """A single axis, normalised; out of range raises numpy's ``AxisError`` as scipy does."""
-    return int(normalize_axis_index(axis, ndim, msg_prefix=name))
+def normalize_nd(input: np.ndarray, weights: np.ndarray, output: Any, mode: Any, cval: Any,
+                 origin: Any, axes: Any, convolution: bool, *, sequence_modes: bool = False,
+                 complex_output: bool = False) -> NDCall:  # fmt: skip
+    """scipy's ``_correlate_or_convolve`` for real input and weights (:func:`nd_kernel`,
+    then the output, the mode and ``cval``, in scipy's order).
 
-
-def to_axes(axes: Any, ndim: int) -> tuple[int, ...]:
-    """scipy's ``_check_axes``: ``None`` is every axis; errors name ``axes``."""
-    return _boundary.check_axes(axes, ndim)
-
-
-def to_origin(origin: Any, size: int, name: str = "origin") -> int:
-    """An origin valid for ``size`` taps: ``-(size // 2) <= origin <= (size - 1) // 2``."""
-    return _boundary.check_origin(origin, size, name)
-
-
-def convolve_origin(origin: int, size: int) -> int:
-    """The correlation origin of a convolution: mirrored, one more for even sizes.
-
-    Convolving with ``w`` is correlating with ``w[::-1]`` at this origin
-    (scipy's ``convolve1d``/``convolve`` rule).
-
-    Examples
-    --------
-    >>> convolve_origin(0, 3), convolve_origin(0, 4), convolve_origin(1, 4)
-    (0, -1, -2)
+    ``complex_output`` accepts a complex output for a real result
+    (sepconv.correlate's extension).
     """
-    return -origin - (0 if size & 1 else 1)
-
-
-def real_cval(cval: Any) -> float:
-    """``cval`` for a real filtering: a real number (``TypeError`` otherwise, as scipy)."""
-    if isinstance(cval, (complex, np.complexfloating)):
-        raise TypeError(f"cval must be a real number for a real input, got {cval!r}")
+    ndim = input.ndim
+    axes_given = axes
+    axes = to_axes(axes, ndim)
     try:
-        return float(cval)
-    except (TypeError, ValueError):
-        raise TypeError(f"cval must be a real number, got {cval!r}") from None
+        np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc} (weights must hold numbers)") from None
+    # The kernel's checks come before the output's (scipy's order); the mode's after.
+    kernel, origins, _ = nd_kernel(ndim, weights, "reflect", origin, axes, convolution)
+    output = get_output(output, input, stacklevel=5)
+    modes = _modes_nd(mode, to_axes(axes_given, ndim), ndim, sequence_modes)
+    if not complex_output:
+        real_output(output, "array type not supported")
+    return NDCall(input, kernel, output, modes, real_cval(cval), origins)
+
+
+def _is_integer(value: Any) -> bool:
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
 
 
 def complex_via_real(
@@ -297,7 +583,9 @@ def complex_via_real(
         func(input.imag, weights, output=output.imag, cval=np.imag(cval), **kwargs)
     else:
         if np.iscomplexobj(cval):
-            raise ValueError("cval must be real for a real input, got a complex value")
+            raise _error(ValueError,
+                         "Cannot provide a complex-valued cval when the input is real.",
+                         "cval must be real for a real input")  # fmt: skip
         func(input, weights.real, output=output.real, cval=cval, **kwargs)
         func(input, weights.imag, output=output.imag, cval=cval, **kwargs)
     return output
@@ -306,3 +594,60 @@ def complex_via_real(
 def is_iterable_mode(mode: Any) -> bool:
     """True for a sequence of modes (one per axis) rather than one mode."""
     return not isinstance(mode, str) and isinstance(mode, Iterable)
+
+
+# --------------------------------------------------------------------------- other arguments
+
+
+def as_kernel(kernel: Any, name: str = "kernel", *, min_ndim: int = 1) -> np.ndarray:
+    """``kernel`` as a finite, non-empty real ndarray, or an error naming ``name``.
+
+    Boolean kernels become ``int64`` (a mask is a 0/1 kernel).  The result may be a
+    view of the caller's array: callers never write into it.
+    """
+    if isinstance(kernel, (str, bytes)) or kernel is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(kernel).__name__}")
+    try:
+        array = np.asarray(kernel)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if array.dtype == bool:
+        array = array.astype(np.int64)
+    if np.iscomplexobj(array):
+        raise TypeError(
+            f"{name} must be real; got complex dtype {array.dtype}. "
+            "Filter the real and imaginary parts separately."
+        )
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if array.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got a {array.ndim}-D array"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite; it contains NaN or infinity")
+    return array
+
+
+def check_tolerance(value: float | None, name: str) -> float | None:
+    """``None`` or a finite non-negative float; otherwise an error naming ``name``."""
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or None, got {value!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """An integer ``>= minimum``; otherwise an error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)

@@ -34,15 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from ._args import effective_weights
-from ._boundary import check_axes, entries_by_axis, normalize_modes, per_axis_origins
+from . import _args, _engine
+from ._args import check_tolerance, effective_weights
+from ._engine import ProgramCache
 from ._memory import format_bytes
 from ._plan_costs import _analyse, _fft_cost, _readonly, _reason
-from ._program import ProgramCache
-from ._validate import check_tolerance
 from .analysis import NotSeparableError, _integer_view, rounding_tol, separate
 
-__all__ = ["METHODS", "Plan", "plan"]
+__all__ = ["METHODS", "Plan", "execute", "make_plan", "plan", "run"]
 
 #: Methods accepted by ``method=``.
 METHODS: tuple[str, ...] = ("auto", "direct", "separable", "lowrank", "fft")
@@ -161,8 +160,6 @@ class Plan:
 
     def __call__(self, input: Any, output: Any = None) -> np.ndarray:
         """Filter ``input`` (of the planned shape and dtype) into ``output`` (array or dtype)."""
-        from .filters import run_plan
-
         if self.dtype is None:
             raise TypeError("this plan was made inside a call; make one with sepconv.plan(...)")
         array = input if type(input) is np.ndarray else np.asarray(input)
@@ -176,7 +173,7 @@ class Plan:
                 f"input has dtype {array.dtype} but this plan filters {self.dtype} arrays; make "
                 f"a plan with dtype=np.{array.dtype}, or convert with x.astype(np.{self.dtype})"
             )
-        return run_plan(self, array, output)
+        return execute(self, array, output)
 
     def explain(self) -> str:
         """A few lines saying what will run, what it costs and why it was chosen.
@@ -242,10 +239,8 @@ class Plan:
             if len(set(sizes)) == 1:
                 taps = str(sizes[0])
             text = f"separable: {len(sizes)} passes of {taps} taps"
-            from ._engine import running_constant
-
             running = [
-                ax for ax, f in zip(self.axes, self.factors) if running_constant(f) is not None
+                ax for ax, f in zip(self.axes, self.factors) if _engine.running_constant(f) is not None
             ]
             if running:
                 text += f", running sums on axes {tuple(running)}"
@@ -323,14 +318,14 @@ def plan(
     shape = _check_shape(shape)
     weights = _check_weights(weights)
     dtype = _check_dtype(dtype)
-    given = check_axes(axes, len(shape))
+    given = _args.to_axes(axes, len(shape))
     axes = tuple(sorted(given))  # as in scipy, kernel dimensions follow the sorted axes
     _check_kernel_dims(weights, axes, len(shape))
     # origin and mode entries map to array axes by the rule sepconv.correlate uses
-    origin_of = entries_by_axis(origin, given, len(shape), "origin")
-    mode_of = entries_by_axis(mode, given, len(shape), "mode")
-    origins = tuple(per_axis_origins([origin_of[a] for a in axes], weights.shape))
-    modes = tuple(normalize_modes([mode_of[a] for a in axes], len(axes)))
+    origin_of = _args.entries_by_axis(origin, given, len(shape), "origin")
+    mode_of = _args.entries_by_axis(mode, given, len(shape), "mode")
+    origins = tuple(_args.to_origin(origin_of[a], k) for a, k in zip(axes, weights.shape))
+    modes = tuple(_args.to_mode(mode_of[a]) for a in axes)
     from ._reduce import fold_long_kernel
 
     # A plan is made before the data is seen: fold only what is exact for any
@@ -340,7 +335,7 @@ def plan(
     )
     chosen = make_plan(shape, weights, axes, dtype, method, rtol)
     return dataclasses.replace(
-        chosen, dtype=dtype, modes=modes, cval=check_cval(cval), origins=tuple(folded)
+        chosen, dtype=dtype, modes=modes, cval=_args.real_cval(cval), origins=tuple(folded)
     )
 
 
@@ -438,9 +433,8 @@ def _memory_of(
 ) -> tuple[dict[str, int], float]:
     """Working memory of every costed method, and the budget (see :mod:`sepconv._memory`)."""
     from . import _memory
-    from ._engine import work_dtype
 
-    itemsize = work_dtype(dtype, dtype, float(np.abs(w).sum()), w.size).itemsize
+    itemsize = _engine.work_dtype(dtype, dtype, float(np.abs(w).sum()), w.size).itemsize
     taps = {"direct": int(np.count_nonzero(w)), "fft": 0}
     if factors is not None:
         taps["separable"] = sum(f.size for f in factors)
@@ -489,8 +483,6 @@ def kernel_precision(weights: np.ndarray, dtype: Any, out_dtype: Any = None) -> 
     >>> kernel_precision(np.ones(3), np.float32).name, kernel_precision(np.ones(3), np.float64).name
     ('float32', 'float64')
     """
-    from ._engine import work_dtype
-
     dtype = np.dtype(dtype)
     if dtype.kind == "c":  # complex input is filtered as its real and imaginary parts
         dtype = np.dtype(dtype.char.lower())
@@ -499,7 +491,7 @@ def kernel_precision(weights: np.ndarray, dtype: Any, out_dtype: Any = None) -> 
         out = np.dtype(out.char.lower())
     w = np.asarray(weights)
     abs_sum = float(np.abs(w.astype(np.float64)).sum()) if w.size else 0.0
-    work = work_dtype(dtype, out, abs_sum, max(w.size, 1))
+    work = _engine.work_dtype(dtype, out, abs_sum, max(w.size, 1))
     kernel = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
     return max(kernel, work, key=lambda d: float(np.finfo(d).eps))
 
@@ -542,15 +534,12 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
-    from ._engine import SUPPORTED_DTYPES
-
     try:
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype must be a NumPy dtype, got {dtype!r}") from None
-    if dt.newbyteorder("=") not in SUPPORTED_DTYPES:
-        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
-        raise TypeError(f"dtype {dt} cannot be planned; supported: {names}")
+    if dt.newbyteorder("=") not in _args.REAL_DTYPES + _args.COMPLEX_DTYPES:
+        raise _args.dtype_error("dtype", dt)
     return dt
 
 
@@ -586,11 +575,112 @@ def _check_kernel_dims(weights: np.ndarray, axes: tuple[int, ...], ndim: int) ->
         )
 
 
-def check_cval(cval: Any) -> float:
-    """``cval`` as a float, or a TypeError naming it."""
-    if isinstance(cval, (str, bytes)) or np.iscomplexobj(cval):
-        raise TypeError(f"cval must be a real number, got {cval!r}")
+# --------------------------------------------------------------------------- running a plan
+
+
+def run(chosen: Plan, array: np.ndarray, output: np.ndarray, modes: Any, cval: float,
+        origins: Any) -> None:  # fmt: skip
+    """Filter ``array`` into ``output`` (validated, not overlapping) by plan ``chosen``.
+
+    The fast policy of the engine: float32 work where that is exact enough,
+    FMA, the passes of a separable kernel fused (:mod:`sepconv._engine`).
+    """
+    if output.dtype.kind == "c":  # a real result asked for in a complex array
+        _engine.not_replayable()
+        output.imag[...] = 0
+        output = output.real
+    axes = chosen.axes
+    kept = _engine.kept_axes(chosen.kernel_shape)
+    work = _engine.work_dtype(array.dtype, output.dtype, float(np.abs(chosen.weights).sum()),
+                              int(np.count_nonzero(chosen.weights)))  # fmt: skip
+    if chosen.method == "fft":
+        _engine.run_fft(array, output, axes, chosen.weights, modes, cval, origins)
+        return
+    if chosen.method == "separable":
+        assert chosen.factors is not None
+        factors = list(chosen.factors)
+        # Size-1 factors are scales: multiplied into the first kept factor.
+        scale = math.prod(float(f[0]) for i, f in enumerate(factors) if i not in kept)
+        passes = [
+            _engine.Pass(axes[i], factors[i] * (scale if i == kept[0] else 1.0), modes[i],
+                         origins[i])
+            for i in kept
+        ]  # fmt: skip
+        _engine.run_passes(array, output, passes, cval, policy=_engine.FAST, work=work)
+        return
+    if chosen.method == "lowrank":
+        assert chosen.terms is not None
+        v, h = axes
+        if h != v + 1:  # not adjacent: the approximated kernel, densely
+            approx = sum(np.outer(c, r) for c, r in chosen.terms)
+            _engine.run_dense(array, output, _expanded(approx, axes, array.ndim),
+                              _per_axis(modes, axes, array.ndim), cval,
+                              _per_axis(origins, axes, array.ndim, 0), policy=_engine.FAST,
+                              work=work)  # fmt: skip
+            return
+        _engine.run_terms(array, output, v, [(c, r) for c, r in chosen.terms], modes, cval,
+                          origins, policy=_engine.FAST, work=work)  # fmt: skip
+        return
+    _engine.run_dense(array, output, _expanded(chosen.weights, axes, array.ndim),
+                      _per_axis(modes, axes, array.ndim), cval,
+                      _per_axis(origins, axes, array.ndim, 0), policy=_engine.FAST,
+                      work=work)  # fmt: skip
+
+
+def _expanded(weights: np.ndarray, axes: tuple[int, ...], ndim: int) -> np.ndarray:
+    """A kernel over ``axes`` (increasing) as one dimension per array axis."""
+    return np.expand_dims(weights, tuple(a for a in range(ndim) if a not in axes))
+
+
+def _per_axis(values: Any, axes: tuple[int, ...], ndim: int, default: Any = "reflect") -> list:
+    full = [default] * ndim
+    for value, ax in zip(values, axes):
+        full[ax] = value
+    return full
+
+
+def execute(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
+    """The body of ``Plan.__call__``: the launches of each (input strides, output) layout
+    are kept in the plan's own program cache (16 layouts)."""
     try:
-        return float(cval)
-    except (TypeError, ValueError):
-        raise TypeError(f"cval must be a real number, got {cval!r}") from None
+        key: Any = (array.strides, output.shape, output.strides, output.dtype) if type(
+            output) is np.ndarray else (array.strides, output)  # fmt: skip
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and (program := chosen._programs.get(key)) is not None:
+        if type(output) is np.ndarray:
+            if output.flags.writeable and not np.may_share_memory(array, output):
+                program.run(array, output)
+                return output
+        else:
+            out = np.empty(array.shape, program.out_dtype)
+            program.run(array, out)
+            return out
+    output = _args.get_output(output, array, complex_output=False)
+    if array.size == 0:
+        return output
+    run_plan = chosen
+    if chosen.method == "fft" and chosen.requested == "auto":
+        if not all_finite(array, chosen.cval):
+            key = None
+            run_plan = make_plan(chosen.shape, chosen.weights, chosen.axes, array.dtype, "auto",
+                                 None, exclude=frozenset({"fft"}))  # fmt: skip
+    modes, cval, origins = chosen.modes, chosen.cval, chosen.origins
+    if np.may_share_memory(array, output):
+        scratch = np.empty(array.shape, output.dtype)
+        run(run_plan, array, scratch, modes, cval, origins)
+        output[...] = scratch
+        return output
+    with _engine.recording() as rec:
+        run(run_plan, array, output, modes, cval, origins)
+    if key is not None:
+        chosen._programs.put(key, rec, array, output)
+    return output
+
+
+def all_finite(array: np.ndarray, cval: float) -> bool:
+    """Whether the input and ``cval`` are finite (FFT would spread NaN and infinity)."""
+    if array.dtype.kind != "f":
+        return bool(np.isfinite(cval))
+    return bool(np.isfinite(cval) and np.isfinite(array).all())

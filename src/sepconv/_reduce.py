@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ._boundary import kernel_reach
-from ._plan import effective_weights
+from ._args import effective_weights
 
 __all__ = ["fold_for_data", "fold_long_kernel", "folded_length"]
 

@@ -1,10 +1,20 @@
-"""Replays of ``correlate`` / ``convolve`` / ``sepfilter`` calls: their keys and programs.
+"""Replaying repeated calls: the one key builder and the one program cache.
 
-A call on plain real arrays has a signature (:func:`_signature`,
-:func:`_sepfilter_signature`) holding everything its launches depend on but
-the input's values; the launches recorded under it are kept in
-``_PROGRAMS`` (:class:`sepconv._program.ProgramCache`) and replayed by
-:func:`_replay` when the same signature comes again.
+A filtering's kernel launches depend on its *signature* -- the input's shape,
+strides and dtype, the kernel, the options, the output's layout -- never on
+the input's values.  Every public filter (``sepconv.correlate`` / ``convolve``
+/ ``sepfilter`` and ``sepconv.ndimage``'s) builds its signature with
+:func:`call_key` before validating anything; an equal signature seen before
+replays its recorded launches (:func:`replay`), a new one runs the full path
+inside :func:`recorded`, which keeps the launches if the engine could record
+them all (:mod:`sepconv._engine._launch` decides what is replayable).
+
+Only plain calls get a key: an ``np.ndarray`` input of a real dtype, and
+arguments that are plain Python scalars and strings, sequences of them, NumPy
+arrays of numbers (keyed by their bytes, or a digest when large), or ``None``.
+Anything else (lists that are not flat, NumPy scalars whose type changes
+scipy's arithmetic, Dask arrays, tensors, complex data) takes the full path
+every time.
 """
 
 from __future__ import annotations
@@ -14,96 +24,101 @@ from typing import Any
 import numpy as np
 
 from ._digest import kernel_key
-from ._program import Program, ProgramCache
+from ._engine import ProgramCache, recording
 
-# Programs of the signatures seen last (see sepconv._program).
-_PROGRAMS = ProgramCache()
+__all__ = ["PROGRAMS", "call_key", "recorded", "replay"]
 
+#: The programs of the signatures seen last (bounded: see ProgramCache).
+PROGRAMS = ProgramCache()
 
-def _signature(
-    convolution: bool,
-    input: Any,
-    weights: Any,
-    output: Any,
-    mode: Any,
-    cval: Any,
-    origin: Any,
-    axes: Any,
-    method: Any,
-    rtol: Any,
-) -> tuple | None:
-    """The key under which a ``correlate``/``convolve`` call's program is kept, or None.
-
-    Only plain real arrays have one; the key holds everything the program
-    depends on, never the input's values.
-    """
-    return _call_key(convolution, input, (weights,), output, mode, cval, origin, axes, method, rtol)
+_PLAIN = (int, float, str, bool, type(None))
 
 
-def _sepfilter_signature(
-    input: Any, factors: Any, axes: Any, output: Any, mode: Any, cval: Any, origin: Any
-) -> tuple | None:
-    """The key of a ``sepfilter`` call (see :func:`_signature`)."""
-    return _call_key("sepfilter", input, factors, output, mode, cval, origin, axes)
+def _param(value: Any) -> Any:
+    """A hashable stand-in for one argument, or raise TypeError (no key)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return kind, value  # 1 and 1.0 hash alike: the type keeps them apart
+    if kind is np.ndarray:
+        if value.dtype.kind not in "biuf":
+            raise TypeError
+        return kernel_key(value)
+    if kind in (tuple, list):
+        if len(value) <= 64 and all(type(v) in _PLAIN for v in value):
+            return kind, tuple((type(v), v) for v in value)
+        if len(value) <= 64:  # e.g. one factor per axis: each keyed on its own
+            return kind, tuple(_param(v) for v in value)
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError
+        return kind, kernel_key(array)
+    if isinstance(value, (type, np.dtype)):
+        return "dtype", np.dtype(value)
+    raise TypeError
 
 
-def _call_key(
-    kind: Any,
-    input: Any,
-    kernels: Any,
-    output: Any,
-    mode: Any,
-    cval: Any,
-    origin: Any,
-    axes: Any,
-    *options: Any,
-) -> tuple | None:
-    """``kind``, the input's layout, the keys of ``kernels`` and the call's options, hashable."""
-    if type(input) is not np.ndarray or input.dtype.kind not in "iuf":
+def _output(output: Any) -> Any:
+    if type(output) is np.ndarray:
+        return output.shape, output.strides, output.dtype
+    return _param(output)
+
+
+def call_key(name: str, input: Any, output: Any, *params: Any) -> tuple | None:
+    """The signature of a call, or None when it has none (see the module docstring)."""
+    if type(input) is not np.ndarray or input.dtype.kind not in "biuf":
         return None
     try:
-        vectors = tuple(kernel_key(k if type(k) is np.ndarray else np.asarray(k)) for k in kernels)
-        if any(v[0][1] not in "iufb" for v in vectors):
-            return None
         key = (
-            kind,
+            name,
             input.shape,
             input.strides,
             input.dtype,
-            vectors,
-            _output_key(output),
-            mode if type(mode) is str else tuple(mode),
-            cval,
-            origin if type(origin) is int else tuple(origin),
-            axes if axes is None or type(axes) is int else tuple(axes),
-            *options,
+            _output(output),
+            *(_param(p) for p in params),
         )
         hash(key)
-    except Exception:  # unhashable or odd arguments: the full path reports them
+    except (TypeError, ValueError):
         return None
     return key
 
 
-def _replay(key: tuple, array: np.ndarray, output: Any) -> np.ndarray | None:
-    """Run the kept program of ``key`` (None when there is none or it cannot serve)."""
-    program = _PROGRAMS.get(key)
-    return None if program is None else _run_program(program, array, output)
-
-
-def _run_program(program: Program, array: np.ndarray, output: Any) -> np.ndarray | None:
+def replay(key: tuple | None, input: np.ndarray, output: Any) -> np.ndarray | None:
+    """The result of replaying ``key``'s program, or None (no program, or it cannot serve)."""
+    if key is None:
+        return None
+    program = PROGRAMS.get(key)
+    if program is None:
+        return None
     if type(output) is np.ndarray:
-        if not output.flags.writeable or np.may_share_memory(array, output):
+        if not output.flags.writeable or np.may_share_memory(input, output):
             return None  # the full path reports or handles these
         out = output
     else:
-        out = np.empty(array.shape, program.out_dtype)
-    program.run(array, out)
+        out = np.empty(input.shape, program.out_dtype)
+    program.run(input, out)
     return out
 
 
-def _output_key(output: Any) -> Any:
-    if type(output) is np.ndarray:
-        return output.shape, output.strides, output.dtype
-    if output is None or isinstance(output, (type, np.dtype, str)):
-        return output
-    raise TypeError  # no key: the full path validates it
+class recorded:  # noqa: N801 - a context manager used like a function
+    """``with recorded(key, input) as keep: ...; keep(output)`` records the engine's launches.
+
+    Calling ``keep(output)`` (the validated output array the call wrote)
+    stores them under ``key`` when they can be replayed.
+    """
+
+    def __init__(self, key: tuple | None, input: Any) -> None:
+        self.key, self.input = key, input
+        self.output: np.ndarray | None = None
+
+    def __enter__(self) -> Any:
+        self.context = recording()
+        self.rec = self.context.__enter__()
+        return self._keep
+
+    def _keep(self, output: np.ndarray) -> None:
+        self.output = output
+
+    def __exit__(self, kind: Any, *exc: object) -> None:
+        self.context.__exit__(kind, *exc)
+        if kind is None and self.key is not None and self.output is not None:
+            PROGRAMS.put(self.key, self.rec, self.input, self.output)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_kernel, check_positive_int, check_tolerance
+from ._args import as_kernel, check_positive_int, check_tolerance
 
 __all__ = [
     "Analysis",

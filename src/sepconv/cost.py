@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ._validate import check_positive_int
+from ._args import check_positive_int
 
 __all__ = [
     "DepthwiseCost",

@@ -39,7 +39,7 @@ from functools import reduce
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._validate import check_positive_int
+from ._args import check_positive_int
 
 __all__ = [
     "binomial",

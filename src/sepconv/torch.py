@@ -32,17 +32,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'pip install "sepconv[torch]"'
     ) from exc
 
-from ._args import convolve_origin, effective_weights
-from ._boundary import (
-    check_axes,
-    check_origin,
-    entries_by_axis,
-    extend_indices,
-    kernel_reach,
-    normalize_mode,
-)
+from . import _args
+from ._args import as_kernel, check_tolerance, effective_weights
+from ._boundary import extend_indices, kernel_reach
 from ._plan import METHODS, make_plan
-from ._validate import as_kernel, check_tolerance
 
 __all__ = ["convolve", "correlate"]
 
@@ -50,44 +43,41 @@ _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 def correlate(
-    x: torch.Tensor,
-    kernel: Any,
-    mode: str = "reflect",
+    input: torch.Tensor,
+    weights: Any,
+    output: Any = None,
+    mode: Any = "reflect",
     cval: float = 0.0,
     origin: int | Sequence[int] = 0,
     *,
-    axes: Sequence[int] = (-2, -1),
+    axes: Sequence[int] | None = (-2, -1),
     method: str = "auto",
     rtol: float | None = None,
 ) -> torch.Tensor:
-    """Correlate the ``axes`` of ``x`` with a fixed ``kernel`` (``scipy.ndimage.correlate``'s rule).
+    """Correlate the ``axes`` of a tensor with fixed ``weights`` (``scipy.ndimage.correlate``'s rule).
+
+    ``sepconv.correlate``'s arguments, in scipy's order; ``axes`` defaults to
+    the last two (images as ``(N, C, H, W)``), ``None`` is every axis.
 
     Parameters
     ----------
-    x : torch.Tensor
-        Floating-point tensor of any shape ``(..., H, W)``; every index of the
-        axes not in ``axes`` is filtered independently.
-    kernel : array_like or torch.Tensor
-        Real kernel with one dimension per axis in ``axes``.  It is a constant:
-        a kernel that requires grad is refused (use ``torch.nn.functional.conv2d``
-        to learn a kernel).
-    mode : str
-        Boundary mode, as in :func:`sepconv.correlate` and ``scipy.ndimage``:
-        ``reflect``, ``mirror``, ``nearest``, ``wrap``, ``constant``,
-        ``grid-constant``, ``grid-mirror``, ``grid-wrap``.
-    cval : float
-        Value outside the input for the constant modes.
-    origin : int or sequence of int
-        Shift of the kernel centre, per axis, as in ``scipy.ndimage``.
-    axes : sequence of int
+    input : torch.Tensor
+        Floating-point tensor of any shape; every index of the axes not in
+        ``axes`` is filtered independently.
+    weights : array_like or torch.Tensor
+        Real kernel, one dimension per axis in ``axes`` (scipy's rule: its
+        dimensions follow the filtered axes in increasing order).  It is a
+        constant: a kernel that requires grad is refused (use
+        ``torch.nn.functional.conv2d`` to learn a kernel).
+    output : None
+        Must be None: the result is returned (a tensor cannot be written into).
+    mode, cval, origin
+        As for :func:`sepconv.correlate` (one mode, or one per axis).
+    axes : sequence of int or None
         The 1 to 3 axes to filter (default: the last two).
     method : {"auto", "direct", "separable", "lowrank", "fft"}
         As for :func:`sepconv.correlate`, decided by the same plan
-        (:func:`sepconv.plan`): ``auto`` takes the cheapest exact method --
-        separable 1-D passes when the kernel separates -- and considers
-        low-rank plans (a sum of separable passes) when ``rtol`` is given.
-        ``separable`` raises :class:`sepconv.NotSeparableError` for a kernel
-        that does not separate.  The PyTorch path (a tensor that needs a
+        (:func:`sepconv.plan`).  The PyTorch path (a tensor that needs a
         gradient, or is not a float32/float64 CPU tensor) has no FFT: ``auto``
         chooses among the others there and ``fft`` raises ``ValueError``.
     rtol : float, optional
@@ -97,8 +87,8 @@ def correlate(
     Returns
     -------
     torch.Tensor
-        Same shape, dtype and device as ``x``; differentiable with respect to
-        ``x``.
+        Same shape, dtype and device as ``input``; differentiable with respect
+        to it.
 
     Examples
     --------
@@ -110,21 +100,22 @@ def correlate(
     >>> bool(np.allclose(y, scipy.ndimage.correlate(x.numpy(), k, mode="nearest")))
     True
     """
-    return _filter(x, kernel, mode, cval, origin, axes, method, rtol, flip=False)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, flip=False)
 
 
 def convolve(
-    x: torch.Tensor,
-    kernel: Any,
-    mode: str = "reflect",
+    input: torch.Tensor,
+    weights: Any,
+    output: Any = None,
+    mode: Any = "reflect",
     cval: float = 0.0,
     origin: int | Sequence[int] = 0,
     *,
-    axes: Sequence[int] = (-2, -1),
+    axes: Sequence[int] | None = (-2, -1),
     method: str = "auto",
     rtol: float | None = None,
 ) -> torch.Tensor:
-    """Convolve the ``axes`` of ``x`` with a fixed ``kernel`` (``scipy.ndimage.convolve``'s rule).
+    """Convolve the ``axes`` of a tensor with fixed ``weights`` (``scipy.ndimage.convolve``'s rule).
 
     The correlation with the flipped kernel and mirrored origin; parameters as
     for :func:`correlate`.
@@ -140,84 +131,47 @@ def convolve(
     >>> bool(np.allclose(y, ref))
     True
     """
-    return _filter(x, kernel, mode, cval, origin, axes, method, rtol, flip=True)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, flip=True)
 
 
-def _filter(
-    x: Any,
-    kernel: Any,
-    mode: str,
-    cval: float,
-    origin: Any,
-    axes: Any,
-    method: str,
-    rtol: float | None,
-    *,
-    flip: bool,
-) -> torch.Tensor:
+def _filter(x: Any, kernel: Any, output: Any, mode: Any, cval: Any, origin: Any, axes: Any,
+            method: str, rtol: float | None, *, flip: bool) -> torch.Tensor:  # fmt: skip
     if not isinstance(x, torch.Tensor):
         raise TypeError(
-            f"x must be a torch.Tensor, got {type(x).__name__}; "
+            f"input must be a torch.Tensor, got {type(x).__name__}; "
             "use sepconv.correlate for NumPy arrays"
         )
     if not x.is_floating_point():
         raise TypeError(
-            f"x must be a floating-point tensor, got {x.dtype}; convert it first, e.g. x.float()"
+            f"input must be a floating-point tensor, got {x.dtype}; convert it first, e.g. "
+            "x.float()"
         )
+    if output is not None:
+        raise TypeError("output must be None for a torch.Tensor input; the result is returned")
     k = _kernel_array(kernel)
-    axes = check_axes(axes, x.dim())
-    if not 1 <= len(axes) <= 3:
-        raise ValueError(f"axes must name 1 to 3 axes of x, got {len(axes)}")
-    if k.ndim != len(axes):
-        raise ValueError(
-            f"kernel must have one dimension per axis in axes={axes}; got a {k.ndim}-D kernel"
-        )
-    mode = normalize_mode(mode)
-    try:
-        cval = float(cval)
-    except (TypeError, ValueError):
-        raise TypeError(f"cval must be a number, got {cval!r}") from None
-    axes, origins = _scipy_axes_and_origins(axes, origin, k.shape, x.dim())
-    if method not in METHODS:
+    given = _args.to_axes(axes, x.dim())
+    if not 1 <= len(given) <= 3:
+        raise ValueError(f"axes must name 1 to 3 axes of the input, got {len(given)}")
+    full, origins_all, modes_all = _args.nd_kernel(x.dim(), k, mode, origin, given, flip,
+                                                   sequence_modes=True)  # fmt: skip
+    cval = _args.real_cval(cval)
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     rtol = check_tolerance(rtol, "rtol")
+    order = tuple(sorted(given))
+    kernel = full.reshape([full.shape[a] for a in order])
+    origins = tuple(origins_all[a] for a in order)
+    modes = tuple(modes_all[a] for a in order)
 
     if _numpy_engine_applies(x):
         from . import filters
 
-        run = filters.convolve if flip else filters.correlate
-        out = run(
-            x.detach().numpy(),
-            k,
-            mode=mode,
-            cval=cval,
-            origin=list(origins),
-            axes=list(axes),  # sorted, origins matched: the same call for every convention
-            method=method,
-            rtol=rtol,
-        )
+        # The kernel as flipped and the origins as mirrored: the same correlation.
+        out = filters.correlate(x.detach().numpy(), kernel, mode=list(modes), cval=cval,
+                                origin=list(origins), axes=list(order), method=method,
+                                rtol=rtol)  # fmt: skip
         return torch.from_numpy(np.ascontiguousarray(out))
-
-    if flip:
-        # scipy.ndimage.convolve: flip the kernel, mirror the origin, and shift
-        # it by one on even axes so the flipped kernel keeps its anchor.
-        k = k[(slice(None, None, -1),) * k.ndim].copy()
-        origins = tuple(convolve_origin(o, n) for o, n in zip(origins, k.shape))
-    return _correlate_torch(x, k, mode, cval, origins, axes, method, rtol)
-
-
-def _scipy_axes_and_origins(
-    axes: tuple[int, ...], origin: Any, kernel_shape: tuple[int, ...], ndim: int
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Sorted axes and one origin each, by ``scipy.ndimage.correlate``'s rules.
-
-    scipy expands the kernel at the unfiltered axes, so kernel axis ``i`` filters
-    the ``i``-th *smallest* axis of ``axes``; ``origin[i]`` goes with ``axes[i]``
-    when some axes are left unfiltered and with array axis ``i`` when all are.
-    """
-    by_axis = entries_by_axis(origin, axes, ndim, "origin")
-    order = tuple(sorted(axes))
-    return order, tuple(check_origin(by_axis[a], n) for a, n in zip(order, kernel_shape))
+    return _correlate_torch(x, kernel, modes, cval, origins, order, method, rtol)
 
 
 def _numpy_engine_applies(x: torch.Tensor) -> bool:
@@ -233,7 +187,7 @@ def _numpy_engine_applies(x: torch.Tensor) -> bool:
 def _correlate_torch(
     x: torch.Tensor,
     k: np.ndarray,
-    mode: str,
+    modes: tuple[str, ...],
     cval: float,
     origins: tuple[int, ...],
     axes: tuple[int, ...],
@@ -243,7 +197,7 @@ def _correlate_torch(
     """The PyTorch path: gather the boundary, then separable 1-D passes or one dense conv."""
     nd = len(axes)
     terms, dense = _plan(tuple(x.shape), k, axes, x.dtype, method, rtol)
-    for axis, n, o in zip(axes, k.shape, origins):
+    for axis, n, o, mode in zip(axes, k.shape, origins, modes):
         x = _extend(x, axis, *kernel_reach(n, o), mode, cval)
     # Filtered axes last, everything else one batch axis.
     lead = [d for d in range(x.dim()) if d not in axes]

@@ -1,59 +1,29 @@
-"""The filtering engine: lays arrays out for the Numba kernels and runs them.
+"""The one filtering engine: sweeps through a ring of rows, by arithmetic policy.
 
-The engine never validates user input (``sepconv.filters`` did); it receives
-arrays, normalised modes, origins and kernels, and writes the result into an
-output array that does not overlap the input.
+The engine never validates user input (the public functions did, through
+:mod:`sepconv._args`); it receives arrays and normalised axes, weights,
+modes, origins and ``cval``, and writes the result into an output array.
 
-Layout.  The kernels see an N-D array as ``B`` items (``offsets``) of rows:
-one *vertical* filtered axis ``H`` (several for dense N-D kernels), one
-*horizontal* filtered axis ``W`` and the unfiltered axes ``C`` lying inside
-``W`` in memory, merged into one (the channels of an ``(H, W, 3)`` image).  A
-row is ``W * C`` elements; horizontal taps step ``C`` elements, so the inner
-loops stay contiguous.  Other axes become batch items, or rows of a pass with
-no vertical axis.  A single filtered axis with a large block inside it (axis 0
-of an ``(H, W)`` image) runs as a vertical-only pass over rows of that block.
+What runs (one kernel layer for every path):
 
-Passes.  A separable or low-rank kernel over two axes, and a dense 2-D kernel,
-take one pass: rows are gathered (boundary rule, dtype conversion) once into
-a ring of ``kv`` rows (long rows) or into one buffer per band of rows (short
-rows, several filtered per call), and each output row is computed from them
-and written once.  Each further axis of a separable N-D kernel is one more
-vertical pass through a work-dtype buffer.
+* :func:`run_passes` -- 1-D passes in order, the last two fused into one sweep
+  when their axes are adjacent (:mod:`._sweep`: a ring of rows, bands x
+  strips of a plane, OpenCV's FilterEngine); :func:`run_terms` -- a sum of
+  separable terms over two adjacent axes in one sweep (low-rank kernels, the
+  terms of a Laplacian); :func:`run_dense` -- a dense kernel (2-D through the
+  sweep, row by row; more axes through :mod:`._dense`); :func:`run_box_exact`
+  -- scipy's running sums (:mod:`._box`); :func:`run_fft` -- scipy.fft.
+* The arithmetic policy is the only variation (:mod:`._arith`): ``"exact"``
+  (scipy.ndimage's bits: double arithmetic in scipy's order without FMA,
+  every pass stored in the output dtype) and ``"fast"`` (rounding-level:
+  float32 work where exact enough, FMA, the intermediate kept in the work
+  dtype).  Boundary extension (:mod:`sepconv._boundary`), dtype conversion
+  and scipy's C cast (:mod:`._cast`), layout, strips, threads (:mod:`._pool`)
+  and replay (:mod:`._launch`) exist once and serve both.
 
-Running sums.  A separable term's constant factor of ``RUNNING_MIN`` taps or
-more (box / mean filters) runs as a running sum (:mod:`._running`): a flat
-cost per output whatever its length, drift bounded by float64 sums restarted
-every few hundred outputs, NaN and infinity as in scipy.  Shorter ones are
-cheaper as folded taps (1024^2 float32, one thread, best of 15: both directions
-break even between 16 and 21 taps; a 2-D box between 9 and 15).
-
-Size-1 kernel axes are a scale folded into the other factors, not a pass
-(:func:`kept_axes`).
-
-Work dtype.  float64 input or output -> float64; float32 input -> float32
-(no float64 copy); uint8 / int8 input -> float32 when every output is exact to
-well below one unit (``128 * sum|w| * taps <= 2**20``), else float64; other
-integer inputs -> float64.
-
-Memory.  Per thread, a ring of ``kv`` padded row strips (strips of ~16 KiB,
-the ring capped near 512 KiB, 896 KiB for running sums) or a band buffer of
-at most ~256 KiB.  A
-separable kernel over three or more axes uses one image-sized work buffer
-(two for four or more axes when the output's dtype is not the work dtype).
-FFT filtering (scipy.fft) allocates the padded array and its spectrum.
-
-Threads.  Tasks run on the engine's own pool (:mod:`._pool`): the calling
-thread and sleeping Python workers take chunks of a call's tasks, each chunk a
-``nogil`` Numba loop.  A call uses one thread per ``_pool.WORK_PER_THREAD``
-element-taps, so small calls never wake a worker.  The pool is fork-safe,
-thread-safe and does not spin (the measured reasons for not using Numba's
-threading layers are in the pool's docstring).  Results are the same for
-every thread count.
-
-Replays.  Every launch goes through :func:`._launcher._launch`, which a
-:func:`recording` collects; :mod:`sepconv._program` replays the launches of a
-call signature seen before, so planning and packing happen once.  Work done
-outside launches calls :func:`not_replayable`.
+Every kernel launch goes through :func:`._launch.launch`; a :func:`recording`
+collects them and a :class:`ProgramCache` replays them for calls with the same
+signature (:mod:`sepconv._replay` builds the keys).
 """
 
 from __future__ import annotations
@@ -61,38 +31,62 @@ from __future__ import annotations
 import numpy as np
 
 from . import _pool
-from ._direct import mirrored_rows, run_direct
-from ._dtypes import FLOAT_TYPES, INT_TYPES, SUPPORTED_DTYPES, convert_like_scipy, work_dtype
+from ._cast import convert_like_scipy, store_code
 from ._fft import run_fft
-from ._launcher import Recording, not_replayable, recording
-from ._layout import kept_axes
-from ._separable import run_separable
-from ._taps import RUNNING_LOADS, RUNNING_MIN, fold_taps, running_constant
+from ._launch import Program, ProgramCache, Recording, not_replayable, recording
+from ._native import address_of, call, pointer
+from ._passes import (
+    EXACT,
+    FAST,
+    Pass,
+    kept_axes,
+    mirrored_rows,
+    run_box_exact,
+    run_dense,
+    run_passes,
+    run_terms,
+    work_dtype,
+)
+from ._sweep import COMBINE_ADD_DST, COMBINE_HYPOT_DST, COMBINE_SUM, ORDER_HV, ORDER_VH
+from ._tables import RUNNING_LOADS, RUNNING_MIN, fold_taps, running_constant
 
 __all__ = [
-    "FLOAT_TYPES",
-    "INT_TYPES",
+    "COMBINE_ADD_DST",
+    "COMBINE_HYPOT_DST",
+    "COMBINE_SUM",
+    "EXACT",
+    "FAST",
+    "ORDER_HV",
+    "ORDER_VH",
+    "Pass",
+    "Program",
     "RUNNING_LOADS",
     "RUNNING_MIN",
+    "ProgramCache",
     "Recording",
-    "SUPPORTED_DTYPES",
+    "address_of",
+    "call",
     "convert_like_scipy",
     "fold_taps",
     "get_num_threads",
     "kept_axes",
     "mirrored_rows",
     "not_replayable",
+    "parallel_for",
+    "pointer",
     "recording",
-    "run_direct",
-    "running_constant",
+    "run_box_exact",
+    "run_dense",
     "run_fft",
-    "run_separable",
+    "run_passes",
+    "run_terms",
+    "running_constant",
     "set_num_threads",
+    "store_code",
     "work_dtype",
 ]
 
-
-# --------------------------------------------------------------------------- threads
+parallel_for = _pool.parallel_for
 
 
 def set_num_threads(n: int) -> None:

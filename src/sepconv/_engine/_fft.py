@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
-from ._dtypes import convert_like_scipy, work_dtype
-from ._launcher import not_replayable
-from ._layout import _squeeze, kept_axes
+from ._cast import convert_like_scipy
+from ._launch import not_replayable
+from ._passes import kept_axes, work_dtype
 
 # --------------------------------------------------------------------------- FFT
 
@@ -44,7 +44,9 @@ def run_fft(
     kept = kept_axes(weights.shape)
     if len(kept) < len(axes):
         weights = weights.reshape([weights.shape[i] for i in kept])
-        axes, modes, origins = _squeeze(axes, modes, origins, kept)
+        axes = [axes[i] for i in kept]
+        modes = [modes[i] for i in kept]
+        origins = [origins[i] for i in kept]
     work = work_dtype(src.dtype, dst.dtype, float(np.abs(weights).sum()), weights.size)
     padded = np.asarray(src, dtype=work)
     for i, ax in enumerate(axes):

@@ -163,12 +163,16 @@ _EXPLORE = 16  # every 16th call of a class measures the arm it is not using
 _KEEP = 0.7  # weight of the old rate in the moving average
 
 
-def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0) -> None:
+def parallel_for(
+    fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0, threads: int | None = None
+) -> None:
     """Run ``fn(start, stop, *args)`` over ``range(n)`` on the calling thread and the pool.
 
     ``fn`` must release the GIL (``@njit(nogil=True)``) to run in parallel.
     ``work`` (output elements x taps) decides the threads: one per
-    :data:`WORK_PER_THREAD`, at most :func:`get_num_threads`.  With one thread
+    :data:`WORK_PER_THREAD`, at most :func:`get_num_threads` -- or at most
+    ``threads`` for this call alone (``-1``: every core), the one place a
+    call overrides the setting (``workers=`` of sepconv.ndimage, Dask blocks).  With one thread
     ``fn(0, n, *args)`` runs in the caller, with no pool involved.  The range
     is cut into fixed chunks (independent of the thread count).
 
@@ -191,7 +195,8 @@ def parallel_for(fn: Callable[..., Any], n: int, args: tuple = (), work: int = 0
     """
     if n <= 0:
         return
-    threads = min(get_num_threads(), n, max(1, work // WORK_PER_THREAD))
+    limit = get_num_threads() if threads is None else (_LIMIT if threads == -1 else threads)
+    threads = min(limit, n, max(1, work // WORK_PER_THREAD))
     if threads <= 1:
         fn(0, n, *args)
         return

@@ -75,8 +75,6 @@ from typing import Any
 
 import numpy as np
 
-from .._args import convolve_origin
-from ._blocks import _map_with_reach
 from ._cluster import cluster
 from ._support import _INSTALL_HINT, _dask_array, _is_dask_array
 from ._threads import _usable_cores, concurrent_tasks, engine_threads
@@ -128,17 +126,11 @@ def correlate(
     >>> correlate(x, [1.0, 0.0, -1.0], mode="nearest").compute()
     array([-1., -2., -2., -2., -2., -2., -2., -2., -2., -1.])
     """
-    return _lazy(
-        "correlate",
-        input,
-        weights,
-        output,
-        mode,
-        cval,
-        origin,
-        axes,
-        {"method": method, "rtol": rtol},
-    )
+    import sepconv
+
+    _require_dask(input)
+    return sepconv.correlate(input, weights, output, mode, cval, origin, axes=axes,
+                             method=method, rtol=rtol)  # fmt: skip
 
 
 def convolve(
@@ -162,17 +154,11 @@ def convolve(
     >>> convolve(x, [1.0, 0.0, -1.0], mode="wrap").compute()
     array([-8.,  2.,  2.,  2.,  2.,  2.,  2.,  2.,  2., -8.])
     """
-    return _lazy(
-        "convolve",
-        input,
-        weights,
-        output,
-        mode,
-        cval,
-        origin,
-        axes,
-        {"method": method, "rtol": rtol},
-    )
+    import sepconv
+
+    _require_dask(input)
+    return sepconv.convolve(input, weights, output, mode, cval, origin, axes=axes,
+                            method=method, rtol=rtol)  # fmt: skip
 
 
 def sepfilter(
@@ -196,105 +182,21 @@ def sepfilter(
     >>> sepfilter(x, [[1.0, 1.0, 1.0], [0.5, 0.5]], mode="mirror").compute()[0]
     array([ 9.5,  9.5, 12.5, 15.5])
     """
-    return _lazy("sepfilter", input, factors, output, mode, cval, origin, axes, {})
+    import sepconv
+
+    _require_dask(input)
+    return sepconv.sepfilter(input, factors, axes, output, mode, cval, origin)
 
 
 # --------------------------------------------------------------------------- machinery
 
 
-def _numpy_function(name: str) -> Callable[..., np.ndarray]:
-    from .. import filters
-
-    return getattr(filters, name)
-
-
-def _lazy(
-    name: str,
-    input: Any,
-    kernel: Any,
-    output: Any,
-    mode: Any,
-    cval: float,
-    origin: Any,
-    axes: Any,
-    options: dict[str, Any],
-) -> Any:
+def _require_dask(input: Any) -> None:
+    # The one Dask door is sepconv's backend wrapper (sepconv._backends); these
+    # names keep the module's promise that they take Dask arrays.
     da = _dask_array()
     if not isinstance(input, da.Array):
         raise TypeError(
             f"input must be a dask.array.Array, got {type(input).__name__}; "
             "call sepconv.correlate/convolve/sepfilter for NumPy arrays"
         )
-    if output is not None and (isinstance(output, np.ndarray) or _is_dask_array(output)):
-        raise TypeError(
-            "output must be None or a dtype for a Dask input, not an array; "
-            "store the lazy result with dask.array.store or .to_zarr instead"
-        )
-    from .._boundary import check_axes, entries_by_axis, normalize_sequence
-
-    func = _numpy_function(name)
-    if name == "sepfilter":
-        kernel = [np.asarray(f) for f in kernel]
-    else:
-        kernel = np.asarray(kernel)
-    kwargs = {"mode": mode, "cval": cval, "origin": origin, "axes": axes, **options}
-    if output is not None:
-        kwargs["output"] = output
-    # Run the NumPy function on a tiny array: it raises the same errors, at once, and
-    # tells the output dtype.
-    probe = func(np.zeros((1,) * input.ndim, dtype=input.dtype), kernel, **kwargs)
-    out_dtype = probe.dtype
-    kwargs["output"] = out_dtype
-    filtered = check_axes(axes, input.ndim)
-    reach = _reach(name, kernel, filtered, origin, input.ndim)
-    if name == "sepfilter":
-        modes = normalize_sequence(mode, len(filtered), "mode")
-    else:
-        mode_of = entries_by_axis(mode, filtered, input.ndim, "mode")
-        modes = [mode_of[axis] for axis in filtered]
-    kwargs.update(_fixed_method(name, input.shape, input.dtype, kernel, kwargs))
-    if input.size == 0:
-        return da.zeros(input.shape, dtype=out_dtype, chunks=input.chunks)
-    return _map_with_reach(input, func, kernel, kwargs, filtered, reach, modes, out_dtype)
-
-
-def _reach(
-    name: str, kernel: Any, axes: tuple[int, ...], origin: Any, ndim: int
-) -> list[tuple[int, int]]:
-    """``(before, after)``: how far the kernel reaches back and forward on each axis."""
-    from .._boundary import entries_by_axis, kernel_reach, normalize_sequence
-
-    if name == "sepfilter":
-        sizes = [np.asarray(f).size for f in kernel]
-        origins = [int(o) for o in normalize_sequence(origin, len(axes), "origin")]
-    else:
-        # A dense kernel's dimensions go with the filtered axes in increasing
-        # order (scipy's rule); origins are mapped as the NumPy path maps them.
-        size_of = dict(zip(sorted(axes), np.shape(kernel)[-len(axes) :]))
-        sizes = [size_of[axis] for axis in axes]
-        origin_of = entries_by_axis(origin, axes, ndim, "origin")
-        origins = [int(origin_of[axis]) for axis in axes]
-    reach = []
-    for size, o in zip(sizes, origins):
-        if name == "convolve":
-            # convolve is correlate with the kernel flipped and the origin mirrored
-            # (shifted by one for even sizes), as scipy.ndimage defines it.
-            o = convolve_origin(o, size)
-        reach.append(kernel_reach(size, o))
-    return reach
-
-
-def _fixed_method(
-    name: str, shape: tuple[int, ...], dtype: np.dtype, kernel: Any, kwargs: dict[str, Any]
-) -> dict[str, Any]:
-    # Choose once for the whole array, so every chunk runs the plan the NumPy path
-    # runs on the whole array, not one chosen for the chunk's smaller shape.  An FFT
-    # plan is left to each chunk ("auto"): the NumPy path drops FFT for inputs with
-    # NaN or infinity, which only the chunk can see.
-    if name == "sepfilter" or kwargs.get("method", "auto") != "auto":
-        return {}
-    from ..filters import plan
-
-    keys = ("axes", "method", "rtol", "mode", "cval", "origin")
-    chosen = plan(shape, kernel, dtype=dtype, **{k: kwargs[k] for k in keys if k in kwargs})
-    return {} if chosen.method == "fft" else {"method": chosen.method}

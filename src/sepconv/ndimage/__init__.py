@@ -7,9 +7,10 @@ Swap it in with one import line::
 Every function has scipy 1.17's name, positional order, defaults and keywords
 (plus a keyword-only ``workers``) and returns an array ``np.array_equal`` to
 scipy's for every dtype scipy accepts, NaN and infinity included: the kernels
-follow scipy's C arithmetic (see :mod:`sepconv.ndimage._exact`), and reorder
-only what changes no bit — SIMD across pixels, threads, and the passes of a
-multi-axis filter done strip by strip in cache (:mod:`sepconv.ndimage._fused`).  Errors have
+run on the engine's ``exact`` policy (scipy's C arithmetic, see
+:mod:`sepconv._engine._arith`), which reorders only what changes no bit —
+SIMD across pixels, threads, and the passes of a multi-axis filter done strip
+by strip in cache (:mod:`sepconv._engine._sweep`).  Errors have
 scipy's classes (user mistakes where scipy raises ``RuntimeError`` raise
 :class:`FilterArgumentError`, both a ``ValueError`` and a ``RuntimeError``) and
 warnings its categories.
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from .._args import FilterArgumentError
 from . import _derivatives, _filters, _reach, _tensor, _uniform
-from ._backends import backend
+from .._backends import backend
 from ._patch import PATCHED, is_patched, patch, patched, unpatch
 
 # The public names: the NumPy functions, each taking Dask arrays (given its
@@ -55,8 +56,15 @@ gaussian_laplace = backend(_reach.gaussian_derivatives_reach)(_derivatives.gauss
 gaussian_gradient_magnitude = backend(_reach.gaussian_derivatives_reach)(
     _derivatives.gaussian_gradient_magnitude
 )
-generic_laplace = backend()(_derivatives.generic_laplace)
-generic_gradient_magnitude = backend()(_derivatives.generic_gradient_magnitude)
+_UNKNOWN = (
+    "the reach of an arbitrary derivative callable is unknown; pass sepconv.ndimage.sobel or "
+    "prewitt, use gaussian_laplace / gaussian_gradient_magnitude / laplace, or map_overlap "
+    "yourself"
+)
+generic_laplace = backend(_reach.generic_reach, unknown=_UNKNOWN)(_derivatives.generic_laplace)
+generic_gradient_magnitude = backend(_reach.generic_reach, unknown=_UNKNOWN)(
+    _derivatives.generic_gradient_magnitude
+)
 
 __all__ = [
     "PATCHED",

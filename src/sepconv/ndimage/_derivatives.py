@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args
-from . import _lane, _run
+from .. import _args, _engine
+from .._docs import fill_doc
+from .._replay import call_key, recorded, replay
 from ._filters import (
-    _weights1d,
     check_workers,
     correlate1d,
-    fill_doc,
     gaussian_filter,
     gaussian_weights,
 )
@@ -45,8 +44,8 @@ def _edge(
     workers: int | None,
 ) -> np.ndarray:
     name = "sobel" if smooth is _SOBEL else "prewitt"
-    lane = _lane.key(name, input, (), axis, output, mode, cval, 0, workers)
-    if (done := _lane.lookup(lane, input, output)) is not None:
+    key = call_key(name, input, output, axis, mode, cval, workers)
+    if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input)
     workers = check_workers(workers)
@@ -59,13 +58,16 @@ def _edge(
             if ii != axis:
                 correlate1d(output, smooth, ii, output, modes[ii], cval, 0, workers=workers)
         return output
-    # Real data: validated once here, then the passes go straight to the kernels
-    # (the same calls correlate1d makes; small images are dominated by this path).
-    cval = _args.real_cval(cval)
+    # Real data: validated once here, then the passes go straight to the engine
+    # (the same passes correlate1d makes; small images are dominated by this path).
     modes = [_args.to_mode(m) for m in modes]
-    passes = [(axis, _DIFF, modes[axis], 0)]
-    passes += [(ii, smooth, modes[ii], 0) for ii in range(input.ndim) if ii != axis]
-    _lane.record(lane, *_run.run_passes(input, passes, output, cval, workers))
+    _args.real_output(output)
+    cval = _args.real_cval(cval)
+    passes = [_engine.Pass(axis, _DIFF, modes[axis], 0)]
+    passes += [_engine.Pass(ii, smooth, modes[ii], 0) for ii in range(input.ndim) if ii != axis]
+    with recorded(key, input) as keep:
+        _engine.run_passes(input, output, passes, cval, policy=_engine.EXACT, workers=workers)
+        keep(output)
     return output
 
 
@@ -244,23 +246,27 @@ def laplace(
     array([ 1., -4.,  1.])
     """
     workers = check_workers(workers)
-    lane = None
-    if axes is None:
-        lane = _lane.key("laplace", input, (), -1, output, mode, cval, 0, workers)
-        if (done := _lane.lookup(lane, input, output)) is not None:
-            return done
-    if type(input) is np.ndarray and input.ndim == 2 and input.dtype.kind != "c":
-        # Both terms and their sum in one sweep, when the output dtype allows.
+    key = call_key("laplace", input, output, mode, cval, axes, workers)
+    if (done := replay(key, input, output)) is not None:
+        return done
+    if type(input) is np.ndarray and input.ndim == 2 and input.dtype.kind in "biuf":
+        # Both terms and their sum in one sweep, when the output dtype allows
+        # (bool's += is a logical or: not an addition the sweep makes).
         out = _args.get_output(output, input)
-        if out.dtype.kind != "c":
-            axes2 = _args.to_axes(axes, 2)
-            modes = [_args.to_mode(m) for m in _args.to_sequence(mode, len(axes2), "mode")]
-            passes = [(ax, _SECOND, m, 0) for ax, m in zip(axes2, modes)]
-            ran = _run.run_sum_of_passes(input, passes, out, _args.real_cval(cval), workers)
-            if ran is not None:
-                _lane.record(lane, *ran)
-                return out
-            output = out
+        axes2 = _args.to_axes(axes, 2)
+        if out.dtype.kind in "iuf" and sorted(axes2) == [0, 1]:
+            modes = _args.to_modes(mode, 2)
+            cval = _args.real_cval(cval)
+            terms = [(_SECOND, None) if ax == 0 else (None, _SECOND) for ax in axes2]
+            mode_of = dict(zip(axes2, modes))
+            with recorded(key, input) as keep:
+                _engine.run_terms(input, out, 0, terms, (mode_of[0], mode_of[1]), cval, (0, 0),
+                                  policy=_engine.EXACT, order=_engine.ORDER_VH,
+                                  combine=_engine.COMBINE_ADD_DST, sizes=(3, 3),
+                                  workers=workers)  # fmt: skip
+                keep(out)
+            return out
+        output = out
 
     def derivative2(input: Any, axis: int, output: Any, mode: str, cval: Any) -> np.ndarray:
         return correlate1d(input, _SECOND, axis, output, mode, cval, 0, workers=workers)
@@ -509,18 +515,17 @@ def _gaussian_terms(
     if modes[0] != modes[1]:
         return None  # scipy filters term ii with modes[ii] along every axis
     weights = [
-        [_weights1d(gaussian_weights(sigmas[ax], o, truncate, radiuses[ax])) for o in (order, 0)]
+        [_args.weights1d(gaussian_weights(sigmas[ax], o, truncate, radiuses[ax]))
+         for o in (order, 0)]
         for ax in (0, 1)
-    ]
+    ]  # fmt: skip
     out = _args.get_output(output, input)
     (d0, s0), (d1, s1) = weights
-    _run.run_two_terms(
-        input,
-        (modes[0], d0, s0),
-        (modes[0], s1, d1),
-        out,
-        _args.real_cval(cval),
-        root=order == 1,
-        workers=check_workers(kwargs.get("workers")),
-    )
+    if d0.shape != s0.shape or d1.shape != s1.shape:
+        return None  # the terms' kernels must share one ring (same radius per axis)
+    combine = _engine.COMBINE_HYPOT_DST if order == 1 else _engine.COMBINE_ADD_DST
+    _engine.run_terms(input, out, 0, [(d0, s1), (s0, d1)], (modes[0], modes[0]),
+                      _args.real_cval(cval), (0, 0), policy=_engine.EXACT,
+                      order=_engine.ORDER_VH, combine=combine,
+                      workers=check_workers(kwargs.get("workers")))  # fmt: skip
     return out

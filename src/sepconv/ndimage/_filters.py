@@ -2,26 +2,26 @@
 
 Each function has scipy 1.17's name, positional order, defaults and keywords,
 plus a keyword-only ``workers``.  The spine is scipy's: ``asarray`` ->
-normalise (:mod:`sepconv._args`) -> one exact kernel (:mod:`._run`) -> return
+normalise (:mod:`sepconv._args`, scipy's checks in scipy's order) -> the
+engine with the ``exact`` policy (:mod:`sepconv._engine`) -> return
 ``output``.  Multi-axis filters compose 1-D passes as scipy's ``_filters.py``
-does, each pass stored in the output dtype; the last two run as one sweep
-(:mod:`._fused`), which stores the same intermediate in a cache-sized buffer
-instead of ``output``.  Repeated small calls replay their launches
-(:mod:`._lane`).
+does, each pass stored in the output dtype; the engine runs the last two as
+one sweep and stores the intermediate in cache instead of ``output``, which
+changes no bit.  Repeated calls replay their recorded launches
+(:mod:`sepconv._replay`).
 """
 
 from __future__ import annotations
 
 import functools
 import numbers
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from .. import _args
-from .._args import FilterArgumentError
-from . import _lane, _run
+from .. import _args, _engine
+from .._docs import fill_doc
+from .._replay import call_key, recorded, replay
 
 __all__ = [
     "convolve",
@@ -32,41 +32,7 @@ __all__ = [
     "gaussian_filter1d",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-DOCS = {
-    "input": """input : array_like
-        The array to filter: bool, (u)int8 .. (u)int64, float32, float64,
-        complex64 or complex128 (float16 is refused, as by scipy).  Never
-        modified.""",
-    "axis": """axis : int, optional
-        The axis to filter.  Default -1.""",
-    "output": """output : ndarray or dtype, optional
-        Array to store the result in, or its dtype.  Default: ``input.dtype``.
-        Integer outputs are C casts of the double result (truncation); a
-        multi-axis filter stores every 1-D pass in this dtype, as scipy does.""",
-    "mode": """mode : str or sequence of str, optional
-        Boundary mode: ``'reflect'`` (default), ``'mirror'``, ``'nearest'``,
-        ``'wrap'``, ``'constant'``, or scipy's synonyms ``'grid-mirror'``,
-        ``'grid-constant'``, ``'grid-wrap'``; multi-axis filters accept one per
-        filtered axis.""",
-    "cval": """cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.  Default 0.0.""",
-    "origin": """origin : int or sequence of int, optional
-        Shift of the kernel's anchor (scipy's convention).  Default 0.""",
-    "axes": """axes : int or sequence of int, optional
-        Axes to filter; default all.""",
-    "workers": """workers : int, optional
-        Threads to use: ``None`` (default) is sepconv's setting
-        (:func:`sepconv.set_num_threads`), ``-1`` all cores.  Results do not
-        depend on it.""",
-}
-
-
-def fill_doc(func: F) -> F:
-    """Fill ``%(name)s`` parameter descriptions written once in :data:`DOCS`."""
-    func.__doc__ = (func.__doc__ or "") % DOCS
-    return func
+EXACT = _engine.EXACT
 
 
 def check_workers(workers: Any) -> int | None:
@@ -100,20 +66,17 @@ def correlate1d(
     Parameters
     ----------
     %(input)s
-    weights : array_like
-        1-D sequence of weights.
+    %(weights_1d)s
     %(axis)s
     %(output)s
-    mode : str, optional
-        Boundary mode (see :func:`correlate`).  Default ``'reflect'``.
+    %(mode_one)s
     %(cval)s
     %(origin)s
     %(workers)s
 
     Returns
     -------
-    ndarray
-        The result (``output`` itself when an array is given).
+    %(returns)s
 
     Examples
     --------
@@ -122,8 +85,8 @@ def correlate1d(
     >>> ndi.correlate1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), [1, 3])
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
-    lane = _lane.key("correlate1d", input, weights, axis, output, mode, cval, origin, workers)
-    if (done := _lane.lookup(lane, input, output)) is not None:
+    key = call_key("correlate1d", input, output, weights, axis, mode, cval, origin, workers)
+    if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input)
     weights = np.asarray(weights)
@@ -132,24 +95,19 @@ def correlate1d(
         if weights.dtype.kind == "c":
             weights = weights.conj().astype(np.complex128, copy=False)
         output = _args.get_output(output, input, complex_output=True)
-        return _args.complex_via_real(
-            correlate1d,
-            input,
-            weights,
-            output,
-            cval,
-            axis=axis,
-            mode=mode,
-            origin=origin,
-            workers=workers,
-        )
-    output = _args.real_output(_args.get_output(output, input))
-    fw = _weights1d(weights)
+        return _args.complex_via_real(correlate1d, input, weights, output, cval, axis=axis,
+                                      mode=mode, origin=origin, workers=workers)  # fmt: skip
+    output = _args.get_output(output, input)
+    fw = _args.weights1d(weights)
     axis = _args.check_axis(axis, input.ndim)
-    origin = _origin1d(origin, fw.shape[0])
+    origin = _args.to_origin(origin, fw.shape[0], scipy="1d")
     mode = _args.to_mode(mode)
+    _args.real_output(output)
     cval = _args.real_cval(cval)
-    _lane.record(lane, _run.run_correlate1d(input, fw, axis, output, mode, cval, origin, workers))
+    with recorded(key, input) as keep:
+        _engine.run_passes(input, output, [_engine.Pass(axis, fw, mode, origin)], cval,
+                           policy=EXACT, workers=workers)  # fmt: skip
+        keep(output)
     return output
 
 
@@ -173,19 +131,17 @@ def convolve1d(
     Parameters
     ----------
     %(input)s
-    weights : array_like
-        1-D sequence of weights.
+    %(weights_1d)s
     %(axis)s
     %(output)s
-    mode : str, optional
-        Boundary mode.  Default ``'reflect'``.
+    %(mode_one)s
     %(cval)s
     %(origin)s
     %(workers)s
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------
@@ -195,43 +151,13 @@ def convolve1d(
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
     weights = np.asarray(weights)
-    origin = _int_origin(origin)  # first, as scipy negates it first
-    if weights.ndim != 1 or weights.shape[0] < 1:
-        raise FilterArgumentError(
-            f"weights must be a non-empty 1-D sequence, got shape {weights.shape}"
-        )
-    weights = weights[::-1]
-    origin = _args.convolve_origin(origin, weights.shape[0])
+    weights = weights[::-1] if weights.ndim else weights
+    origin = -origin  # scipy negates first (a TypeError for what cannot be negated)
+    if weights.ndim == 1 and weights.shape[0] and not weights.shape[0] & 1:
+        origin -= 1
     if weights.dtype.kind == "c":
         weights = weights.conj()  # undone by correlate1d's conjugation
     return correlate1d(input, weights, axis, output, mode, cval, origin, workers=workers)
-
-
-def _weights1d(weights: np.ndarray) -> np.ndarray:
-    try:
-        fw = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"weights must be numbers, got dtype {weights.dtype}") from None
-    if fw.ndim != 1 or fw.shape[0] < 1:
-        raise FilterArgumentError(f"weights must be a non-empty 1-D sequence, got shape {fw.shape}")
-    return np.ascontiguousarray(fw)
-
-
-def _int_origin(origin: Any) -> int:
-    if type(origin) is int:
-        return origin
-    if isinstance(origin, (bool, np.bool_)):
-        raise TypeError(f"origin must be an integer, got {origin!r}")
-    try:
-        return int(origin.__index__())
-    except (AttributeError, TypeError):
-        raise TypeError(f"origin must be an integer, got {origin!r}") from None
-
-
-def _origin1d(origin: Any, size: int) -> int:
-    if type(origin) is int and -(size // 2) <= origin <= (size - 1) // 2:
-        return origin  # the common case without the general checks
-    return _args.to_origin(_int_origin(origin), size)
 
 
 # --------------------------------------------------------------------------- Gaussian
@@ -240,7 +166,7 @@ def _origin1d(origin: Any, size: int) -> int:
 def _gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
     # scipy's own arithmetic, operation for operation: the weights are part of the bits.
     if order < 0:
-        raise ValueError(f"order must be non-negative, got {order}")
+        raise ValueError("order must be non-negative")
     exponent_range = np.arange(order + 1)
     sigma2 = sigma * sigma
     x = np.arange(-radius, radius + 1)
@@ -282,13 +208,25 @@ def _cached_gaussian(sigma: float, order: int, truncate: float, radius: Any) -> 
 
 
 def _gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
-    sd = float(sigma)
-    lw = int(truncate * sd + 0.5)
+    try:
+        sd = float(sigma)
+        lw = int(truncate * sd + 0.5)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc} (sigma and truncate must be numbers, got {sigma!r} and "
+                        f"{truncate!r})") from None  # fmt: skip
     if radius is not None:
         lw = radius
     if not isinstance(lw, numbers.Integral) or lw < 0:
-        raise ValueError(f"radius must be a nonnegative integer, got {lw!r}")
-    return _gaussian_kernel1d(sigma, order, lw)[::-1]
+        raise ValueError(
+            f"Radius must be a nonnegative integer. (radius must be an integer >= 0, got {lw!r})"
+        )
+    if isinstance(order, numbers.Integral) and order < 0:
+        raise ValueError(f"order must be non-negative (order must be 0, 1, 2, ..., got {order})")
+    try:
+        return np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
+    except TypeError as exc:
+        raise TypeError(f"{exc} (sigma must be a number and order an integer, got sigma="
+                        f"{sigma!r}, order={order!r})") from None  # fmt: skip
 
 
 @fill_doc
@@ -316,8 +254,7 @@ def gaussian_filter1d(
     order : int, optional
         0 smooths; 1, 2, 3 convolve with that derivative of the Gaussian.
     %(output)s
-    mode : str, optional
-        Boundary mode.  Default ``'reflect'``.
+    %(mode_one)s
     %(cval)s
     truncate : float, optional
         Radius in standard deviations (``int(truncate * sigma + 0.5)``).
@@ -327,7 +264,7 @@ def gaussian_filter1d(
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------
@@ -378,7 +315,7 @@ def gaussian_filter(
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------
@@ -389,12 +326,10 @@ def gaussian_filter(
     >>> np.array_equal(ndi.gaussian_filter(x, 1), ndimage.gaussian_filter(x, 1))
     True
     """
-    lane = None
-    if axes is None:
-        params = (sigma, order, truncate, radius)
-        lane = _lane.key("gaussian_filter", input, params, -1, output, mode, cval, 0, workers)
-        if (done := _lane.lookup(lane, input, output)) is not None:
-            return done
+    key = call_key("gaussian_filter", input, output, sigma, order, mode, cval, truncate,
+                   radius, axes, workers)  # fmt: skip
+    if (done := replay(key, input, output)) is not None:
+        return done
     input = _args.as_input(input)
     output = _args.get_output(output, input)
     axes = _args.to_axes(axes, input.ndim)
@@ -403,50 +338,49 @@ def gaussian_filter(
     sigmas = _args.to_sequence(sigma, num_axes, "sigma")
     modes = _args.to_sequence(mode, num_axes, "mode")
     radiuses = _args.to_sequence(radius, num_axes, "radius")
-    passes = [
-        (axes[ii], sigmas[ii], orders[ii], modes[ii], radiuses[ii])
-        for ii in range(num_axes)
-        if sigmas[ii] > 1e-15
-    ]
+    try:
+        passes = [
+            (axes[ii], sigmas[ii], orders[ii], modes[ii], radiuses[ii])
+            for ii in range(num_axes)
+            if sigmas[ii] > 1e-15
+        ]
+    except TypeError as exc:
+        raise TypeError(f"{exc} (sigma must be a number or a sequence of numbers, got "
+                        f"{sigma!r})") from None  # fmt: skip
     if not passes:
         output[...] = input[...]
         return output
-    if input.dtype.kind != "c" and output.dtype.kind != "c":
-        # Real data: each pass validated as correlate1d validates it, then run
-        # by _run.run_passes (which sweeps the last two axes at once).
-        cval = _args.real_cval(cval)
-        workers = check_workers(workers)
-        normal = [
-            (
-                _args.check_axis(axis, input.ndim),
-                _weights1d(gaussian_weights(sd, o, truncate, r)),
-                _args.to_mode(m),
-                0,
-            )
-            for axis, sd, o, m, r in passes
-        ]
-        _lane.record(lane, *_run.run_passes(input, normal, output, cval, workers))
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
+        for axis, sd, o, m, r in passes:
+            gaussian_filter1d(input, sd, axis, o, output, m, cval, truncate, radius=r,
+                              workers=workers)  # fmt: skip
+            input = output
         return output
-    for axis, sd, o, m, r in passes:
-        gaussian_filter1d(input, sd, axis, o, output, m, cval, truncate, radius=r, workers=workers)
-        input = output
+    # Real data: every pass checked as correlate1d checks it before any runs.
+    workers = check_workers(workers)
+    checked = [
+        _engine.Pass(_args.check_axis(axis, input.ndim),
+                     _args.weights1d(gaussian_weights(sd, o, truncate, r)), _args.to_mode(m), 0)
+        for axis, sd, o, m, r in passes
+    ]  # fmt: skip
+    _args.real_output(output)
+    cval = _args.real_cval(cval)
+    with recorded(key, input) as keep:
+        _engine.run_passes(input, output, checked, cval, policy=EXACT, workers=workers)
+        keep(output)
     return output
 
 
 # --------------------------------------------------------------------------- N-D
 
 
-def _correlate_or_convolve(
-    input: Any,
-    weights: Any,
-    output: Any,
-    mode: Any,
-    cval: Any,
-    origin: Any,
-    convolution: bool,
-    axes: Any,
-    workers: int | None,
-) -> np.ndarray:
+def _correlate_or_convolve(input: Any, weights: Any, output: Any, mode: Any, cval: Any,
+                           origin: Any, convolution: bool, axes: Any,
+                           workers: int | None) -> np.ndarray:  # fmt: skip
+    name = "convolve" if convolution else "correlate"
+    key = call_key(name, input, output, weights, mode, cval, origin, axes, workers)
+    if (done := replay(key, input, output)) is not None:
+        return done
     input = _args.as_input(input)
     weights = np.asarray(weights)
     workers = check_workers(workers)
@@ -454,64 +388,27 @@ def _correlate_or_convolve(
         if weights.dtype.kind == "c" and not convolution:
             weights = weights.conj()  # as np.correlate: conjugate the weights
         output = _args.get_output(output, input, complex_output=True)
-        return _args.complex_via_real(
-            _correlate_or_convolve,
-            input,
-            weights,
-            output,
-            cval,
-            mode=mode,
-            origin=origin,
-            convolution=convolution,
-            axes=axes,
-            workers=workers,
-        )
-    axes = _args.to_axes(axes, input.ndim)
-    try:
-        weights = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"weights must be numbers, got dtype {weights.dtype}") from None
-    origins = _args.to_sequence(origin, len(axes), "origin")
-    if len(axes) < input.ndim:
-        if weights.ndim != len(axes):
-            raise FilterArgumentError(
-                f"weights.ndim ({weights.ndim}) must match len(axes) ({len(axes)}): give "
-                "the kernel one dimension per filtered axis"
-            )
-        weights = np.expand_dims(weights, tuple(a for a in range(input.ndim) if a not in axes))
-        full = [0] * input.ndim
-        for o, ax in zip(origins, axes):
-            full[ax] = o
-        origins = full
-    wshape = [k for k in weights.shape if k > 0]
-    if len(wshape) != input.ndim:
-        raise FilterArgumentError(
-            f"weights.ndim ({len(wshape)}) must match len(axes) ({len(axes)}): give the "
-            "kernel one non-empty dimension per filtered axis"
-        )
-    origins = [_int_origin(o) for o in origins]
-    if convolution:
-        weights = weights[(slice(None, None, -1),) * weights.ndim]
-        origins = [_args.convolve_origin(o, k) for o, k in zip(origins, weights.shape)]
-    for o, k in zip(origins, wshape):
-        _args.to_origin(o, k)
-    output = _args.real_output(_args.get_output(output, input))
-    if _args.is_iterable_mode(mode):
-        raise FilterArgumentError(
-            "mode must be a single mode for correlate/convolve (scipy.ndimage does not "
-            f"support a sequence of modes here), got {mode!r}"
-        )
-    mode = _args.to_mode(mode)
-    cval = _args.real_cval(cval)
-    if mode == "reflect" and _past_four_lines(input.shape, weights.shape, origins):
+        return _args.complex_via_real(_correlate_or_convolve, input, weights, output, cval,
+                                      mode=mode, origin=origin, convolution=convolution,
+                                      axes=axes, workers=workers)  # fmt: skip
+    call = _args.normalize_nd(input, weights, output, mode, cval, origin, axes, convolution)
+    if input.ndim == 0:  # one sample: the one-tap line it is
+        _correlate_or_convolve(input.reshape(1), call.weights.reshape(1), call.output.reshape(1),
+                               "reflect", call.cval, 0, False, None, workers)  # fmt: skip
+        return call.output
+    if call.modes[0] == "reflect" and _past_four_lines(input.shape, call.weights.shape,
+                                                       call.origins):  # fmt: skip
         # scipy's N-D filters extend 'reflect' their own way once a kernel reaches four
         # lines or more past an edge (found by sepconv._fuzz); its bits come from scipy.
         from scipy import ndimage
 
-        ndimage.correlate(input, weights, output, mode, cval, origins)
-        return output
-    _run.run_correlate_nd(input, weights, output, mode, cval, origins, workers)
-    return output
+        ndimage.correlate(input, call.weights, call.output, "reflect", call.cval, call.origins)
+        return call.output
+    with recorded(key, input) as keep:
+        _engine.run_dense(input, call.output, call.weights, call.modes, call.cval, call.origins,
+                          policy=EXACT, workers=workers)  # fmt: skip
+        keep(call.output)
+    return call.output
 
 
 def _past_four_lines(shape: Any, kshape: Any, origins: Any) -> bool:
@@ -541,11 +438,9 @@ def correlate(
     Parameters
     ----------
     %(input)s
-    weights : array_like
-        The kernel: one dimension per filtered axis.
+    %(weights_nd)s
     %(output)s
-    mode : str, optional
-        One boundary mode (a sequence is refused, as by scipy).
+    %(mode_one)s
     %(cval)s
     %(origin)s
     %(axes)s
@@ -553,7 +448,7 @@ def correlate(
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------
@@ -582,11 +477,9 @@ def convolve(
     Parameters
     ----------
     %(input)s
-    weights : array_like
-        The kernel: one dimension per filtered axis.
+    %(weights_nd)s
     %(output)s
-    mode : str, optional
-        One boundary mode.
+    %(mode_one)s
     %(cval)s
     %(origin)s
     %(axes)s
@@ -594,7 +487,7 @@ def convolve(
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------

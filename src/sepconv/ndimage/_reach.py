@@ -21,6 +21,7 @@ __all__ = [
     "gaussian1d_reach",
     "gaussian_derivatives_reach",
     "gaussian_reach",
+    "generic_reach",
     "laplace_reach",
     "uniform1d_reach",
     "uniform_reach",
@@ -73,6 +74,27 @@ def laplace_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
 def gaussian_derivatives_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
     # gaussian_laplace / gaussian_gradient_magnitude smooth every axis they
     # filter; the largest radius bounds them all.
-    sigmas = np.atleast_1d(np.asarray(a["sigma"], dtype=float))
-    radius = max(_radius(s, a.get("truncate", 4.0), a.get("radius")) for s in sigmas)
+    sigmas = np.atleast_1d(np.asarray(a["sigma"], dtype=float)).tolist()
+    radii = np.atleast_1d(np.asarray(a.get("radius"), dtype=object)).tolist()
+    truncate = a.get("truncate", 4.0)
+    radius = max(_radius(s, truncate, r) for s in sigmas for r in radii)
     return dict.fromkeys(range(ndim), radius)
+
+
+def generic_reach(a: dict[str, Any], ndim: int) -> dict[int, int] | None:
+    """generic_laplace / generic_gradient_magnitude: known when the derivative is
+    sepconv.ndimage's (or scipy's) sobel or prewitt, which reach one sample along
+    every axis; unknown (None) for any other callable."""
+    from . import prewitt, sobel
+
+    derivative = a.get("derivative2", a.get("derivative"))
+    known = {sobel, prewitt, sobel.__wrapped__, prewitt.__wrapped__}
+    try:
+        import scipy.ndimage as scipy_ndimage
+
+        known |= {scipy_ndimage.sobel, scipy_ndimage.prewitt}
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        pass
+    if derivative not in known:
+        return None
+    return dict.fromkeys(range(ndim), 1)

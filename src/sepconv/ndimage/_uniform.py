@@ -3,21 +3,57 @@
 scipy runs a running sum per line (``NI_UniformFilter1D``): each output is the
 previous sum plus the sample entering and minus the one leaving, divided by
 ``size``, so the cost is flat in ``size`` and the rounding carries along the
-line; the kernels in :mod:`._exact` keep that exact sequence.
+line; the engine's exact running sums (:mod:`sepconv._engine._box`) keep that
+exact sequence.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
-from .. import _args
-from .._args import FilterArgumentError
-from . import _lane, _run
-from ._filters import _int_origin, check_workers, fill_doc
+from .. import _args, _engine
+from .._docs import fill_doc
+from .._replay import call_key, recorded, replay
+from ._filters import check_workers
 
 __all__ = ["uniform_filter", "uniform_filter1d"]
+
+
+def _size(size: Any) -> int:
+    """A window length >= 1 (scipy: ``RuntimeError('incorrect filter size')``)."""
+    if type(size) is int and size >= 1:
+        return size
+    try:
+        small = size < 1
+    except TypeError as exc:
+        raise TypeError(f"{exc} (size must be an integer, got {size!r})") from None
+    if small:
+        raise _args.FilterArgumentError(
+            f"incorrect filter size (size must be an integer >= 1, got {size!r})"
+        )
+    try:
+        return operator.index(size)
+    except TypeError:
+        raise TypeError(
+            f"integer argument expected, got {type(size).__name__} (size must be an integer, "
+            f"got {size!r})"
+        ) from None
+
+
+def _box_origin(origin: Any, size: int) -> int:
+    try:
+        bad = (size // 2 + origin < 0) or (size // 2 + origin >= size)
+    except TypeError as exc:
+        raise TypeError(f"{exc} (origin must be an integer, got {origin!r})") from None
+    if bad:
+        raise ValueError(
+            f"invalid origin (origin must satisfy -(size // 2) <= origin <= (size - 1) // 2, "
+            f"i.e. lie in [{-(size // 2)}, {(size - 1) // 2}] for size {size}; got {origin})"
+        )
+    return _args.to_origin(origin, size, scipy="invalid origin")
 
 
 @fill_doc
@@ -44,15 +80,14 @@ def uniform_filter1d(
         Length of the window, ``>= 1``.
     %(axis)s
     %(output)s
-    mode : str, optional
-        Boundary mode.  Default ``'reflect'``.
+    %(mode_one)s
     %(cval)s
     %(origin)s
     %(workers)s
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------
@@ -61,52 +96,28 @@ def uniform_filter1d(
     >>> ndi.uniform_filter1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
-    lane = _lane.key("uniform_filter1d", input, size, axis, output, mode, cval, origin, workers)
-    if (done := _lane.lookup(lane, input, output)) is not None:
+    key = call_key("uniform_filter1d", input, output, size, axis, mode, cval, origin, workers)
+    if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input)
     workers = check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
-    size = _int_size(size)
+    size = _size(size)
     complex_output = input.dtype.kind == "c"
     output = _args.get_output(output, input, complex_output=complex_output)
     origin = _box_origin(origin, size)
     mode = _args.to_mode(mode)
-    if not complex_output:
-        _args.real_output(output)
-        cval = _args.real_cval(cval)
-        _lane.record(
-            lane, _run.run_uniform1d(input, size, axis, output, mode, cval, origin, workers)
-        )
-    else:
-        re, im = float(np.real(cval)), float(np.imag(cval))
-        _run.run_uniform1d(input.real, size, axis, output.real, mode, re, origin, workers)
-        _run.run_uniform1d(input.imag, size, axis, output.imag, mode, im, origin, workers)
+    if complex_output:
+        re, im = _args.real_cval(np.real(cval)), _args.real_cval(np.imag(cval))
+        _engine.run_box_exact(input.real, output.real, size, axis, mode, re, origin, workers)
+        _engine.run_box_exact(input.imag, output.imag, size, axis, mode, im, origin, workers)
+        return output
+    _args.real_output(output)
+    cval = _args.real_cval(cval)
+    with recorded(key, input) as keep:
+        _engine.run_box_exact(input, output, size, axis, mode, cval, origin, workers)
+        keep(output)
     return output
-
-
-def _box_origin(origin: Any, size: int) -> int:
-    origin = _int_origin(origin)
-    if size // 2 + origin < 0 or size // 2 + origin >= size:
-        raise ValueError(
-            f"origin must satisfy -(size // 2) <= origin <= (size - 1) // 2, i.e. lie in "
-            f"[{-(size // 2)}, {(size - 1) // 2}] for size {size}; got {origin}"
-        )
-    return origin
-
-
-def _int_size(size: Any) -> int:
-    if type(size) is int and size >= 1:
-        return size
-    if isinstance(size, (bool, np.bool_)):
-        raise TypeError(f"size must be an integer, got {size!r}")
-    try:
-        value = int(size)
-    except (TypeError, ValueError):
-        raise TypeError(f"size must be an integer, got {size!r}") from None
-    if value < 1:
-        raise FilterArgumentError(f"size must be >= 1, got {size!r}")
-    return value
 
 
 @fill_doc
@@ -123,6 +134,9 @@ def uniform_filter(
 ) -> np.ndarray:
     """Multidimensional moving average, as ``scipy.ndimage.uniform_filter``.
 
+    One :func:`uniform_filter1d` pass per axis with ``size > 1``, each stored
+    in ``output``.
+
     Parameters
     ----------
     %(input)s
@@ -137,7 +151,7 @@ def uniform_filter(
 
     Returns
     -------
-    ndarray
+    %(returns)s
 
     Examples
     --------
@@ -146,11 +160,9 @@ def uniform_filter(
     >>> ndi.uniform_filter(np.arange(9.0).reshape(3, 3))[1]
     array([3.33333333, 4.        , 4.66666667])
     """
-    lane = None
-    if axes is None and type(size) is int and type(origin) is int:
-        lane = _lane.key("uniform_filter", input, size, -1, output, mode, cval, origin, workers)
-        if (done := _lane.lookup(lane, input, output)) is not None:
-            return done
+    key = call_key("uniform_filter", input, output, size, mode, cval, origin, axes, workers)
+    if (done := replay(key, input, output)) is not None:
+        return done
     input = _args.as_input(input)
     output = _args.get_output(output, input, complex_output=input.dtype.kind == "c")
     axes = _args.to_axes(axes, input.ndim)
@@ -158,9 +170,15 @@ def uniform_filter(
     sizes = _args.to_sequence(size, num_axes, "size")
     origins = _args.to_sequence(origin, num_axes, "origin")
     modes = _args.to_sequence(mode, num_axes, "mode")
-    passes = [
-        (axes[ii], sizes[ii], origins[ii], modes[ii]) for ii in range(num_axes) if sizes[ii] > 1
-    ]
+    try:
+        passes = [
+            (axes[ii], sizes[ii], origins[ii], modes[ii])
+            for ii in range(num_axes)
+            if sizes[ii] > 1
+        ]
+    except TypeError as exc:
+        raise TypeError(f"{exc} (size must be an integer or a sequence of integers, got "
+                        f"{size!r})") from None  # fmt: skip
     if not passes:
         output[...] = input[...]
         return output
@@ -175,11 +193,11 @@ def uniform_filter(
     cval = _args.real_cval(cval)
     checked = []
     for axis, s, o, m in passes:
-        s = _int_size(s)
+        s = _size(int(s))
         checked.append((_args.check_axis(axis, input.ndim), s, _args.to_mode(m), _box_origin(o, s)))
-    launches = []
-    for axis, s, m, o in checked:
-        launches.append(_run.run_uniform1d(input, s, axis, output, m, cval, o, workers))
-        input = output
-    _lane.record(lane, *launches)
+    with recorded(key, input) as keep:
+        for axis, s, m, o in checked:
+            _engine.run_box_exact(input, output, s, axis, m, cval, o, workers)
+            input = output
+        keep(output)
     return output

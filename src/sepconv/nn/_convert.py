@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .. import cost
-from .._validate import check_positive_int, check_tolerance
+from .._args import check_positive_int, check_tolerance
 from ..analysis import lowrank
 from ._calibrate import as_batches, call_order, capture_inputs, fit_layer, output_error
 from ._latency import Budget, measure, plan_budget

@@ -2,7 +2,7 @@
 
 Two ``nogil`` kernels over channels-last (NHWC) float32 arrays, both ending in
 MKL's Fortran ``sgemm`` (the one linked into PyTorch's CPU library, called by
-address through the engine's :func:`~sepconv._engine._kernels._call`):
+address through the engine's :func:`sepconv._engine.call`):
 
 * :func:`fused_strips`: for each strip of output rows of one image, the
   depthwise step (zero padding, any stride and dilation, depth multiplier 1)
@@ -17,7 +17,7 @@ Row-major ``out (M, Co) = mid (M, C) @ weight.T`` is column-major
 ``transa = 'T'`` on ``weight`` (column-major ``C x Co``) and ``transb = 'N'``;
 Fortran takes every argument by address.
 
-The depthwise loops follow the engine's rules (:mod:`sepconv._engine._kernels`):
+The depthwise loops follow the engine's rules (:mod:`sepconv._engine._arith`):
 flat arrays, unsigned indices in the hot loops (signed wraparound checks stop
 LLVM from vectorising), only fused multiply-add contraction.  Each tap's
 weights are tiled ``T`` pixels wide so that the inner loop runs over
@@ -26,7 +26,7 @@ applied in one pass over the strip row.  (A whole 3 x 3 kernel in one pass
 and a register-blocked loop over 16 channels measured slower here.)
 
 As for the engine's kernels, Numba's on-disk cache checks only this file:
-after changing :func:`~sepconv._engine._kernels._call` or ``_address``, delete
+after changing :func:`sepconv._engine.call` or ``address_of``, delete
 this module's ``__pycache__/*.nbi`` / ``*.nbc`` files.
 """
 
@@ -40,7 +40,10 @@ import numpy as np
 import torch
 from numba import njit
 
-from .._engine._kernels import _FASTMATH, _address, _call
+from .._engine import address_of as _address
+from .._engine import call as _call
+
+_FASTMATH = {"contract"}  # as the engine's fast policy: FMA, no reassociation
 
 __all__ = [
     "fused_strips",

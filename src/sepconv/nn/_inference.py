@@ -68,7 +68,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._engine import _pool
+from .._engine import parallel_for
 from . import _fused
 
 __all__ = [
@@ -419,12 +419,7 @@ def _on_threads(kernel: Callable[..., None], tasks: int, args: tuple, work: int)
     if threads == 1 or tasks == 1:
         kernel(0, tasks, *args)
         return
-    before = _pool.get_num_threads()
-    _pool.set_num_threads(threads)
-    try:
-        _pool.parallel_for(kernel, tasks, args, work)
-    finally:
-        _pool.set_num_threads(before)
+    parallel_for(kernel, tasks, args, work, threads=threads)
 
 
 def _fuse(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .._validate import check_positive_int
+from .._args import check_positive_int
 from . import _inference
 
 __all__ = [

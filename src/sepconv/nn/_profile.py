@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .. import cost
-from .._validate import check_positive_int
+from .._args import check_positive_int
 
 __all__ = ["LayerProfile", "Profile", "profile"]
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .._validate import check_positive_int
+from .._args import check_positive_int
 
 #: The convolution families compared, in plot and table order.
 FAMILIES: tuple[str, ...] = ("standard", "depthwise", "spatial")

@@ -1,6 +1,7 @@
 """Dask arrays and torch tensors through the NumPy functions, one way for every filter.
 
-:func:`backend` decorates a NumPy filter of :mod:`sepconv.ndimage`.  A NumPy
+:func:`backend` decorates a NumPy filter (``sepconv.correlate`` / ``convolve`` /
+``sepfilter`` and :mod:`sepconv.ndimage`'s).  A NumPy
 call goes straight through (one ``isinstance`` test).  A ``dask.array.Array``
 input becomes a lazy ``map_overlap`` of the same NumPy function, with the
 overlap depth per axis given by the filter's ``reach`` rule; since every output
@@ -19,14 +20,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .. import _args
-from ..dask._blocks import _map_with_reach
+from . import _args
 
 __all__ = ["backend"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# reach(arguments, ndim) -> {axis: samples}; tensor(arguments) -> torch.Tensor
+# reach(arguments, ndim) -> {axis: samples}; tensor(arguments) -> torch.Tensor;
+# prepare(arguments, shape, dtype) -> arguments every block should take
 Reach = Callable[[dict[str, Any], int], dict[int, int]]
 
 
@@ -35,6 +36,8 @@ def backend(
     tensor: Callable[..., Any] | None = None,
     *,
     whole_lines: bool = False,
+    prepare: Callable[[dict[str, Any], tuple[int, ...], np.dtype], dict[str, Any]] | None = None,
+    unknown: str = "",
 ) -> Callable[[F], F]:
     """Let a NumPy filter take Dask arrays (``reach`` given) and tensors (``tensor`` given).
 
@@ -42,6 +45,9 @@ def backend(
     carries rounding along the whole line), so each block holds whole lines
     of the axes ``reach`` names, and multi-axis filters run one lazy 1-D pass
     per axis, stored in the output dtype as the NumPy filter stores them.
+    ``prepare`` fixes, from the whole array, choices a block would otherwise
+    make from its own shape (sepconv.correlate's plan).  ``reach`` may return
+    None when the reach of these arguments is unknown (``unknown`` says why).
     """
 
     def decorate(func: F) -> F:
@@ -61,7 +67,7 @@ def backend(
                     )
                 bound = signature.bind(input, *args, **kwargs)
                 bound.apply_defaults()
-                return _lazy(func, bound, reach, whole_lines)
+                return _lazy(func, bound, reach, whole_lines, prepare, unknown)
             if module.startswith("torch"):
                 if tensor is None:
                     raise TypeError(
@@ -81,9 +87,16 @@ def backend(
 
 
 def _lazy(
-    func: Callable[..., Any], bound: inspect.BoundArguments, reach: Reach, whole_lines: bool
+    func: Callable[..., Any],
+    bound: inspect.BoundArguments,
+    reach: Reach,
+    whole_lines: bool,
+    prepare: Callable[..., dict[str, Any]] | None,
+    unknown: str,
 ) -> Any:
     import dask.array as da
+
+    from .dask._blocks import _map_with_reach
 
     x = bound.arguments["input"]
     arguments = dict(bound.arguments)
@@ -103,6 +116,10 @@ def _lazy(
     probe = func(np.zeros((1,) * x.ndim, dtype=x.dtype), **arguments, **extra)
     arguments["output"] = probe.dtype
     depth = reach({**arguments, **extra}, x.ndim)
+    if depth is None:
+        raise TypeError(f"{func.__name__} cannot take a Dask array here: {unknown}")
+    if prepare is not None:
+        arguments.update(prepare({**arguments, **extra}, x.shape, x.dtype))
     if x.size == 0:
         return da.zeros(x.shape, dtype=probe.dtype, chunks=x.chunks)
     if whole_lines:
@@ -180,3 +197,48 @@ def _wrap_axes(mode: Any, ndim: int, axes: Any, func: Callable[..., Any]) -> dic
         # smooths every axis with each derivative's mode): mixed means unknown.
         return {ax: (wraps[ax] if not any(wraps.values()) else None) for ax in range(ndim)}
     return {ax: wraps.get(ax, False) for ax in range(ndim)}
+
+
+# --------------------------------------------------------------------------- sepconv's own filters
+
+
+def correlate_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """``sepconv.correlate`` / ``convolve``: the kernel's length along each filtered axis
+    (its dimensions follow the filtered axes in increasing order)."""
+    axes = sorted(_args.to_axes(a["axes"], ndim))
+    return dict(zip(axes, np.shape(a["weights"])[-len(axes) :] if axes else ()))
+
+
+def sepfilter_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """``sepconv.sepfilter``: each factor's length along its axis."""
+    axes = _args.to_axes(a["axes"], ndim)
+    return {ax: int(np.size(f)) for ax, f in zip(axes, a["factors"])}
+
+
+def plan_once(a: dict[str, Any], shape: tuple[int, ...], dtype: np.dtype) -> dict[str, Any]:
+    """Every block runs the plan the whole array gets, not one made for its own shape.
+
+    An FFT plan is left to each block (``'auto'``): the NumPy path drops FFT
+    for inputs holding NaN or infinity, which only the block can see.
+    """
+    if a.get("method", "auto") != "auto":
+        return {}
+    from ._plan import plan
+
+    keys = ("axes", "method", "rtol", "mode", "cval", "origin")
+    chosen = plan(shape, a["weights"], dtype=dtype, **{k: a[k] for k in keys if k in a})
+    return {} if chosen.method == "fft" else {"method": chosen.method}
+
+
+def correlate_tensor(**a: Any) -> Any:
+    """``sepconv.correlate`` of a tensor: :func:`sepconv.torch.correlate` (differentiable)."""
+    from . import torch as sepconv_torch
+
+    return sepconv_torch.correlate(**a)
+
+
+def convolve_tensor(**a: Any) -> Any:
+    """``sepconv.convolve`` of a tensor: :func:`sepconv.torch.convolve`."""
+    from . import torch as sepconv_torch
+
+    return sepconv_torch.convolve(**a)

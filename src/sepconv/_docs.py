@@ -1,0 +1,83 @@
+"""The one table of parameter descriptions, filled into every filter's docstring.
+
+scipy's ``docfiller`` idea: a parameter shared by many functions (``input``,
+``output``, ``mode``, ...) is described once here, and a docstring writes
+``%(mode)s`` where the description goes.  ``sepconv.correlate`` and
+``sepconv.ndimage.correlate`` take the same arguments (one normaliser,
+:mod:`sepconv._args`), so they describe them with the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["PARAMETERS", "fill_doc"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PARAMETERS = {
+    "input": """input : array_like
+        The array to filter: bool, (u)int8 .. (u)int64, float32, float64,
+        complex64 or complex128 (complex data is filtered as its real and
+        imaginary parts, as scipy composes it; float16 is refused, as by
+        scipy).  Any strides and byte order; never modified.""",
+    "output": """output : ndarray or dtype, optional
+        Array to store the result in (the input's shape; it may overlap the
+        input), or its dtype.  Default: ``input.dtype``.  Integer outputs are
+        C casts of the floating result (truncated toward zero; out-of-range
+        values wrap as on x86-64), as scipy stores them.""",
+    "mode": """mode : str or sequence of str, optional
+        How the array extends beyond its edges (one mode, or one per filtered
+        axis): ``'reflect'`` (``d c b a | a b c d | d c b a``, default),
+        ``'mirror'`` (``d c b | a b c d | c b a``), ``'nearest'``
+        (``a a a | a b c d | d d d``), ``'wrap'`` (``a b c d | a b c d``),
+        ``'constant'`` (``k k k | a b c d | k k k`` with ``k = cval``), and
+        scipy's synonyms ``'grid-mirror'`` (= reflect), ``'grid-constant'``
+        (= constant), ``'grid-wrap'`` (= wrap).""",
+    "mode_one": """mode : str, optional
+        Boundary mode (see :func:`sepconv.correlate`); one mode for every axis,
+        as scipy's ``correlate`` takes.  Default ``'reflect'``.""",
+    "cval": """cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.  Default 0.0.""",
+    "origin": """origin : int or sequence of int, optional
+        Shift of the kernel's anchor, one per filtered axis or one for all;
+        ``-(k // 2) <= origin <= (k - 1) // 2`` for a kernel of ``k`` taps.
+        Default 0 (the centre, ``k // 2``).""",
+    "axis": """axis : int, optional
+        The axis to filter.  Default -1.""",
+    "axes": """axes : int or sequence of int, optional
+        Axes to filter; the others are filtered independently (batches,
+        channels).  Default: all axes.  As in scipy.ndimage, the kernel's
+        dimensions follow the filtered axes in increasing order, while
+        ``origin`` and ``mode`` entries follow ``axes`` as given.""",
+    "weights_nd": """weights : array_like
+        The kernel: one dimension per filtered axis.""",
+    "weights_1d": """weights : array_like
+        1-D sequence of weights.""",
+    "workers": """workers : int, optional
+        Threads to use: ``None`` (default) is sepconv's setting
+        (:func:`sepconv.set_num_threads`), ``-1`` all cores.  Results do not
+        depend on it.""",
+    "method": """method : {'auto', 'direct', 'separable', 'lowrank', 'fft'}, optional
+        How to compute.  ``'auto'`` (default) takes the cheapest exact method
+        for this kernel and shape (see :func:`sepconv.plan`); ``'separable'``
+        raises :class:`sepconv.NotSeparableError` for a kernel that does not
+        separate; ``'lowrank'`` sums separable passes approximating the kernel
+        to ``rtol`` (2-D kernels); ``'fft'`` pads with the boundary mode and
+        convolves with scipy.fft (NaN or infinity then spreads to the whole
+        output, and float32 results carry FFT rounding relative to the
+        largest value).""",
+    "rtol": """rtol : float, optional
+        Relative (Frobenius) error allowed in the kernel.  With ``'auto'`` it
+        lets low-rank plans compete; with ``'lowrank'`` it sets the rank
+        (default: the kernel's numerical rank, which is exact).""",
+    "returns": """ndarray
+        The result (``output`` itself when an array is given).""",
+}
+
+
+def fill_doc(func: F) -> F:
+    """Fill ``%(name)s`` in ``func``'s docstring from :data:`PARAMETERS`."""
+    func.__doc__ = (func.__doc__ or "") % PARAMETERS
+    return func

@@ -1,0 +1,177 @@
+"""Kernel launches, their recording, and replaying them: the one replay cache.
+
+Every kernel the engine runs goes through :func:`launch`: a compiled entry
+point called as ``entry(t0, t1, src, dst, *rest)`` on chunks of its tasks by
+the thread pool (:mod:`._pool`).  Planning a filtering (checking arguments,
+analysing the kernel, laying out arrays, building tap tables) costs tens to
+hundreds of microseconds of Python; none of it depends on the input's values,
+only on the call's *signature* (shape, strides, dtype, kernel, modes,
+origins, axes, output).  So a public function that can key its call runs the
+engine inside :func:`recording`, and :class:`ProgramCache` keeps the launches
+under the key; the next call with that key replays them on the new arrays
+(:meth:`Program.run`), which costs a dictionary look-up and one pool call per
+launch (a 64 x 64 filter takes a few microseconds).
+
+What is replayable is decided in one place: anything the engine does outside
+a launch (copying an input the kernels cannot read, copying a scratch output
+back, FFT, filling with a constant) calls :func:`not_replayable`, and such a
+recording is never kept.  Scratch arrays a launch reads or writes are
+recorded by shape and dtype and allocated afresh on every replay.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _pool
+
+__all__ = [
+    "MAX_PROGRAMS",
+    "MAX_PROGRAM_BYTES",
+    "Program",
+    "ProgramCache",
+    "Recording",
+    "launch",
+    "not_replayable",
+    "recording",
+]
+
+#: Programs a cache keeps (the oldest is dropped first).
+MAX_PROGRAMS = 256
+#: Largest program (tables, bytes) a cache keeps.
+MAX_PROGRAM_BYTES = 256 * 1024
+
+
+class Recording:
+    """One engine call's launches: ``(entry, ntasks, src, dst, shapes, rest, work, threads)``."""
+
+    __slots__ = ("steps", "replayable")
+
+    def __init__(self) -> None:
+        self.steps: list[tuple] = []
+        self.replayable = True
+
+
+_recorder = threading.local()
+
+
+class recording:  # noqa: N801 - a context manager used like a function
+    """``with recording() as rec:`` collects the launches this thread makes."""
+
+    def __enter__(self) -> Recording:
+        self.previous = getattr(_recorder, "active", None)
+        _recorder.active = self.rec = Recording()
+        return self.rec
+
+    def __exit__(self, *exc: object) -> None:
+        _recorder.active = self.previous
+
+
+def not_replayable() -> None:
+    """Mark the recording in progress (if any) as not replayable from its launches."""
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.replayable = False
+
+
+def launch(entry: Callable[..., Any], ntasks: int, src: np.ndarray, dst: np.ndarray,
+           shapes: tuple[tuple[int, ...], tuple[int, ...]], rest: tuple, work: int,
+           threads: int | None = None) -> None:  # fmt: skip
+    """Run ``entry(t0, t1, src.reshape(shapes[0]), dst.reshape(shapes[1]), *rest)``.
+
+    ``src`` and ``dst`` are C-contiguous; ``work`` (elements x taps) decides
+    whether threads pay (:func:`._pool.parallel_for`); ``threads`` overrides
+    the thread count for this call.
+    """
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.steps.append((entry, ntasks, src, dst, shapes, rest, work, threads))
+    if ntasks <= 0:
+        return
+    args = (src.reshape(shapes[0]), dst.reshape(shapes[1]), *rest)
+    _pool.parallel_for(entry, ntasks, args, work, threads)
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+class Program:
+    """Recorded launches, replayed by :meth:`run` on new arrays of the same layout.
+
+    Slots: 0 the input, 1 the output (each possibly seen through another dtype,
+    e.g. an unsigned view), 2 and up scratch arrays allocated per run.
+    """
+
+    __slots__ = ("steps", "scratch", "nbytes", "out_dtype")
+
+    def __init__(self, rec: Recording, src: np.ndarray, dst: np.ndarray) -> None:
+        known = {_address(src): 0, _address(dst): 1}
+        self.scratch: list[tuple[tuple[int, ...], np.dtype]] = []
+        self.steps: list[tuple] = []
+        nbytes = 0
+        for entry, ntasks, s, d, shapes, rest, work, threads in rec.steps:
+            slots = []
+            for array in (s, d):
+                slot = known.get(_address(array))
+                if slot is None:
+                    slot = known[_address(array)] = 2 + len(self.scratch)
+                    self.scratch.append((array.shape, array.dtype))
+                slots.append((slot, array.dtype))
+            self.steps.append((entry, ntasks, *slots, shapes, rest, work, threads))
+            nbytes += sum(a.nbytes for a in rest if isinstance(a, np.ndarray))
+        self.nbytes = nbytes
+        self.out_dtype = dst.dtype
+
+    def run(self, src: np.ndarray, dst: np.ndarray) -> None:
+        arrays = [src, dst] + [np.empty(shape, dtype) for shape, dtype in self.scratch]
+        for entry, ntasks, (sslot, sdt), (dslot, ddt), shapes, rest, work, threads in self.steps:
+            s, d = arrays[sslot], arrays[dslot]
+            if s.dtype != sdt:
+                s = s.view(sdt)
+            if d.dtype != ddt:
+                d = d.view(ddt)
+            args = (s.reshape(shapes[0]), d.reshape(shapes[1]), *rest)
+            _pool.parallel_for(entry, ntasks, args, work, threads)
+
+
+class ProgramCache:
+    """Key -> :class:`Program`, bounded in count and size."""
+
+    def __init__(self, size: int = MAX_PROGRAMS) -> None:
+        self.size = size
+        self.programs: dict[Any, Program] = {}
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> Program | None:
+        program = self.programs.get(key)
+        if program is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return program
+
+    def put(self, key: Any, rec: Recording, src: np.ndarray, dst: np.ndarray) -> None:
+        """Keep ``rec`` (made for input ``src`` and output ``dst``) under ``key``, if it can be."""
+        if key is None or not rec.replayable or not rec.steps:
+            return
+        program = Program(rec, src, dst)
+        if program.nbytes > MAX_PROGRAM_BYTES:
+            return
+        with self.lock:
+            while len(self.programs) >= self.size:
+                self.programs.pop(next(iter(self.programs)))
+            self.programs[key] = program
+
+    def clear(self) -> None:
+        with self.lock:
+            self.programs.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self.programs)

@@ -1,0 +1,535 @@
+"""Separable work for the sweep: passes and terms laid out, tasks sized, launched.
+
+:func:`run_passes` runs 1-D passes in order -- the last two fused into one
+sweep when their axes are adjacent -- and :func:`run_terms` a sum of separable
+terms over two adjacent axes.  Both take validated arguments (the engine never
+validates) and an arithmetic policy, ``"exact"`` or ``"fast"``
+(:mod:`._sweep`).
+
+Layout.  The kernels see C-contiguous arrays of native byte order (other
+inputs are copied once: a strided or byte-swapped view, or an input dtype the
+policy does not read directly, which is converted to float64 -- for the exact
+policy that is scipy's own ``(double)`` read); integer outputs are written
+through unsigned views of their width (:func:`._cast.unsigned_view`).  An
+output the kernels cannot write (strided, byte-swapped, overlapping the
+input) is computed into a scratch array and copied back.
+
+Sizing.  A strip of columns keeps the task's ring within :data:`RING_BYTES`
+(the ring is then read from L2 by every output row); a call whose work is too
+small for a second thread runs as one band per plane, otherwise bands are cut
+so that a call has about :data:`TASKS` tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from .._args import kept_taps
+from .._boundary import extend_indices, kernel_reach
+from . import _pool, _sweep
+from ._cast import dtype_code, store_code
+from ._launch import launch, not_replayable
+from ._tables import exact_table, fast_table, identity_table, nd_table, stack
+
+__all__ = ["Pass", "kept_axes", "mirrored_rows", "run_box_exact", "run_dense", "run_passes", "run_terms", "work_dtype"]
+
+#: Bytes a task's ring of rows may take (a quarter of this CPU's 1 MiB L2).
+RING_BYTES = 256 * 1024
+#: Narrowest strip (elements): narrower strips are mostly halo.
+MIN_STRIP = 256
+#: Tasks a threaded call is cut into (independent of the thread count).
+TASKS = 16
+#: Horizontal passes whose halo ``C * (k - 1)`` exceeds this run vertically.
+MAX_HALO = 4096
+
+EXACT, FAST = "exact", "fast"
+
+_ENTRIES = {
+    (EXACT, _sweep.ORDER_HV): _sweep.sweep_exact_hv,
+    (EXACT, _sweep.ORDER_VH): _sweep.sweep_exact_vh,
+    (FAST, _sweep.ORDER_HV): _sweep.sweep_fast_hv,
+    (FAST, _sweep.ORDER_VH): _sweep.sweep_fast_vh,
+}
+
+
+class Pass(NamedTuple):
+    """One 1-D pass: correlate along ``axis`` with float64 ``weights``."""
+
+    axis: int
+    weights: np.ndarray
+    mode: str
+    origin: int
+
+
+def kept_axes(sizes: Sequence[int]) -> list[int]:
+    """Kernel axes that need a pass: those longer than one tap (the last one if none is).
+
+    A kernel axis of size 1 (origin 0, validated) reads only the element itself
+    under every boundary mode: it is a scale, folded into the other axes.
+
+    Examples
+    --------
+    >>> kept_axes((1, 1, 7, 7)), kept_axes((1, 1))
+    ([2, 3], [1])
+    """
+    return [i for i, n in enumerate(sizes) if n > 1] or [len(sizes) - 1]
+
+
+def work_dtype(in_dtype: np.dtype, out_dtype: np.dtype, abs_sum: float, taps: int) -> np.dtype:
+    """The fast policy's work dtype: float32 where that is exact enough, else float64.
+
+    float64 input or output -> float64; float32 input -> float32; uint8 / int8
+    input -> float32 when every output is exact to well below one unit
+    (``128 * sum|w| * taps <= 2**20``) or the output is float32; other
+    integers -> float64.
+    """
+    in_dtype, out_dtype = np.dtype(in_dtype), np.dtype(out_dtype)
+    if np.float64 in (in_dtype, out_dtype):
+        return np.dtype(np.float64)
+    if in_dtype == np.float32:
+        return np.dtype(np.float32)
+    if in_dtype in (np.uint8, np.int8, np.bool_):
+        if out_dtype == np.float32 or 128.0 * abs_sum * max(taps, 1) <= 2.0**20:
+            return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def source(array: np.ndarray) -> np.ndarray:
+    """The input as the kernels read it: C-contiguous and native (copied once otherwise)."""
+    if array.flags.c_contiguous and array.dtype.isnative:
+        return array
+    not_replayable()
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+
+
+def target(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dst, copy_back)``: a C-contiguous native array to write, and where it goes after."""
+    if output.flags.c_contiguous and output.dtype.isnative:
+        return output, None
+    not_replayable()
+    return np.empty(output.shape, output.dtype.newbyteorder("=")), output
+
+
+def raw(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array's bytes (the kernels' view of every array, :mod:`._cast`)."""
+    return array.reshape(-1).view(np.uint8)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+class _Plane(NamedTuple):
+    B: int
+    H: int
+    W: int
+    C: int
+
+
+def _plane(shape: Sequence[int], v_axis: int | None, h_axis: int | None) -> _Plane:
+    """The ``(B, H, W * C)`` view of a C-contiguous array for the given axes."""
+    if h_axis is not None:
+        axis = h_axis if v_axis is None else v_axis
+        B = math.prod(shape[:axis]) if v_axis is not None else 1
+        H = shape[v_axis] if v_axis is not None else math.prod(shape[:h_axis])
+        return _Plane(B, H, shape[h_axis], math.prod(shape[h_axis + 1 :]))
+    assert v_axis is not None
+    return _Plane(math.prod(shape[:v_axis]), shape[v_axis], math.prod(shape[v_axis + 1 :]), 1)
+
+
+def _sizes(plane: _Plane, kv: int, kw: int, terms: int, order: int, itemsize: int,
+           work: int) -> tuple[int, int, int, int]:  # fmt: skip
+    """``(band, strip, nbands, nstrips)`` of a sweep (see the module docstring)."""
+    R = plane.W * plane.C
+    rows = terms * kv if order == _sweep.ORDER_HV else kv
+    target = max(MIN_STRIP, RING_BYTES // (itemsize * max(rows, 1)))
+    if kv == 1 and order == _sweep.ORDER_HV:
+        target = max(target, 16384 // itemsize)  # no ring: a long row costs nothing extra
+    target = max(plane.C, target // plane.C * plane.C)
+    strip = R if R <= target + target // 4 else target
+    nstrips = -(-R // strip) if R else 1
+    H = max(plane.H, 1)
+    if work < 2 * _pool.WORK_PER_THREAD:
+        band = H  # one thread: no band pays the ring's warm-up twice
+    else:
+        wanted = -(-TASKS // (plane.B * nstrips))
+        band = max(-(-H // wanted), min(H, max(4 * (kv - 1), 4)))
+    return band, strip, -(-H // band), nstrips
+
+
+def _launch_sweep(src: np.ndarray, dst: np.ndarray, plane: _Plane, policy: str, order: int,
+                  kv: int, kw: int, bw: int, idxH: np.ndarray, idxW: np.ndarray,
+                  tables: list[tuple], cval: float, hcvals: Sequence[float], combine: int,
+                  cborder: bool, work: np.dtype, workers: int | None,
+                  nd: bool = False) -> None:  # fmt: skip
+    """Launch one sweep of ``src`` into ``dst`` (C-contiguous, native, not overlapping)."""
+    R = plane.W * plane.C
+    T = len(tables)
+    size = plane.B * plane.H * R * max(kv + kw, 1) * T
+    band, strip, nbands, nstrips = _sizes(plane, kv, kw, T, order, work.itemsize, size)
+    hti, htw = stack([t[1] for t in tables], work)
+    vti, vtw = stack([t[0] for t in tables], work)
+    gi = np.array(
+        [plane.C, kv, kw, bw, band, strip, nbands, nstrips, T, store_code(dst.dtype, nd),
+         dtype_code(src.dtype), dtype_code(dst.dtype), combine, int(cborder), R], np.int64,
+    )  # fmt: skip
+    fl = np.array([cval, *hcvals], np.float64)
+    shapes = ((plane.B, plane.H, R * src.itemsize), (plane.B, plane.H, R * dst.itemsize))
+    rest = (gi, idxH, idxW, hti, htw, vti, vtw, fl)
+    entry = _ENTRIES[(policy, order)]
+    launch(entry, plane.B * nbands * nstrips, raw(src), raw(dst), shapes, rest, size, workers)
+
+
+# --------------------------------------------------------------------------- passes
+
+
+def _pass_table(policy: str, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return exact_table(weights) if policy == EXACT else fast_table(weights)
+
+
+def run_passes(src: np.ndarray, dst: np.ndarray, passes: Sequence[Pass], cval: float, *,
+               policy: str, work: np.dtype | None = None, fuse: bool = True,
+               workers: int | None = None) -> None:  # fmt: skip
+    """Correlate ``src`` with 1-D ``passes`` in order into ``dst`` (same shape).
+
+    ``exact``: every pass is stored in ``dst``'s dtype, as scipy's multi-axis
+    filters store them in ``output``; ``fast``: intermediates stay in ``work``.
+    The last two passes run as one sweep when their axes are adjacent.
+    """
+    if src.size == 0 or not passes:
+        return
+    work = np.dtype(np.float64) if policy == EXACT or work is None else np.dtype(work)
+    passes = list(passes)
+    steps: list[list[Pass]] = [[p] for p in passes]
+    if fuse and len(passes) >= 2 and abs(passes[-1].axis - passes[-2].axis) == 1:
+        steps = [[p] for p in passes[:-2]] + [passes[-2:]]
+    inter = dst.dtype if policy == EXACT else work
+    current = src
+    buffers: list[np.ndarray] = []
+    for number, step in enumerate(steps):
+        if number == len(steps) - 1:
+            into = dst
+        else:
+            # No pass reads what it writes: alternate between scratch arrays.
+            free = [b for b in buffers if b is not current]
+            if free:
+                into = free[0]
+            else:
+                into = np.empty(src.shape, inter)
+                buffers.append(into)
+        if len(step) == 1:
+            _one_pass(current, into, step[0], cval, policy, work, workers)
+        else:
+            _two_passes(current, into, step[0], step[1], cval, policy, work, workers)
+        if policy == FAST:
+            # A constant border of a later pass reads the filtered constant.
+            cval = cval * float(np.sum(step[0].weights))
+        current = into
+
+
+def _one_pass(src: np.ndarray, dst: np.ndarray, p: Pass, cval: float, policy: str,
+              work: np.dtype, workers: int | None) -> None:  # fmt: skip
+    shape = src.shape
+    k = p.weights.shape[0]
+    inner = math.prod(shape[p.axis + 1 :])
+    before, after = kernel_reach(k, p.origin)
+    idx = extend_indices(shape[p.axis], before, after, p.mode)
+    table = _pass_table(policy, p.weights)
+    ident = identity_table(0)
+    hcval = cval * float(np.sum(p.weights))
+    out, copy_back = target(dst)
+    current = _independent(source(src), out)
+    if inner * (k - 1) <= MAX_HALO:
+        plane = _plane(shape, None, p.axis)
+        idxH = np.arange(plane.H, dtype=np.int64)
+        _launch_sweep(current, out, plane, policy, _sweep.ORDER_HV, 1, k, before, idxH, idx,
+                      [(ident, table)], cval, [hcval], _sweep.COMBINE_SUM, False, work,
+                      workers)  # fmt: skip
+    else:
+        plane = _plane(shape, p.axis, None)
+        idxW = np.arange(plane.W, dtype=np.int64)
+        _launch_sweep(current, out, plane, policy, _sweep.ORDER_VH, k, 1, 0, idx, idxW,
+                      [(table, ident)], cval, [cval], _sweep.COMBINE_SUM, False, work,
+                      workers)  # fmt: skip
+    if copy_back is not None:
+        copy_back[...] = out
+
+
+def _independent(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # Tasks read rows and halos other tasks write: the input must not overlap.
+    if np.may_share_memory(src, out):
+        not_replayable()
+        return src.copy()
+    return src
+
+
+def _two_passes(src: np.ndarray, dst: np.ndarray, first: Pass, second: Pass, cval: float,
+                policy: str, work: np.dtype, workers: int | None) -> None:  # fmt: skip
+    v, h = (first, second) if first.axis < second.axis else (second, first)
+    # exact: scipy's order decides which pass is stored first; fast: horizontal first.
+    order = _sweep.ORDER_VH if (policy == EXACT and first is v) else _sweep.ORDER_HV
+    run_terms(src, dst, v.axis, [(v.weights, h.weights)], (v.mode, h.mode), cval,
+              (v.origin, h.origin), policy=policy, order=order, work=work,
+              workers=workers)  # fmt: skip
+
+
+def run_terms(src: np.ndarray, dst: np.ndarray, v_axis: int,
+              terms: Sequence[tuple[np.ndarray | None, np.ndarray | None]],
+              modes: Sequence[str], cval: float, origins: Sequence[int], *, policy: str,
+              order: int = _sweep.ORDER_HV, combine: int = _sweep.COMBINE_SUM,
+              work: np.dtype | None = None, workers: int | None = None,
+              sizes: tuple[int, int] | None = None) -> None:  # fmt: skip
+    """``sum_t correlate(src, outer(v_t, h_t))`` over axes ``(v_axis, v_axis + 1)``.
+
+    A term's vertical or horizontal weights may be ``None`` (no pass along
+    that axis); every term's kernels have the lengths ``sizes`` (default: the
+    first term's), so they share one ring.  ``src`` and ``dst`` may be any
+    arrays (laid out here); with ``policy='exact'`` each term is computed as
+    scipy composes its passes (see :mod:`._sweep`).
+    """
+    if src.size == 0:
+        return
+    work = np.dtype(np.float64) if policy == EXACT or work is None else np.dtype(work)
+    if sizes is None:
+        first_v = next((v for v, _ in terms if v is not None), None)
+        first_h = next((h for _, h in terms if h is not None), None)
+        sizes = (
+            1 if first_v is None else first_v.shape[0],
+            1 if first_h is None else first_h.shape[0],
+        )
+    kv, kw = sizes
+    out, copy_back = target(dst)
+    current = _independent(source(src), out)
+    shape = src.shape
+    plane = _plane(shape, v_axis, v_axis + 1)
+    bv, av = kernel_reach(kv, origins[0])
+    bw, aw = kernel_reach(kw, origins[1])
+    idxH = extend_indices(shape[v_axis], bv, av, modes[0])
+    idxW = extend_indices(shape[v_axis + 1], bw, aw, modes[1])
+    tables, hcvals = [], []
+    for v, h in terms:
+        vt = identity_table(bv) if v is None else _pass_table(policy, v)
+        ht = identity_table(bw) if h is None else _pass_table(policy, h)
+        tables.append((vt, ht))
+        hcvals.append(cval * (1.0 if h is None else float(np.sum(h))))
+    cborder = policy == EXACT and modes[1] == "constant"
+    _launch_sweep(current, out, plane, policy, order, kv, kw, bw, idxH, idxW, tables, cval,
+                  hcvals, combine, cborder, work, workers)  # fmt: skip
+    if copy_back is not None:
+        copy_back[...] = out
+
+
+# --------------------------------------------------------------------------- dense
+
+
+def mirrored_rows(kernel: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Separable terms of a 2-D kernel whose rows mirror (``K[i] = +-K[-1 - i]``), else None.
+
+    Each pair of mirrored rows becomes one term ``(e_i +- e_mirror, row_i)`` and
+    the middle row ``(e_mid, row_mid)``: half the horizontal passes of direct
+    filtering (the pair is added before the taps).  Zero rows vanish.
+
+    Examples
+    --------
+    >>> [c.tolist() for c, r in mirrored_rows(np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0]]))]
+    [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    >>> mirrored_rows(np.array([[1.0, 2.0], [3.0, 4.0]])) is None
+    True
+    """
+    kernel = np.asarray(kernel, dtype=np.float64)
+    kv = kernel.shape[0]
+    if kv < 2:
+        return None
+    if np.array_equal(kernel, kernel[::-1]):
+        sign = 1.0
+    elif np.array_equal(kernel, -kernel[::-1]):
+        sign = -1.0
+    else:
+        return None
+    terms = []
+    for i in range((kv + 1) // 2):
+        if not np.any(kernel[i] != 0):
+            continue
+        column = np.zeros(kv)
+        column[i] = 1.0
+        if kv - 1 - i != i:
+            column[kv - 1 - i] = sign
+        terms.append((column, kernel[i]))
+    return terms or None
+
+
+def run_dense(src: np.ndarray, dst: np.ndarray, weights: np.ndarray, modes: Sequence[str],
+              cval: float, origins: Sequence[int], *, policy: str,
+              work: np.dtype | None = None, workers: int | None = None) -> None:  # fmt: skip
+    """Correlate ``src`` with a dense kernel of ``src.ndim`` dimensions (one mode per axis).
+
+    ``exact``: scipy's ``NI_Correlate`` (taps with ``|w| > DBL_EPSILON`` in C
+    order, ``0.0 + w0*x0 + ...`` in double, uint64 stored by its N-D rule).
+    ``fast``: a 2-D kernel's rows as horizontal passes in the work dtype (rows
+    that mirror share one, :func:`mirrored_rows`); over more axes, as exact.
+    """
+    if src.size == 0:
+        return
+    weights = np.asarray(weights, dtype=np.float64)
+    kept = [a for a in range(weights.ndim) if weights.shape[a] > 1] or [weights.ndim - 1]
+    if len(kept) > 2 or (len(kept) == 2 and kept[1] != kept[0] + 1):
+        _dense_volume(src, dst, weights, modes, cval, origins, workers)
+        return
+    work = np.dtype(np.float64) if policy == EXACT or work is None else np.dtype(work)
+    squeezed = weights.reshape([weights.shape[a] for a in kept])
+    h_axis = kept[-1]
+    v_axis = kept[0] if len(kept) == 2 else None
+    rows = squeezed if v_axis is not None else squeezed[None, :]
+    kv, kw = rows.shape
+    shape = src.shape
+    plane = _plane(shape, v_axis, h_axis)
+    bw, aw = kernel_reach(kw, origins[h_axis])
+    idxW = extend_indices(shape[h_axis], bw, aw, modes[h_axis])
+    if v_axis is None:
+        idxH = np.arange(plane.H, dtype=np.int64)
+    else:
+        bv, av = kernel_reach(kv, origins[v_axis])
+        idxH = extend_indices(shape[v_axis], bv, av, modes[v_axis])
+    if policy == EXACT:
+        tables = [(identity_table(r), nd_table(rows[r])) for r in range(kv)
+                  if np.any(kept_taps(rows[r]))] or [(identity_table(0), nd_table(rows[0]))]  # fmt: skip
+    else:
+        pairs = mirrored_rows(rows) if kv > 1 else None
+        if pairs is not None:
+            tables = [(_column_table(c), fast_table(r)) for c, r in pairs]
+        else:
+            tables = [(identity_table(r), fast_table(rows[r])) for r in range(kv)
+                      if np.any(rows[r] != 0)] or [(identity_table(0), fast_table(rows[0]))]  # fmt: skip
+    out, copy_back = target(dst)
+    current = _independent(source(src), out)
+    hcvals = [cval * float(np.sum(rows))] * len(tables)
+    order = _sweep.ORDER_VH if kv > 1 else _sweep.ORDER_HV
+    _launch_sweep(current, out, plane, policy, order, kv, kw, bw, idxH, idxW, tables, cval,
+                  hcvals, _sweep.COMBINE_SUM, False, work, workers, nd=policy == EXACT)  # fmt: skip
+    if copy_back is not None:
+        copy_back[...] = out
+
+
+def _column_table(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nonzero = np.flatnonzero(column)
+    if nonzero.size == 1 and column[nonzero[0]] == 1.0:
+        return identity_table(int(nonzero[0]), column.size)
+    return fast_table(column)
+
+
+def _dense_volume(src: np.ndarray, dst: np.ndarray, weights: np.ndarray,
+                  modes: Sequence[str], cval: float, origins: Sequence[int],
+                  workers: int | None) -> None:  # fmt: skip
+    """Dense kernels over three or more axes, in scipy's order (:mod:`._dense`)."""
+    from ._dense import dense3d, dense_nd
+
+    out, copy_back = target(dst)
+    rule = store_code(dst.dtype, nd=True)
+    shape, kshape = src.shape, weights.shape
+    mask = kept_taps(weights)
+    size = src.size * max(int(mask.sum()), 1)
+    if src.ndim <= 3:
+        # A 2-D image is one plane of a volume, with a kernel one plane deep.
+        lead = 3 - src.ndim
+        shape3 = (1,) * lead + shape
+        kshape3 = (1,) * lead + kshape
+        origins3 = [0] * lead + list(origins)
+        modes3 = [modes[0]] * lead + list(modes)
+        current = _independent(source(src), out)
+        reach = [kernel_reach(k, o) for k, o in zip(kshape3, origins3)]
+        idx = [extend_indices(n, b, a, m) for n, (b, a), m in zip(shape3, reach, modes3)]
+        w3 = weights.reshape(kshape3)
+        mask3 = mask.reshape(kshape3)
+        taps = np.ascontiguousarray(np.argwhere(mask3), dtype=np.int64).reshape(-1, 3)
+        wts = np.ascontiguousarray(w3[mask3], dtype=np.float64)
+        strip = int(min(64, max(8, (128 * 1024) // max(1, idx[2].shape[0] * kshape3[0] * 8))))
+        codes = (dtype_code(current.dtype), dtype_code(out.dtype))
+        ints = np.array([reach[2][0], rule, strip, *codes, shape3[2]], np.int64)
+        rest = (*idx, taps, wts, ints, np.array([cval], np.float64))
+        ntasks = shape3[0] * -(-shape3[1] // strip)
+        shapes = ((*shape3[:2], shape3[2] * current.itemsize), (*shape3[:2], shape3[2] * out.itemsize))
+        launch(dense3d, ntasks, raw(current), raw(out), shapes, rest, size, workers)
+    else:
+        not_replayable()  # the extended input is made here, outside a launch
+        padded = np.asarray(src.view(np.uint8) if src.dtype == np.bool_ else src)
+        padded = padded.astype(np.float64)
+        for ax, (k, o) in enumerate(zip(kshape, origins)):
+            if k == 1 and o == 0:
+                continue
+            before, after = kernel_reach(k, o)
+            index = extend_indices(shape[ax], before, after, modes[ax])
+            padded = np.take(padded, np.maximum(index, 0), axis=ax)
+            if modes[ax] == "constant":
+                where = [slice(None)] * src.ndim
+                where[ax] = index < 0
+                padded[tuple(where)] = cval
+        padded = np.ascontiguousarray(padded)
+        pstrides = np.array([s // 8 for s in padded.strides], np.int64)
+        offsets = (np.argwhere(mask) * pstrides).sum(axis=1).astype(np.int64)
+        wts = np.ascontiguousarray(weights[mask], dtype=np.float64)
+        n = shape[-1]
+        rows = src.size // n
+        oshape = np.array(shape, np.int64)
+        codes = np.array([rule, dtype_code(out.dtype)], np.int64)
+        rest = (pstrides, oshape, offsets, wts, codes)
+        shapes = ((padded.size,), (rows, n * out.itemsize))
+        launch(dense_nd, rows, padded.reshape(-1), raw(out), shapes, rest, size, workers)
+    if copy_back is not None:
+        copy_back[...] = out
+
+
+# --------------------------------------------------------------------------- running sums
+
+
+def run_box_exact(src: np.ndarray, dst: np.ndarray, size: int, axis: int, mode: str,
+                  cval: float, origin: int, workers: int | None = None) -> None:  # fmt: skip
+    """scipy's ``uniform_filter1d``: its running sum along ``axis`` (:mod:`._box`)."""
+    from ._box import box_exact_inner, box_exact_lines
+
+    shape = src.shape
+    n = shape[axis]
+    if src.size == 0 or n == 0:
+        return
+    before, after = kernel_reach(size, origin)
+    idx = extend_indices(n, before, after, mode)
+    out, copy_back = target(dst)
+    current = source(src)
+    outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1 :])
+    work = src.size * 2
+    floats = np.array([cval], np.float64)
+    codes = (dtype_code(current.dtype), dtype_code(out.dtype))
+    if inner == 1:
+        # Each line is read whole before it is written: exactly in place is safe.
+        if np.may_share_memory(current, out) and not _same_memory(current, out):
+            not_replayable()
+            current = current.copy()
+        lines = outer
+        ints = np.array([before, size, store_code(dst.dtype), 0, *codes, n], np.int64)
+        shapes = ((1, lines, n * current.itemsize), (1, lines, n * out.itemsize))
+        launch(box_exact_lines, -(-lines // 4), raw(current), raw(out), shapes,
+               (idx, ints, floats), work, workers)  # fmt: skip
+    else:
+        current = _independent(current, out)
+        block = 2048 if inner >= 4096 else max(128, min(2048, inner))
+        ints = np.array([before, size, store_code(dst.dtype), block, *codes, inner], np.int64)
+        shapes = ((outer, n, inner * current.itemsize), (outer, n, inner * out.itemsize))
+        ntasks = outer * -(-inner // block)
+        launch(box_exact_inner, ntasks, raw(current), raw(out), shapes, (idx, ints, floats),
+               work, workers)  # fmt: skip
+    if copy_back is not None:
+        copy_back[...] = out
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.strides == b.strides
+        and a.shape == b.shape
+        and a.itemsize == b.itemsize
+    )

@@ -1,0 +1,375 @@
+"""The sweep: 1-D and separable passes through a ring of rows, for both policies.
+
+Every separable filtering the engine runs -- a 1-D pass along any axis, two
+passes over two adjacent axes fused, a sum of separable terms (a low-rank
+kernel, a dense 2-D kernel row by row, the two terms of a Laplacian) -- is
+one *sweep* over an array seen as ``(B, H, R)``: ``B`` planes of ``H`` rows of
+``R = W * C`` elements, where ``W`` is the horizontal filtered axis and the
+``C`` unfiltered elements inside it (channels) lie between its samples, so a
+horizontal tap steps ``C`` elements and every inner loop is contiguous.
+
+A task is one band of rows of one strip of columns of one plane.  It walks
+the padded rows of its band once, top to bottom, keeping the last ``kv`` of
+them in a ring (OpenCV's FilterEngine; Halide's blur schedule), and writes
+each output row once:
+
+* ``ORDER_HV`` (horizontal first, :func:`_hv`): each input row is read once,
+  converted and padded (:func:`load_row`), filtered horizontally by every
+  term into that term's ring; each output row combines ``kv`` ring rows
+  vertically.
+* ``ORDER_VH`` (vertical first, :func:`_vh`): the ring holds the padded input
+  rows; each output row is, per term, a vertical pass over the ring into a
+  padded row and a horizontal pass of that row.
+
+The arithmetic policy (:mod:`._arith`) is a literal argument, so each policy
+compiles its own specialisation; what differs between them is the tap loops
+and two rules scipy's composition of 1-D passes needs:
+
+* ``exact``: every pass is stored in the output dtype before the next reads it
+  (scipy's multi-axis filters write each pass to ``output``), which the sweep
+  does on the row in cache (:func:`._cast.store_row` then
+  :func:`._cast.reload_row`); and the second pass pads its input (the first
+  pass's result) with ``cval`` in ``'constant'`` mode, where filtering the
+  padded input would give ``cval * sum(weights)``.
+* ``fast``: the intermediate stays in the work dtype; a row beyond a
+  ``'constant'`` edge is the filtered constant row.
+
+Terms combine by ``COMBINE_SUM`` (added in the work dtype, stored once),
+``COMBINE_ADD_DST`` (each stored in the output dtype and added in it, as
+scipy's ``generic_laplace`` does ``output += term``) or ``COMBINE_HYPOT_DST``
+(``sqrt(sum(term**2))`` in the output dtype, ``generic_gradient_magnitude``).
+
+Arrays arrive as raw bytes (``uint8``, rows of ``R * itemsize``); rows are
+converted by :mod:`._cast` with dtype codes, so each entry point is compiled
+once per work dtype whatever the input and output dtypes.
+
+Results never depend on the task layout: every output sample is computed by
+the same operations in whichever band and strip it falls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import literally, njit
+
+from ._arith import KIND_IDENTITY, hpass_exact, hpass_fast, vpass_exact, vpass_fast
+from ._cast import load, load_at, reload_row, store_row
+
+__all__ = [
+    "COMBINE_ADD_DST",
+    "COMBINE_HYPOT_DST",
+    "COMBINE_SUM",
+    "GEOMETRY",
+    "ORDER_HV",
+    "ORDER_VH",
+    "load_row",
+    "sweep_exact_hv",
+    "sweep_exact_vh",
+    "sweep_fast_hv",
+    "sweep_fast_vh",
+]
+
+ORDER_HV, ORDER_VH = 0, 1
+COMBINE_SUM, COMBINE_ADD_DST, COMBINE_HYPOT_DST = 0, 1, 2
+
+#: Fields of the int64 geometry vector, in order.
+GEOMETRY = (
+    "C",  # elements per horizontal step (unfiltered axes inside W)
+    "kv",  # vertical taps (ring rows)
+    "kw",  # horizontal taps
+    "bw",  # padded samples before the first along W
+    "band",  # output rows per task
+    "strip",  # elements per strip (a multiple of C)
+    "nbands",
+    "nstrips",
+    "terms",
+    "rule",  # store rule (_cast.store_code)
+    "scode",  # input dtype code (_cast.dtype_code)
+    "dcode",  # output dtype code
+    "combine",
+    "cborder",  # exact VH: the intermediate's 'constant' border along W is cval
+    "R",  # elements per row
+)
+G_C, G_KV, G_KW, G_BW, G_BAND, G_STRIP, G_NBANDS, G_NSTRIPS = range(8)
+G_TERMS, G_RULE, G_SCODE, G_DCODE, G_COMBINE, G_CBORDER, G_R = range(8, 15)
+
+
+@njit(cache=True, nogil=True)
+def load_row(raw, code, lin, p0, n, C, bw, W, idxW, cval):
+    """Padded positions ``p0 .. p0 + n`` of a raw row into ``lin``, converted.
+
+    Padded position ``P = x * C + c`` is source element ``idxW[x] * C + c``
+    (``cval`` where ``idxW[x] < 0``); the interior is one converting copy.
+    """
+    lo = bw * C
+    qa = max(p0, lo)
+    qb = min(p0 + n, lo + W * C)
+    if qb > qa:
+        load(raw, qa - lo, lin[qa - p0 : qb - p0], qb - qa, code)
+    else:
+        qa = qb = p0
+    for q in range(p0, qa):
+        x = q // C
+        src = idxW[x]
+        lin[q - p0] = load_at(raw, src * C + q - x * C, code) if src >= 0 else cval
+    for q in range(max(qb, p0), p0 + n):
+        x = q // C
+        src = idxW[x]
+        lin[q - p0] = load_at(raw, src * C + q - x * C, code) if src >= 0 else cval
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fill(row, n, value):
+    for i in range(n):
+        row[i] = value
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _round_trip(row, tmp, n, rule, dcode):
+    # The exact policy's intermediate: stored in the output dtype, read back.
+    store_row(tmp, 0, row, n, rule, dcode)
+    reload_row(row, tmp, n, dcode)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cval_border(row, p0, n, C, idxW, cval):
+    # Padded positions of the strip beyond a 'constant' edge hold cval.
+    for q in range(n):
+        x = (p0 + q) // C
+        if idxW[x] < 0:
+            row[q] = cval
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _task(t, gi, H):
+    """Plane, first and last row, first element and length of task ``t``."""
+    nbands, nstrips = gi[G_NBANDS], gi[G_NSTRIPS]
+    b = t // (nbands * nstrips)
+    r = t - b * (nbands * nstrips)
+    bi = r // nstrips
+    si = r - bi * nstrips
+    y0 = bi * gi[G_BAND]
+    p0 = si * gi[G_STRIP]
+    return b, y0, min(H, y0 + gi[G_BAND]), p0, min(gi[G_R], p0 + gi[G_STRIP]) - p0
+
+
+@njit(cache=True, nogil=True)
+def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
+    """Horizontal first (see the module docstring); ``kv == 1``: one horizontal pass."""
+    literally(policy)
+    H = dst.shape[1]
+    C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
+    T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
+    W = gi[G_R] // C
+    cval = fl[0]
+    work = htw.dtype
+    for t in range(t0, t1):
+        b, y0, y1, p0, L = _task(t, gi, H)
+        Lpad = L + (kw - 1) * C
+        acc = np.empty(L, work)
+        lin = np.empty(Lpad, work)
+        if kv == 1:  # no ring, no intermediate; terms add
+            for y in range(y0, y1):
+                load_row(src[b, idxH[y]], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
+                for term in range(T):
+                    if policy == 0:
+                        hpass_exact(lin, acc, L, C, hti[term], htw[term], term > 0)
+                    else:
+                        hpass_fast(lin, acc, L, C, hti[term], htw[term], term > 0)
+                store_row(dst[b, y], p0, acc, L, rule, dcode)
+            continue
+        tmp = np.empty(8 * L, np.uint8)
+        ring = np.empty((T, kv, L), work)
+        for yp in range(y0, y1 + kv - 1):
+            sr = idxH[yp]
+            slot = yp % kv
+            if sr >= 0:
+                load_row(src[b, sr], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
+            for term in range(T):
+                row = ring[term, slot]
+                if sr < 0:
+                    # exact: scipy's second pass pads the intermediate with cval;
+                    # fast: the filtered constant row (cval * sum of the taps).
+                    _fill(row, L, cval if policy == 0 else fl[1 + term])
+                elif policy == 0:
+                    hpass_exact(lin, row, L, C, hti[term], htw[term], False)
+                    if hti[term, 0] != KIND_IDENTITY:  # a real pass: stored in the output dtype
+                        _round_trip(row, tmp, L, rule, dcode)
+                else:
+                    hpass_fast(lin, row, L, C, hti[term], htw[term], False)
+            if yp < y0 + kv - 1:
+                continue
+            y = yp - (kv - 1)
+            for term in range(T):
+                if policy == 0:
+                    vpass_exact(ring[term], y, kv, 0, L, vti[term], vtw[term], acc)
+                else:
+                    vpass_fast(ring[term], y, kv, 0, L, vti[term], vtw[term], acc, term > 0)
+            store_row(dst[b, y], p0, acc, L, rule, dcode)
+
+
+@njit(cache=True, nogil=True)
+def _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
+    """Vertical first (see the module docstring); ``kw == 1`` and one term: one vertical pass."""
+    literally(policy)
+    H = dst.shape[1]
+    C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
+    T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
+    combine, cborder = gi[G_COMBINE], gi[G_CBORDER] != 0
+    W = gi[G_R] // C
+    cval = fl[0]
+    work = htw.dtype
+    pure = kw == 1 and T == 1
+    for t in range(t0, t1):
+        b, y0, y1, p0, L = _task(t, gi, H)
+        Lpad = L + (kw - 1) * C
+        acc = np.empty(L, work)
+        ring = np.empty((kv, Lpad), work)
+        vrow = np.empty(Lpad, work)
+        tmp = np.empty(8 * Lpad, np.uint8)
+        sums = np.empty(8 * L, np.uint8)
+        for yp in range(y0, y1 + kv - 1):
+            sr = idxH[yp]
+            slot = ring[yp % kv]
+            if sr >= 0:
+                load_row(src[b, sr], scode, slot, p0, Lpad, C, bw, W, idxW, cval)
+            else:
+                _fill(slot, Lpad, cval)
+            if yp < y0 + kv - 1:
+                continue
+            y = yp - (kv - 1)
+            if pure:
+                if policy == 0:
+                    vpass_exact(ring, y, kv, 0, L, vti[0], vtw[0], acc)
+                else:
+                    vpass_fast(ring, y, kv, 0, L, vti[0], vtw[0], acc, False)
+                store_row(dst[b, y], p0, acc, L, rule, dcode)
+                continue
+            for term in range(T):
+                vt = vti[term]
+                if vt[0] == KIND_IDENTITY:  # no vertical pass: the ring row itself
+                    hin = ring[(y + vt[3]) % kv]
+                elif policy == 0:
+                    vpass_exact(ring, y, kv, 0, Lpad, vt, vtw[term], vrow)
+                    # stored in the output dtype, and padded as scipy pads it
+                    _round_trip(vrow, tmp, Lpad, rule, dcode)
+                    if cborder:
+                        _cval_border(vrow, p0, Lpad, C, idxW, cval)
+                    hin = vrow
+                else:
+                    vpass_fast(ring, y, kv, 0, Lpad, vt, vtw[term], vrow, False)
+                    hin = vrow
+                if policy != 0:
+                    hpass_fast(hin, acc, L, C, hti[term], htw[term], term > 0)
+                elif combine == COMBINE_SUM:
+                    hpass_exact(hin, acc, L, C, hti[term], htw[term], term > 0)
+                else:
+                    hpass_exact(hin, acc, L, C, hti[term], htw[term], False)
+                    _combine_term(sums, tmp, acc, L, rule, dcode, combine, term == 0)
+            if combine == COMBINE_SUM or policy != 0:
+                store_row(dst[b, y], p0, acc, L, rule, dcode)
+            else:
+                _finish_terms(dst[b, y], p0, sums, L, dcode, combine)
+
+
+@njit(cache=True, nogil=True)
+def _combine_term(sums, tmp, acc, n, rule, dcode, combine, first):
+    """Store a term in the output dtype and add it (or its square) to ``sums`` in it.
+
+    Integers wrap (unsigned views add the same bits); floats round after every
+    operation, as NumPy's in-place ufuncs do.
+    """
+    store_row(tmp, 0, acc, n, rule, dcode)
+    if dcode == 8:
+        _combine(sums.view(np.float32), tmp.view(np.float32), n, combine, first)
+    elif dcode == 9:
+        _combine(sums.view(np.float64), tmp.view(np.float64), n, combine, first)
+    elif dcode == 0 or dcode == 1 or dcode == 10:
+        _combine(sums, tmp, n, combine, first)
+    elif dcode == 2 or dcode == 3:
+        _combine(sums.view(np.uint16), tmp.view(np.uint16), n, combine, first)
+    elif dcode == 4 or dcode == 5:
+        _combine(sums.view(np.uint32), tmp.view(np.uint32), n, combine, first)
+    else:
+        _combine(sums.view(np.uint64), tmp.view(np.uint64), n, combine, first)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _combine(sums, term, n, combine, first):
+    if combine == COMBINE_ADD_DST:
+        if first:
+            for i in range(n):
+                sums[i] = term[i]
+        else:
+            for i in range(n):
+                sums[i] = sums[i] + term[i]
+    elif first:
+        for i in range(n):
+            sums[i] = term[i] * term[i]
+    else:
+        for i in range(n):
+            sums[i] = sums[i] + term[i] * term[i]
+
+
+@njit(cache=True, nogil=True)
+def _finish_terms(raw, p0, sums, n, dcode, combine):
+    """The combined terms into the output row (``sqrt`` for ``COMBINE_HYPOT_DST``)."""
+    if dcode == 8:
+        _finish_floats(raw.view(np.float32)[p0 : p0 + n], sums.view(np.float32), n, combine)
+    elif dcode == 9:
+        _finish_floats(raw.view(np.float64)[p0 : p0 + n], sums.view(np.float64), n, combine)
+    else:
+        _finish_ints(raw, p0, sums, n, dcode)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _finish_floats(out, s, n, combine):
+    if combine == COMBINE_ADD_DST:
+        for i in range(n):
+            out[i] = s[i]
+    else:
+        for i in range(n):
+            out[i] = np.sqrt(s[i])
+
+
+@njit(cache=True, nogil=True)
+def _finish_ints(raw, p0, sums, n, dcode):
+    # Only sums reach here: the square root is fused for float outputs only.
+    if dcode == 0 or dcode == 1 or dcode == 10:
+        _copy_ints(raw[p0 : p0 + n], sums, n)
+    elif dcode == 2 or dcode == 3:
+        _copy_ints(raw.view(np.uint16)[p0 : p0 + n], sums.view(np.uint16), n)
+    elif dcode == 4 or dcode == 5:
+        _copy_ints(raw.view(np.uint32)[p0 : p0 + n], sums.view(np.uint32), n)
+    else:
+        _copy_ints(raw.view(np.uint64)[p0 : p0 + n], sums.view(np.uint64), n)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _copy_ints(out, s, n):
+    for i in range(n):
+        out[i] = s[i]
+
+
+# The entry points: one compiled (and cached) specialisation per policy, order
+# and work dtype.
+
+
+@njit(cache=True, nogil=True)
+def sweep_exact_hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
+    _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 0)
+
+
+@njit(cache=True, nogil=True)
+def sweep_exact_vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
+    _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 0)
+
+
+@njit(cache=True, nogil=True)
+def sweep_fast_hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
+    _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 1)
+
+
+@njit(cache=True, nogil=True)
+def sweep_fast_vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
+    _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 1)

@@ -19,6 +19,7 @@ report: $(STAMP)
 
 ## The whole test suite (installs headless Chromium for the browser test where apt can)
 test: $(STAMP) browser
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 browser:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import sepconv
+import sepconv.ndimage
 from sepconv import NotSeparableError, kernels
 from sepconv._engine._reference import correlate_reference
 
@@ -159,12 +160,18 @@ def test_uint8_gaussian_is_exact_up_to_rounding_boundaries():
         same_integers(sepconv.correlate(x, g), ndi.correlate(x, g), exact)
 
 
-def test_bool_float16_and_uint64_inputs_get_a_clear_type_error():
-    for dtype in (bool, np.float16, np.uint64):
-        with pytest.raises(TypeError, match="input dtype .* is not supported.*convert"):
-            sepconv.correlate(np.zeros((3, 3), dtype=dtype), np.ones((3, 3)))
+def test_float16_gets_a_clear_type_error_and_bool_and_uint64_are_filtered_as_by_ndimage():
+    # Issue 18: sepconv.correlate accepts exactly what sepconv.ndimage.correlate accepts
+    # (bool and uint64 used to be refused here); float16 is refused by both, as by scipy.
+    with pytest.raises(TypeError, match="input dtype .* is not supported.*convert"):
+        sepconv.correlate(np.zeros((3, 3), dtype=np.float16), np.ones((3, 3)))
     with pytest.raises(TypeError, match="output dtype float16 is not supported"):
         sepconv.correlate(np.zeros((3, 3)), np.ones((3, 3)), output=np.float16)
+    for dtype in (bool, np.uint64):
+        x = RNG.integers(0, 2, (6, 7)).astype(dtype)
+        ours = sepconv.correlate(x, np.ones((3, 3)))
+        assert ours.dtype == dtype
+        assert np.array_equal(ours, sepconv.ndimage.correlate(x, np.ones((3, 3))))
 
 
 def test_complex_input_and_weights_match_scipy():

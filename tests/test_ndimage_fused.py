@@ -1,4 +1,5 @@
-"""The one-sweep pair of passes (``sepconv.ndimage._fused``) gives scipy's bits.
+"""The one-sweep pair of passes (the engine's exact sweep, ``sepconv._engine._sweep``) gives
+scipy's bits.
 
 The fused kernels cut images into strips of rows and column blocks; these
 shapes put edges, strip boundaries and block boundaries everywhere, for both
@@ -14,8 +15,9 @@ import scipy.ndimage as S
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sepconv import _engine
 from sepconv import ndimage as N
-from sepconv.ndimage import _fused, _run
+from sepconv._engine import _passes
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
 
@@ -75,7 +77,7 @@ def test_nonsymmetric_kernels_and_origins_run_fused(first_axis):
         if first_axis == 1:
             passes.reverse()
         ours = np.empty_like(x)
-        _run.run_passes(x, passes, ours, 2.0)
+        _engine.run_passes(x, ours, [_engine.Pass(*p) for p in passes], 2.0, policy="exact")
         ref = x
         for axis, w, m, o in passes:
             ref = S.correlate1d(ref, w, axis, np.empty_like(x), m, 2.0, o)
@@ -100,10 +102,15 @@ def test_non_contiguous_output_and_input():
     assert _same(np.ascontiguousarray(out), S.prewitt(x[:, ::-1], 1))
 
 
-def test_strip_rows_keeps_the_buffer_small_and_bounded():
-    assert _fused.strip_rows(1, 8) == 64
-    assert _fused.strip_rows(10**6, 8) == 8
-    assert 8 <= _fused.strip_rows(1024, 8) <= 64
+def test_strips_keep_the_ring_small_and_bounded():
+    # A task's ring of rows stays within RING_BYTES (wide rows are cut into strips),
+    # and one strip is the whole row where the row is short.
+    for W, kv in ((10**6, 17), (1024, 3), (1, 1), (5000, 63)):
+        plane = _passes._Plane(1, 64, W, 1)
+        band, strip, nbands, nstrips = _passes._sizes(plane, kv, 1, 1, 0, 8, 10**9)
+        assert strip * kv * 8 <= max(_passes.RING_BYTES * 5 // 4, _passes.MIN_STRIP * kv * 8)
+        assert nstrips * strip >= W and (nstrips - 1) * strip < W
+    assert _passes._sizes(_passes._Plane(1, 64, 100, 1), 3, 3, 1, 0, 8, 10)[1] == 100
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 300), (300, 2), (129, 257)])
@@ -122,9 +129,15 @@ def test_laplace_sums_both_terms_in_the_output_dtype(shape, dtype):
 def test_laplace_of_volumes_and_bool_take_the_term_by_term_path():
     for x in (_image((4, 30, 40), np.float32, 12), _image((30, 40), np.uint8, 13) > 100):
         assert _same(N.laplace(x), S.laplace(x))
-    assert not _run.run_sum_of_passes(
-        _image((4, 30, 40), np.float32, 12), [(1, _SECOND, "reflect", 0)] * 2, np.empty(0), 0.0
-    )
+    # (only 2-D images sum both terms in one sweep: run_terms is not asked for these)
+    called = []
+    real = _engine.run_terms
+    try:
+        _engine.run_terms = lambda *a, **k: called.append(a) or real(*a, **k)
+        N.laplace(_image((4, 30, 40), np.float32, 12))
+    finally:
+        _engine.run_terms = real
+    assert not called
 
 
 _SECOND = np.array([1.0, -2.0, 1.0])
@@ -188,7 +201,7 @@ def test_correlate_volumes_strip_by_strip(shape, dtype):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
 def test_column_passes_across_wide_blocks(dtype):
-    # Short kernels take wide column blocks (sepconv.ndimage._exact.block_width):
+    # Short kernels take wide column blocks (the engine's strips):
     # rows wider than several blocks, with a ragged last one.
     x = _image((6, 2500), dtype, 51)
     v = _image((3, 4, 2100), dtype, 52)

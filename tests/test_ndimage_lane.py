@@ -1,5 +1,6 @@
-"""Repeated small calls take the recorded launches (``sepconv.ndimage._lane``) and
-still give scipy's bits; anything the key does not capture takes the full path."""
+"""Repeated calls replay their recorded launches (the one replay cache,
+``sepconv._replay``) and still give scipy's bits; anything the key does not
+capture takes the full path."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import numpy as np
 import pytest
 import scipy.ndimage as S
 
+from sepconv import _replay
 from sepconv import ndimage as N
-from sepconv.ndimage import _lane
+
+_table = _replay.PROGRAMS
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -17,9 +20,9 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 
 @pytest.fixture(autouse=True)
 def _empty_table():
-    _lane._table.clear()
+    _table.clear()
     yield
-    _lane._table.clear()
+    _table.clear()
 
 
 def _image(dtype, shape=(24, 31), seed=0):
@@ -43,13 +46,13 @@ def test_second_call_is_a_hit_with_the_same_bits(dtype):
     ]
     for ours, theirs, args, kw in calls:
         first = ours(*args, **kw)
-        size = len(_lane._table)
+        size = len(_table)
         second = ours(*args, **kw)
-        assert len(_lane._table) == size  # no new entry: the second call hit
+        assert len(_table) == size  # no new entry: the second call hit
         expected = theirs(*args, **kw)
         assert _same(first, expected) and _same(second, expected)
         assert second is not first
-    assert len(_lane._table) == len(calls)
+    assert len(_table) == len(calls)
 
 
 def test_weights_mutated_in_place_are_not_replayed_stale():
@@ -82,28 +85,36 @@ def test_output_arrays_dtypes_and_overlap():
 
 def test_arguments_the_key_cannot_hold_take_the_full_path():
     x = _image(np.float32)
-    cases = [
-        (x, [1, 2j]),  # complex weights: a complex result
-        (x, [np.float32(0.1), 1.0]),  # NumPy scalars
-        (x.astype(np.int16), [1.0, 2.0]),  # converted input
-        (x[:, ::2], [1.0, 2.0]),  # not contiguous
-        (x > 50, [1.0, 2.0]),  # bool
-    ]
-    for args in cases:
+    # Complex weights: the complex call has no key (its real filterings do).
+    assert _same(N.correlate1d(x, [1, 2j]), S.correlate1d(x, [1, 2j]))
+    assert _replay.call_key("correlate1d", x, None, [1, 2j], -1, "reflect", 0.0, 0, None) is None
+    _table.clear()
+    # NumPy scalars as weights (they change scipy's arithmetic): no key.
+    for _ in range(2):
+        args = (x, [np.float32(0.1), 1.0])
+        assert _same(N.correlate1d(*args), S.correlate1d(*args))
+    assert not len(_table)
+    # Other dtypes, strided and bool inputs have keys (the engine reads every dtype;
+    # the copy into a contiguous layout is part of the program): replayed, same bits.
+    for args in ((x.astype(np.int16), [1.0, 2.0]), (x[:, ::2], [1.0, 2.0]), (x > 50, [1.0, 2.0])):
         assert _same(N.correlate1d(*args), S.correlate1d(*args))
         assert _same(N.correlate1d(*args), S.correlate1d(*args))
-    assert not _lane._table
+    assert len(_table) == 3 and _table.hits == 3
+    _table.clear()
     assert _same(
         N.correlate1d(x, [1.0, 2.0], cval=np.float64(3), mode="constant"),
         S.correlate1d(x, [1.0, 2.0], cval=np.float64(3), mode="constant"),
     )
-    assert not _lane._table
+    assert not len(_table)
 
 
-def test_large_arrays_are_not_recorded():
+def test_large_arrays_replay_on_threads_with_the_same_bits():
+    # (The replay runs the recorded launches on the pool, as the first call did.)
     x = _image(np.float32, (1024, 1024))
-    N.correlate1d(x, [1.0, 2.0, 1.0])
-    assert not _lane._table
+    first = N.correlate1d(x, [1.0, 2.0, 1.0])
+    second = N.correlate1d(x, [1.0, 2.0, 1.0])
+    assert _table.hits == 1 and _same(first, second)
+    assert _same(second, S.correlate1d(x, [1.0, 2.0, 1.0]))
 
 
 def test_errors_are_raised_on_every_call():
@@ -117,9 +128,9 @@ def test_errors_are_raised_on_every_call():
 
 def test_the_table_is_bounded():
     x = _image(np.float64)
-    for i in range(_lane._MAX_ENTRIES + 10):
+    for i in range(_table.size + 10):
         N.correlate1d(x, [1.0, float(i)])
-    assert len(_lane._table) <= _lane._MAX_ENTRIES
+    assert len(_table) <= _table.size
 
 
 def test_different_filters_and_parameters_do_not_share_entries():
@@ -129,4 +140,4 @@ def test_different_filters_and_parameters_do_not_share_entries():
     for sigma, order in ((1.0, 0), (1.0, 1), (1.5, 0), (1.5, (0, 2))):
         for _ in range(2):
             assert _same(N.gaussian_filter(x, sigma, order), S.gaussian_filter(x, sigma, order))
-    assert len(_lane._table) == 5  # the tuple order is not a plain key
+    assert len(_table) == 6  # every call its own key (an order tuple is a plain key)

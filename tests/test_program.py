@@ -9,7 +9,7 @@ import pytest
 import scipy.ndimage as ndi
 
 import sepconv
-from sepconv import _program, filters
+from sepconv import _digest, _replay
 
 RNG = np.random.default_rng(7)
 GAUSS = sepconv.kernels.gaussian(1.0, ndim=1)
@@ -18,9 +18,9 @@ KERNEL = np.outer(GAUSS, GAUSS)
 
 @pytest.fixture
 def cache():
-    filters._PROGRAMS.clear()
-    yield filters._PROGRAMS
-    filters._PROGRAMS.clear()
+    _replay.PROGRAMS.clear()
+    yield _replay.PROGRAMS
+    _replay.PROGRAMS.clear()
 
 
 def _check(ours: np.ndarray, x: np.ndarray, w: np.ndarray, **kw) -> None:
@@ -120,11 +120,11 @@ def test_values_dependent_and_fft_plans_are_not_kept(cache):
 
 def test_large_kernels_are_keyed_by_a_digest():
     w = np.ones((1, 4000))
-    key = _program.kernel_key(w)
-    assert len(key[2]) == 16 and key == _program.kernel_key(w.copy())
+    key = _digest.kernel_key(w)
+    assert len(key[2]) == 16 and key == _digest.kernel_key(w.copy())
     w2 = w.copy()
     w2[0, -1] = 2.0
-    assert _program.kernel_key(w2) != key
+    assert _digest.kernel_key(w2) != key
 
 
 def test_the_cache_is_bounded(cache, monkeypatch):

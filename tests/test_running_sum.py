@@ -8,7 +8,7 @@ import scipy.ndimage as ndi
 
 import sepconv
 from sepconv import _engine, kernels
-from sepconv._engine._running import refresh_interval
+from sepconv._engine._arith import refresh_interval
 
 RNG = np.random.default_rng(5)
 MODES = ["reflect", "constant", "wrap", "nearest", "mirror"]

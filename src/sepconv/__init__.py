@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import _backends, cost, filters, kernels, plot
+from . import cost, filters, kernels, plot
 from ._args import FilterArgumentError, UnsupportedDtypeError
 from ._engine import get_num_threads, set_num_threads
 from ._memory import MemoryBudgetError, get_memory_budget, set_memory_budget
@@ -27,16 +27,7 @@ from .analysis import (
     rank,
     separate,
 )
-
-# The public filters: the NumPy functions of sepconv.filters, each taking Dask
-# arrays (lazily, by its reach) and torch tensors through the one backend wrapper.
-correlate = _backends.backend(
-    _backends.correlate_reach, _backends.correlate_tensor, prepare=_backends.plan_once
-)(filters.correlate)
-convolve = _backends.backend(
-    _backends.correlate_reach, _backends.convolve_tensor, prepare=_backends.plan_once
-)(filters.convolve)
-sepfilter = _backends.backend(_backends.sepfilter_reach)(filters.sepfilter)
+from .filters import convolve, correlate, sepfilter
 
 try:
     __version__ = version("sepconv")
@@ -57,6 +48,7 @@ __all__ = [
     "convolve",
     "correlate",
     "cost",
+    "filters",
     "get_memory_budget",
     "get_num_threads",
     "kernels",

@@ -17,6 +17,7 @@ code written against scipy still catches it); an unsupported dtype raises
 
 from __future__ import annotations
 
+import math
 import operator
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "UnsupportedDtypeError",
     "as_input",
     "as_kernel",
+    "as_weights",
     "check_axis",
     "check_positive_int",
     "check_tolerance",
@@ -40,9 +42,11 @@ __all__ = [
     "convolve_origin",
     "effective_weights",
     "entries_by_axis",
+    "format_bytes",
     "get_output",
     "kept_taps",
     "nd_kernel",
+    "new_array",
     "normalize_nd",
     "real_cval",
     "real_output",
@@ -101,6 +105,14 @@ def dtype_error(name: str, dtype: np.dtype, scipy: str | None = None) -> Unsuppo
     """scipy's "array type ... not supported" (or ``scipy``), naming ``name`` and the fix."""
     if name == "output":
         fix = "pass a supported one, e.g. output=np.float64"
+    elif dtype.kind == "V":
+        fix = (
+            f"filter one field at a time, e.g. {name}[{name}.dtype.names[0]]"
+            if dtype.names
+            else (f"view it as numbers, e.g. {name}.view(np.uint8)")
+        )
+    elif dtype.kind in "Mm":
+        fix = f"filter its integer values, e.g. {name}.view(np.int64)"
     else:
         fix = "convert it first, e.g. " + (
             f"{name}.astype(np.float32)" if dtype.kind in "fc" else f"{name}.astype(np.float64)"
@@ -111,6 +123,33 @@ def dtype_error(name: str, dtype: np.dtype, scipy: str | None = None) -> Unsuppo
         f"{name} dtype {dtype} is not supported; supported: bool, uint8 .. uint64, "
         f"int8 .. int64, float32, float64, complex64, complex128; {fix}",
     )
+
+
+def as_weights(weights: Any, name: str = "weights") -> np.ndarray:
+    """``np.asarray(weights, dtype=np.float64)`` as scipy converts them (an object array of
+    numbers is fine); what does not convert raises numpy's message, then ours."""
+    try:
+        return np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        dtype = getattr(np.asarray(weights, dtype=object), "dtype", None)
+        raise UnsupportedDtypeError(
+            f"{exc} ({name} must hold numbers, got dtype "
+            f"{getattr(weights, 'dtype', dtype)}; convert it first, e.g. "
+            f"np.asarray({name}, dtype=np.float64))"
+        ) from None
+
+
+def new_array(shape: tuple[int, ...], dtype: Any, zeros: bool = False) -> np.ndarray:
+    """A new output array, or a MemoryError saying what was asked and what to do."""
+    try:
+        return np.zeros(shape, dtype=dtype) if zeros else np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError) as exc:  # ValueError: larger than any array
+        need = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+        raise MemoryError(
+            f"{exc} (the output of an input of shape {shape} needs {format_bytes(need)} "
+            f"({np.dtype(dtype)}), which cannot be allocated; pass output= a (memory-mapped) "
+            "array or filter it block by block with sepconv.dask)"
+        ) from exc
 
 
 # --------------------------------------------------------------------------- arrays
@@ -155,7 +194,7 @@ def get_output(
         dtype = input.dtype if input.dtype.isnative else input.dtype.newbyteorder("=")
         if complex_output:
             dtype = np.promote_types(dtype, np.complex64)
-        return np.empty(shape, dtype=dtype)
+        return new_array(shape, dtype)
     if isinstance(output, (type, np.dtype)):
         try:
             dtype = np.dtype(output)
@@ -166,38 +205,51 @@ def get_output(
             dtype = np.promote_types(dtype, np.complex64)
         if not _supported(dtype):
             raise dtype_error("output", dtype)
-        return np.zeros(shape, dtype=dtype)
+        return new_array(shape, dtype, zeros=True)
     if isinstance(output, str):
         try:
             dtype = np.dtype(output)
         except TypeError:
             raise TypeError(f"data type {output!r} not understood") from None
         if complex_output and dtype.kind != "c":
-            raise _error(FilterArgumentError, "output must have complex dtype",
-                         f"output={output!r} is real; complex input or weights need a "
-                         "complex output")  # fmt: skip
+            raise _error(
+                FilterArgumentError,
+                "output must have complex dtype",
+                f"output={output!r} is real; complex input or weights need a complex output",
+            )
         if not issubclass(dtype.type, np.number):
-            raise _error(FilterArgumentError, "output must have numeric dtype",
-                         f"output={output!r}; pass a numeric dtype, e.g. 'float64'")  # fmt: skip
+            raise _error(
+                UnsupportedDtypeError,
+                "output must have numeric dtype",
+                f"output dtype {dtype} is not supported; pass a numeric dtype, e.g. 'float64'",
+            )
         if not _supported(dtype):
             raise dtype_error("output", dtype)
-        return np.zeros(shape, dtype=dtype)
+        return new_array(shape, dtype, zeros=True)
     if not isinstance(output, np.ndarray):
         raise TypeError(
             f"output must be None, a dtype or a NumPy array, got {type(output).__name__}"
         )
     if output.shape != shape:
-        raise _error(FilterArgumentError, "output shape not correct",
-                     f"output must have the input's shape {shape}, got shape {output.shape}")  # fmt: skip
+        raise _error(
+            FilterArgumentError,
+            "output shape not correct",
+            f"output must have the input's shape {shape}, got shape {output.shape}",
+        )
     if complex_output and output.dtype.kind != "c":
-        raise _error(FilterArgumentError, "output must have complex dtype",
-                     f"output has dtype {output.dtype}; complex input or weights need a "
-                     "complex output")  # fmt: skip
+        raise _error(
+            FilterArgumentError,
+            "output must have complex dtype",
+            f"output has dtype {output.dtype}; complex input or weights need a complex output",
+        )
     if not _supported(output.dtype):
         raise dtype_error("output", output.dtype)
     if not output.flags.writeable:
-        raise _error(ValueError, "output array is read-only.",
-                     "output is read-only; pass a writable array or a dtype")  # fmt: skip
+        raise _error(
+            ValueError,
+            "output array is read-only.",
+            "output is read-only; pass a writable array or a dtype",
+        )
     return output
 
 
@@ -214,13 +266,19 @@ def real_cval(cval: Any) -> float:
         return cval
     if isinstance(cval, (complex, np.complexfloating)) or isinstance(cval, (str, bytes)):
         kind = type(cval).__name__
-        raise _error(TypeError, f"must be real number, not {kind}",
-                     f"cval must be a real number, got {cval!r}")  # fmt: skip
+        raise _error(
+            TypeError,
+            f"must be real number, not {kind}",
+            f"cval must be a real number, got {cval!r}",
+        )
     try:
         return float(cval)
     except (TypeError, ValueError):
-        raise _error(TypeError, f"must be real number, not {type(cval).__name__}",
-                     f"cval must be a real number, got {cval!r}") from None  # fmt: skip
+        raise _error(
+            TypeError,
+            f"must be real number, not {type(cval).__name__}",
+            f"cval must be a real number, got {cval!r}",
+        ) from None
 
 
 # --------------------------------------------------------------------------- sequences
@@ -241,8 +299,9 @@ def to_sequence(value: Any, length: int, name: str) -> list[Any]:
     try:
         return _boundary.normalize_sequence(value, length, name)
     except ValueError as exc:
-        raise _error(FilterArgumentError,
-                     "sequence argument must have length equal to input rank", str(exc)) from None  # fmt: skip
+        raise _error(
+            FilterArgumentError, "sequence argument must have length equal to input rank", str(exc)
+        ) from None
 
 
 def to_mode(mode: Any, name: str = "mode") -> str:
@@ -271,8 +330,11 @@ def _index(value: Any, name: str) -> int:
     try:
         return operator.index(value)
     except TypeError:
-        raise _error(TypeError, f"'{type(value).__name__}' object cannot be interpreted as an "
-                     "integer", f"{name} must be an integer, got {value!r}") from None  # fmt: skip
+        raise _error(
+            TypeError,
+            f"'{type(value).__name__}' object cannot be interpreted as an integer",
+            f"{name} must be an integer, got {value!r}",
+        ) from None
 
 
 def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
@@ -312,14 +374,19 @@ def to_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
     elif isinstance(axes, Iterable):
         items = list(axes)
     else:
-        raise _error(ValueError, "axes must be an integer, iterable of integers, or None",
-                     f"{name} must be an integer, a sequence of integers or None, got "
-                     f"{axes!r}")  # fmt: skip
+        raise _error(
+            ValueError,
+            "axes must be an integer, iterable of integers, or None",
+            f"{name} must be an integer, a sequence of integers or None, got {axes!r}",
+        )
     result = []
     for ax in items:
         if isinstance(ax, (bool, np.bool_)):
-            raise _error(TypeError, f"'{type(ax).__name__}' object cannot be interpreted as "
-                         "an integer", f"{name} entries must be integers, got {ax!r}")  # fmt: skip
+            raise _error(
+                TypeError,
+                f"'{type(ax).__name__}' object cannot be interpreted as an integer",
+                f"{name} entries must be integers, got {ax!r}",
+            )
         value = _index(ax, f"{name} entries")
         if not -ndim <= value < ndim:
             raise np.exceptions.AxisError(
@@ -328,8 +395,11 @@ def to_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
             )
         result.append(value % ndim)
     if len(set(result)) != len(result):
-        raise _error(ValueError, "axes must be unique",
-                     f"{name} must not repeat an axis, got {tuple(result)}")  # fmt: skip
+        raise _error(
+            ValueError,
+            "axes must be unique",
+            f"{name} must not repeat an axis, got {tuple(result)}",
+        )
     return tuple(result)
 
 
@@ -379,8 +449,11 @@ def to_origin(origin: Any, size: int, name: str = "origin", *, scipy: str = _ORI
     if type(origin) is int and low <= origin <= high:
         return origin
     if isinstance(origin, (bool, np.bool_)):
-        raise _error(TypeError, f"'{type(origin).__name__}' object cannot be interpreted as an "
-                     "integer", f"{name} must be an integer, got {origin!r}")  # fmt: skip
+        raise _error(
+            TypeError,
+            f"'{type(origin).__name__}' object cannot be interpreted as an integer",
+            f"{name} must be an integer, got {origin!r}",
+        )
     try:
         value = operator.index(origin)
     except TypeError:
@@ -389,12 +462,18 @@ def to_origin(origin: Any, size: int, name: str = "origin", *, scipy: str = _ORI
         try:
             number = float(origin)
         except (TypeError, ValueError):
-            raise _error(TypeError, f"'{type(origin).__name__}' object cannot be interpreted "
-                         "as an integer", f"{name} must be an integer, got {origin!r}") from None  # fmt: skip
+            raise _error(
+                TypeError,
+                f"'{type(origin).__name__}' object cannot be interpreted as an integer",
+                f"{name} must be an integer, got {origin!r}",
+            ) from None
         if not low <= number <= high:
             raise _error(ValueError, scipy, _origin_fix(name, low, high, size, origin)) from None
-        raise _error(TypeError, f"'{type(origin).__name__}' object cannot be interpreted as an "
-                     "integer", f"{name} must be an integer, got {origin!r}") from None  # fmt: skip
+        raise _error(
+            TypeError,
+            f"'{type(origin).__name__}' object cannot be interpreted as an integer",
+            f"{name} must be an integer, got {origin!r}",
+        ) from None
     if not low <= value <= high:
         raise _error(ValueError, scipy, _origin_fix(name, low, high, size, value))
     return value
@@ -453,10 +532,13 @@ def effective_weights(weights: np.ndarray) -> np.ndarray:
 
 def weights1d(weights: Any) -> np.ndarray:
     """correlate1d's weights: float64, 1-D, non-empty (scipy's error otherwise)."""
-    fw = np.asarray(weights, dtype=np.float64)
+    fw = as_weights(weights)
     if fw.ndim != 1 or fw.shape[0] < 1:
-        raise _error(FilterArgumentError, "no filter weights given",
-                     f"weights must be a non-empty 1-D sequence, got shape {fw.shape}")  # fmt: skip
+        raise _error(
+            FilterArgumentError,
+            "no filter weights given",
+            f"weights must be a non-empty 1-D sequence, got shape {fw.shape}",
+        )
     return np.ascontiguousarray(fw)
 
 
@@ -471,9 +553,16 @@ class NDCall(NamedTuple):
     origins: tuple[int, ...]
 
 
-def nd_kernel(ndim: int, weights: np.ndarray, mode: Any, origin: Any, axes: Any,
-              convolution: bool, *,
-              sequence_modes: bool = False) -> tuple[np.ndarray, tuple[int, ...], tuple[str, ...]]:  # fmt: skip
+def nd_kernel(
+    ndim: int,
+    weights: np.ndarray,
+    mode: Any,
+    origin: Any,
+    axes: Any,
+    convolution: bool,
+    *,
+    sequence_modes: bool = False,
+) -> tuple[np.ndarray, tuple[int, ...], tuple[str, ...]]:
     """``(weights, origins, modes)`` of an N-D correlation of an ``ndim``-D array, per array axis.
 
     scipy's ``_correlate_or_convolve`` rules, check by check: the kernel's
@@ -484,28 +573,30 @@ def nd_kernel(ndim: int, weights: np.ndarray, mode: Any, origin: Any, axes: Any,
     correlate refuses it).  Convolution flips the kernel and mirrors the origins.
     """
     axes = to_axes(axes, ndim)
-    try:
-        weights = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{exc} (weights must hold numbers)") from None
+    weights = as_weights(weights)
     if len(axes) < ndim:
         if weights.ndim != len(axes):
-            raise _error(FilterArgumentError,
-                         f"weights.ndim ({weights.ndim}) must match len(axes) ({len(axes)})",
-                         "weights must have one dimension per filtered axis, i.e. one "
-                         f"dimension per axis in axes={axes}")  # fmt: skip
+            raise _error(
+                FilterArgumentError,
+                f"weights.ndim ({weights.ndim}) must match len(axes) ({len(axes)})",
+                "weights must have one dimension per filtered axis, i.e. one "
+                f"dimension per axis in axes={axes}",
+            )
         weights = np.expand_dims(weights, tuple(a for a in range(ndim) if a not in axes))
     origin_of = entries_by_axis(origin, axes, ndim, "origin")
     wshape = [k for k in weights.shape if k > 0]
     if len(wshape) != ndim:
         hint = "; pass axes=(...) to filter only some axes" if weights.ndim < ndim else ""
-        raise _error(FilterArgumentError,
-                     f"weights.ndim ({len(wshape)}) must match len(axes) ({len(axes)})",
-                     f"weights must have one dimension per filtered axis, i.e. one dimension "
-                     f"per axis in axes={axes}: {len(axes)} axes are filtered but weights is "
-                     f"{weights.ndim}-D (shape {weights.shape}){hint}"
-                     if weights.size else "weights must be a non-empty array with one "
-                     f"dimension per filtered axis, got shape {weights.shape}")  # fmt: skip
+        raise _error(
+            FilterArgumentError,
+            f"weights.ndim ({len(wshape)}) must match len(axes) ({len(axes)})",
+            f"weights must have one dimension per filtered axis, i.e. one dimension "
+            f"per axis in axes={axes}: {len(axes)} axes are filtered but weights is "
+            f"{weights.ndim}-D (shape {weights.shape}){hint}"
+            if weights.size
+            else "weights must be a non-empty array with one "
+            f"dimension per filtered axis, got shape {weights.shape}",
+        )
     origins = [origin_of.get(a, 0) for a in range(ndim)]
     if convolution:
         weights = weights[(slice(None, None, -1),) * ndim]
@@ -514,24 +605,40 @@ def nd_kernel(ndim: int, weights: np.ndarray, mode: Any, origin: Any, axes: Any,
             for o, k in zip(origins, weights.shape)
         ]
     origins = [to_origin(o, k) for o, k in zip(origins, weights.shape)]
-    return np.ascontiguousarray(weights), tuple(origins), _modes_nd(mode, axes, ndim,
-                                                                    sequence_modes)  # fmt: skip
+    return (
+        np.ascontiguousarray(weights),
+        tuple(origins),
+        _modes_nd(mode, axes, ndim, sequence_modes),
+    )
 
 
 def _modes_nd(mode: Any, axes: tuple[int, ...], ndim: int, sequence_modes: bool) -> Any:
     if isinstance(mode, Iterable) and not isinstance(mode, str):
         if not sequence_modes:
-            raise _error(FilterArgumentError, "A sequence of modes is not supported",
-                         "scipy.ndimage.correlate takes one mode; sepconv.correlate takes "
-                         "one per filtered axis")  # fmt: skip
+            raise _error(
+                FilterArgumentError,
+                "A sequence of modes is not supported",
+                "scipy.ndimage.correlate takes one mode; sepconv.correlate takes "
+                "one per filtered axis",
+            )
         mode_of = entries_by_axis(mode, axes, ndim, "mode")
         return tuple(to_mode(mode_of.get(a, "reflect")) for a in range(ndim))
     return (to_mode(mode),) * ndim
 
 
-def normalize_nd(input: np.ndarray, weights: np.ndarray, output: Any, mode: Any, cval: Any,
-                 origin: Any, axes: Any, convolution: bool, *, sequence_modes: bool = False,
-                 complex_output: bool = False) -> NDCall:  # fmt: skip
+def normalize_nd(
+    input: np.ndarray,
+    weights: np.ndarray,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    convolution: bool,
+    *,
+    sequence_modes: bool = False,
+    complex_output: bool = False,
+) -> NDCall:
     """scipy's ``_correlate_or_convolve`` for real input and weights (:func:`nd_kernel`,
     then the output, the mode and ``cval``, in scipy's order).
 
@@ -541,10 +648,7 @@ def normalize_nd(input: np.ndarray, weights: np.ndarray, output: Any, mode: Any,
     ndim = input.ndim
     axes_given = axes
     axes = to_axes(axes, ndim)
-    try:
-        np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{exc} (weights must hold numbers)") from None
+    as_weights(weights)
     # The kernel's checks come before the output's (scipy's order); the mode's after.
     kernel, origins, _ = nd_kernel(ndim, weights, "reflect", origin, axes, convolution)
     output = get_output(output, input, stacklevel=5)
@@ -583,9 +687,11 @@ def complex_via_real(
         func(input.imag, weights, output=output.imag, cval=np.imag(cval), **kwargs)
     else:
         if np.iscomplexobj(cval):
-            raise _error(ValueError,
-                         "Cannot provide a complex-valued cval when the input is real.",
-                         "cval must be real for a real input")  # fmt: skip
+            raise _error(
+                ValueError,
+                "Cannot provide a complex-valued cval when the input is real.",
+                "cval must be real for a real input",
+            )
         func(input, weights.real, output=output.real, cval=cval, **kwargs)
         func(input, weights.imag, output=output.imag, cval=cval, **kwargs)
     return output
@@ -594,6 +700,29 @@ def complex_via_real(
 def is_iterable_mode(mode: Any) -> bool:
     """True for a sequence of modes (one per axis) rather than one mode."""
     return not isinstance(mode, str) and isinstance(mode, Iterable)
+
+
+def format_bytes(n: float) -> str:
+    """Bytes for people: ``'1.5 GB'``.
+
+    Examples
+    --------
+    >>> format_bytes(1536), format_bytes(3.2e9)
+    ('1.5 kB', '3.2 GB')
+    """
+    if math.isinf(n):
+        return "unlimited"
+    for unit, scale in (
+        ("EB", 1e18),
+        ("PB", 1e15),
+        ("TB", 1e12),
+        ("GB", 1e9),
+        ("MB", 1e6),
+        ("kB", 1e3),
+    ):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"
 
 
 # --------------------------------------------------------------------------- other arguments

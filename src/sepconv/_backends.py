@@ -96,7 +96,7 @@ def _lazy(
 ) -> Any:
     import dask.array as da
 
-    from .dask._blocks import _map_with_reach
+    from ._lazy import map_with_reach as _map_with_reach
 
     x = bound.arguments["input"]
     arguments = dict(bound.arguments)
@@ -111,13 +111,13 @@ def _lazy(
             "result with dask.array.store or .to_zarr instead"
         )
     del arguments["input"]
+    depth = reach({**arguments, **extra}, x.ndim)
+    if depth is None:
+        raise TypeError(f"{func.__name__} cannot take a Dask array here: {unknown}")
     # Run the NumPy function on a tiny block: it raises the same errors at once
     # and tells the output dtype.
     probe = func(np.zeros((1,) * x.ndim, dtype=x.dtype), **arguments, **extra)
     arguments["output"] = probe.dtype
-    depth = reach({**arguments, **extra}, x.ndim)
-    if depth is None:
-        raise TypeError(f"{func.__name__} cannot take a Dask array here: {unknown}")
     if prepare is not None:
         arguments.update(prepare({**arguments, **extra}, x.shape, x.dtype))
     if x.size == 0:
@@ -202,17 +202,34 @@ def _wrap_axes(mode: Any, ndim: int, axes: Any, func: Callable[..., Any]) -> dic
 # --------------------------------------------------------------------------- sepconv's own filters
 
 
-def correlate_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
-    """``sepconv.correlate`` / ``convolve``: the kernel's length along each filtered axis
-    (its dimensions follow the filtered axes in increasing order)."""
-    axes = sorted(_args.to_axes(a["axes"], ndim))
-    return dict(zip(axes, np.shape(a["weights"])[-len(axes) :] if axes else ()))
+def correlate_reach(a: dict[str, Any], ndim: int, convolution: bool = False) -> dict[int, int]:
+    """``sepconv.correlate``: how far the kernel reaches along each axis (the larger of
+    back and forward, with the origins as the NumPy path maps them)."""
+    from ._boundary import kernel_reach
+
+    kernel, origins, _ = _args.nd_kernel(
+        ndim, a["weights"], "reflect", a["origin"], a["axes"], convolution
+    )
+    return {
+        ax: max(kernel_reach(n, o)) for ax, (n, o) in enumerate(zip(kernel.shape, origins)) if n > 1
+    }
+
+
+def convolve_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """``sepconv.convolve``: the reach of the equivalent correlation."""
+    return correlate_reach(a, ndim, convolution=True)
 
 
 def sepfilter_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
-    """``sepconv.sepfilter``: each factor's length along its axis."""
+    """``sepconv.sepfilter``: each factor's reach along its axis."""
+    from ._boundary import kernel_reach
+
     axes = _args.to_axes(a["axes"], ndim)
-    return {ax: int(np.size(f)) for ax, f in zip(axes, a["factors"])}
+    origins = _args.to_sequence(a["origin"], len(axes), "origin")
+    return {
+        ax: max(kernel_reach(int(np.size(f)), int(o)))
+        for ax, f, o in zip(axes, a["factors"], origins)
+    }
 
 
 def plan_once(a: dict[str, Any], shape: tuple[int, ...], dtype: np.dtype) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._args import format_bytes
+
 __all__ = [
     "MemoryBudgetError",
     "estimate",
@@ -90,9 +92,9 @@ def set_memory_budget(multiple: float = 2.0, extra: int = 256 * _MIB) -> None:
         raise ValueError(f"extra must be an integer number of bytes >= 0, got {extra!r}")
     _budget.update(multiple=multiple, extra=int(extra))
     # Kept programs replay a choice made under the old budget: drop them.
-    from ._replay import _PROGRAMS
+    from ._replay import PROGRAMS
 
-    _PROGRAMS.clear()
+    PROGRAMS.clear()
 
 
 def get_memory_budget() -> tuple[float, int]:
@@ -113,29 +115,6 @@ def memory_budget(shape: Sequence[int], dtype: np.dtype) -> float:
     if math.isinf(_budget["multiple"]):
         return math.inf
     return _budget["multiple"] * nbytes + _budget["extra"]
-
-
-def format_bytes(n: float) -> str:
-    """Bytes for people: ``'1.5 GB'``.
-
-    Examples
-    --------
-    >>> format_bytes(1536), format_bytes(3.2e9)
-    ('1.5 kB', '3.2 GB')
-    """
-    if math.isinf(n):
-        return "unlimited"
-    for unit, scale in (
-        ("EB", 1e18),
-        ("PB", 1e15),
-        ("TB", 1e12),
-        ("GB", 1e9),
-        ("MB", 1e6),
-        ("kB", 1e3),
-    ):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 def estimate(

@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 
 from . import _args, _engine
-from ._args import check_tolerance, effective_weights
+from ._args import check_tolerance, effective_weights, format_bytes
 from ._engine import ProgramCache
-from ._memory import format_bytes
 from ._plan_costs import _analyse, _fft_cost, _readonly, _reason
 from .analysis import NotSeparableError, _integer_view, rounding_tol, separate
 
@@ -240,7 +239,9 @@ class Plan:
                 taps = str(sizes[0])
             text = f"separable: {len(sizes)} passes of {taps} taps"
             running = [
-                ax for ax, f in zip(self.axes, self.factors) if _engine.running_constant(f) is not None
+                ax
+                for ax, f in zip(self.axes, self.factors)
+                if _engine.running_constant(f) is not None
             ]
             if running:
                 text += f", running sums on axes {tuple(running)}"
@@ -538,7 +539,8 @@ def _check_dtype(dtype: Any) -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype must be a NumPy dtype, got {dtype!r}") from None
-    if dt.newbyteorder("=") not in _args.REAL_DTYPES + _args.COMPLEX_DTYPES:
+    if dt.newbyteorder("=") not in _args.REAL_DTYPES:
+        # complex data is filtered as its real and imaginary parts: plan the real dtype
         raise _args.dtype_error("dtype", dt)
     return dt
 
@@ -578,8 +580,9 @@ def _check_kernel_dims(weights: np.ndarray, axes: tuple[int, ...], ndim: int) ->
 # --------------------------------------------------------------------------- running a plan
 
 
-def run(chosen: Plan, array: np.ndarray, output: np.ndarray, modes: Any, cval: float,
-        origins: Any) -> None:  # fmt: skip
+def run(
+    chosen: Plan, array: np.ndarray, output: np.ndarray, modes: Any, cval: float, origins: Any
+) -> None:
     """Filter ``array`` into ``output`` (validated, not overlapping) by plan ``chosen``.
 
     The fast policy of the engine: float32 work where that is exact enough,
@@ -590,61 +593,37 @@ def run(chosen: Plan, array: np.ndarray, output: np.ndarray, modes: Any, cval: f
         output.imag[...] = 0
         output = output.real
     axes = chosen.axes
-    kept = _engine.kept_axes(chosen.kernel_shape)
-    work = _engine.work_dtype(array.dtype, output.dtype, float(np.abs(chosen.weights).sum()),
-                              int(np.count_nonzero(chosen.weights)))  # fmt: skip
+    work = _engine.work_dtype(
+        array.dtype,
+        output.dtype,
+        float(np.abs(chosen.weights).sum()),
+        int(np.count_nonzero(chosen.weights)),
+    )
     if chosen.method == "fft":
         _engine.run_fft(array, output, axes, chosen.weights, modes, cval, origins)
-        return
-    if chosen.method == "separable":
+    elif chosen.method == "separable":
         assert chosen.factors is not None
-        factors = list(chosen.factors)
-        # Size-1 factors are scales: multiplied into the first kept factor.
-        scale = math.prod(float(f[0]) for i, f in enumerate(factors) if i not in kept)
-        passes = [
-            _engine.Pass(axes[i], factors[i] * (scale if i == kept[0] else 1.0), modes[i],
-                         origins[i])
-            for i in kept
-        ]  # fmt: skip
-        _engine.run_passes(array, output, passes, cval, policy=_engine.FAST, work=work)
-        return
-    if chosen.method == "lowrank":
+        _engine.run_separable(
+            array, output, axes, [chosen.factors], modes, cval, origins, work=work
+        )
+    elif chosen.method == "lowrank":
         assert chosen.terms is not None
-        v, h = axes
-        if h != v + 1:  # not adjacent: the approximated kernel, densely
-            approx = sum(np.outer(c, r) for c, r in chosen.terms)
-            _engine.run_dense(array, output, _expanded(approx, axes, array.ndim),
-                              _per_axis(modes, axes, array.ndim), cval,
-                              _per_axis(origins, axes, array.ndim, 0), policy=_engine.FAST,
-                              work=work)  # fmt: skip
-            return
-        _engine.run_terms(array, output, v, [(c, r) for c, r in chosen.terms], modes, cval,
-                          origins, policy=_engine.FAST, work=work)  # fmt: skip
-        return
-    _engine.run_dense(array, output, _expanded(chosen.weights, axes, array.ndim),
-                      _per_axis(modes, axes, array.ndim), cval,
-                      _per_axis(origins, axes, array.ndim, 0), policy=_engine.FAST,
-                      work=work)  # fmt: skip
-
-
-def _expanded(weights: np.ndarray, axes: tuple[int, ...], ndim: int) -> np.ndarray:
-    """A kernel over ``axes`` (increasing) as one dimension per array axis."""
-    return np.expand_dims(weights, tuple(a for a in range(ndim) if a not in axes))
-
-
-def _per_axis(values: Any, axes: tuple[int, ...], ndim: int, default: Any = "reflect") -> list:
-    full = [default] * ndim
-    for value, ax in zip(values, axes):
-        full[ax] = value
-    return full
+        _engine.run_separable(
+            array, output, axes, [list(t) for t in chosen.terms], modes, cval, origins, work=work
+        )
+    else:
+        _engine.run_direct(array, output, axes, chosen.weights, modes, cval, origins, work=work)
 
 
 def execute(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
     """The body of ``Plan.__call__``: the launches of each (input strides, output) layout
     are kept in the plan's own program cache (16 layouts)."""
     try:
-        key: Any = (array.strides, output.shape, output.strides, output.dtype) if type(
-            output) is np.ndarray else (array.strides, output)  # fmt: skip
+        key: Any = (
+            (array.strides, output.shape, output.strides, output.dtype)
+            if type(output) is np.ndarray
+            else (array.strides, output)
+        )
         hash(key)
     except TypeError:
         key = None
@@ -664,8 +643,15 @@ def execute(chosen: Plan, array: np.ndarray, output: Any) -> np.ndarray:
     if chosen.method == "fft" and chosen.requested == "auto":
         if not all_finite(array, chosen.cval):
             key = None
-            run_plan = make_plan(chosen.shape, chosen.weights, chosen.axes, array.dtype, "auto",
-                                 None, exclude=frozenset({"fft"}))  # fmt: skip
+            run_plan = make_plan(
+                chosen.shape,
+                chosen.weights,
+                chosen.axes,
+                array.dtype,
+                "auto",
+                None,
+                exclude=frozenset({"fft"}),
+            )
     modes, cval, origins = chosen.modes, chosen.cval, chosen.origins
     if np.may_share_memory(array, output):
         scratch = np.empty(array.shape, output.dtype)

@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._boundary import kernel_reach
 from ._args import effective_weights
+from ._boundary import kernel_reach
 
 __all__ = ["fold_for_data", "fold_long_kernel", "folded_length"]
 

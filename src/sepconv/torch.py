@@ -54,7 +54,7 @@ def correlate(
     method: str = "auto",
     rtol: float | None = None,
 ) -> torch.Tensor:
-    """Correlate the ``axes`` of a tensor with fixed ``weights`` (``scipy.ndimage.correlate``'s rule).
+    """Correlate the ``axes`` of a tensor with fixed ``weights`` (scipy.ndimage.correlate's rule).
 
     ``sepconv.correlate``'s arguments, in scipy's order; ``axes`` defaults to
     the last two (images as ``(N, C, H, W)``), ``None`` is every axis.
@@ -115,7 +115,7 @@ def convolve(
     method: str = "auto",
     rtol: float | None = None,
 ) -> torch.Tensor:
-    """Convolve the ``axes`` of a tensor with fixed ``weights`` (``scipy.ndimage.convolve``'s rule).
+    """Convolve the ``axes`` of a tensor with fixed ``weights`` (scipy.ndimage.convolve's rule).
 
     The correlation with the flipped kernel and mirrored origin; parameters as
     for :func:`correlate`.
@@ -134,8 +134,19 @@ def convolve(
     return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, flip=True)
 
 
-def _filter(x: Any, kernel: Any, output: Any, mode: Any, cval: Any, origin: Any, axes: Any,
-            method: str, rtol: float | None, *, flip: bool) -> torch.Tensor:  # fmt: skip
+def _filter(
+    x: Any,
+    kernel: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    method: str,
+    rtol: float | None,
+    *,
+    flip: bool,
+) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"input must be a torch.Tensor, got {type(x).__name__}; "
@@ -152,8 +163,9 @@ def _filter(x: Any, kernel: Any, output: Any, mode: Any, cval: Any, origin: Any,
     given = _args.to_axes(axes, x.dim())
     if not 1 <= len(given) <= 3:
         raise ValueError(f"axes must name 1 to 3 axes of the input, got {len(given)}")
-    full, origins_all, modes_all = _args.nd_kernel(x.dim(), k, mode, origin, given, flip,
-                                                   sequence_modes=True)  # fmt: skip
+    full, origins_all, modes_all = _args.nd_kernel(
+        x.dim(), k, mode, origin, given, flip, sequence_modes=True
+    )
     cval = _args.real_cval(cval)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -164,12 +176,19 @@ def _filter(x: Any, kernel: Any, output: Any, mode: Any, cval: Any, origin: Any,
     modes = tuple(modes_all[a] for a in order)
 
     if _numpy_engine_applies(x):
-        from . import filters
+        from . import _filters as filters
 
         # The kernel as flipped and the origins as mirrored: the same correlation.
-        out = filters.correlate(x.detach().numpy(), kernel, mode=list(modes), cval=cval,
-                                origin=list(origins), axes=list(order), method=method,
-                                rtol=rtol)  # fmt: skip
+        out = filters.correlate(
+            x.detach().numpy(),
+            kernel,
+            mode=list(modes),
+            cval=cval,
+            origin=list(origins),
+            axes=list(order),
+            method=method,
+            rtol=rtol,
+        )
         return torch.from_numpy(np.ascontiguousarray(out))
     return _correlate_torch(x, kernel, modes, cval, origins, order, method, rtol)
 

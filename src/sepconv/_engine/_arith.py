@@ -126,8 +126,18 @@ def hpass_exact(buf, acc, n, C, ti, tw, accumulate):
             o2 = ti[T_OFFSETS + 2 * j + 2] * C
             o3 = ti[T_OFFSETS + 2 * j + 4] * C
             o4 = ti[T_OFFSETS + 2 * j + 6] * C
-            _xnd4(acc, buf[o1 : o1 + n], buf[o2 : o2 + n], buf[o3 : o3 + n], buf[o4 : o4 + n],
-                  tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n)  # fmt: skip
+            _xnd4(
+                acc,
+                buf[o1 : o1 + n],
+                buf[o2 : o2 + n],
+                buf[o3 : o3 + n],
+                buf[o4 : o4 + n],
+                tw[1 + j],
+                tw[2 + j],
+                tw[3 + j],
+                tw[4 + j],
+                n,
+            )
             j += 4
         while j < count:
             o = ti[T_OFFSETS + 2 * j] * C
@@ -149,8 +159,18 @@ def hpass_exact(buf, acc, n, C, ti, tw, accumulate):
             o2 = ti[T_OFFSETS + 2 * j + 2] * C
             o3 = ti[T_OFFSETS + 2 * j + 4] * C
             o4 = ti[T_OFFSETS + 2 * j + 6] * C
-            _xtaps4(acc, buf[o1 : o1 + n], buf[o2 : o2 + n], buf[o3 : o3 + n], buf[o4 : o4 + n],
-                    tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n)  # fmt: skip
+            _xtaps4(
+                acc,
+                buf[o1 : o1 + n],
+                buf[o2 : o2 + n],
+                buf[o3 : o3 + n],
+                buf[o4 : o4 + n],
+                tw[1 + j],
+                tw[2 + j],
+                tw[3 + j],
+                tw[4 + j],
+                n,
+            )
             j += 4
         while j < count:
             o = ti[T_OFFSETS + 2 * j] * C
@@ -167,9 +187,23 @@ def hpass_exact(buf, acc, n, C, ti, tw, accumulate):
         a2, b2 = ti[T_OFFSETS + 2 * j + 2] * C, ti[T_OFFSETS + 2 * j + 3] * C
         a3, b3 = ti[T_OFFSETS + 2 * j + 4] * C, ti[T_OFFSETS + 2 * j + 5] * C
         a4, b4 = ti[T_OFFSETS + 2 * j + 6] * C, ti[T_OFFSETS + 2 * j + 7] * C
-        _xpair4(acc, buf[a1 : a1 + n], buf[b1 : b1 + n], buf[a2 : a2 + n], buf[b2 : b2 + n],
-                buf[a3 : a3 + n], buf[b3 : b3 + n], buf[a4 : a4 + n], buf[b4 : b4 + n],
-                tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n, anti)  # fmt: skip
+        _xpair4(
+            acc,
+            buf[a1 : a1 + n],
+            buf[b1 : b1 + n],
+            buf[a2 : a2 + n],
+            buf[b2 : b2 + n],
+            buf[a3 : a3 + n],
+            buf[b3 : b3 + n],
+            buf[a4 : a4 + n],
+            buf[b4 : b4 + n],
+            tw[1 + j],
+            tw[2 + j],
+            tw[3 + j],
+            tw[4 + j],
+            n,
+            anti,
+        )
         j += 4
     while j < count:
         a, b = ti[T_OFFSETS + 2 * j] * C, ti[T_OFFSETS + 2 * j + 1] * C
@@ -198,11 +232,18 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
     if kind == KIND_PLAIN:
         j = 0
         while j + 4 <= count:
-            _xtaps4(acc, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                    ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-                    ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-                    ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
-                    tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n)  # fmt: skip
+            _xtaps4(
+                acc,
+                ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
+                ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
+                ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
+                ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
+                tw[1 + j],
+                tw[2 + j],
+                tw[3 + j],
+                tw[4 + j],
+                n,
+            )
             j += 4
         while j < count:
             a = ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1]
@@ -214,19 +255,33 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
     anti = kind == KIND_ANTI
     j = 0
     while j + 4 <= count:
-        _xpair4(acc, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 3]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 5]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 7]) % kv, j0:j1],
-                tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n, anti)  # fmt: skip
+        _xpair4(
+            acc,
+            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 3]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 5]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 7]) % kv, j0:j1],
+            tw[1 + j],
+            tw[2 + j],
+            tw[3 + j],
+            tw[4 + j],
+            n,
+            anti,
+        )
         j += 4
     while j < count:
-        _xpair1(acc, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1], tw[1 + j], n, anti)  # fmt: skip
+        _xpair1(
+            acc,
+            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
+            tw[1 + j],
+            n,
+            anti,
+        )
         j += 1
 
 
@@ -245,37 +300,73 @@ def _fpair4(acc, mode, c, fc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n,
     if anti:
         if mode == INIT_CENTER:
             for i in range(n):
-                acc[i] = (fc * c[i] + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i])
-                          + f3 * (a3[i] - b3[i]) + f4 * (a4[i] - b4[i]))  # fmt: skip
+                acc[i] = (
+                    fc * c[i]
+                    + f1 * (a1[i] - b1[i])
+                    + f2 * (a2[i] - b2[i])
+                    + f3 * (a3[i] - b3[i])
+                    + f4 * (a4[i] - b4[i])
+                )
         elif mode == INIT:
             for i in range(n):
-                acc[i] = (f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) + f3 * (a3[i] - b3[i])
-                          + f4 * (a4[i] - b4[i]))  # fmt: skip
+                acc[i] = (
+                    f1 * (a1[i] - b1[i])
+                    + f2 * (a2[i] - b2[i])
+                    + f3 * (a3[i] - b3[i])
+                    + f4 * (a4[i] - b4[i])
+                )
         elif mode == ADD_CENTER:
             for i in range(n):
-                acc[i] += (fc * c[i] + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i])
-                           + f3 * (a3[i] - b3[i]) + f4 * (a4[i] - b4[i]))  # fmt: skip
+                acc[i] += (
+                    fc * c[i]
+                    + f1 * (a1[i] - b1[i])
+                    + f2 * (a2[i] - b2[i])
+                    + f3 * (a3[i] - b3[i])
+                    + f4 * (a4[i] - b4[i])
+                )
         else:
             for i in range(n):
-                acc[i] += (f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) + f3 * (a3[i] - b3[i])
-                           + f4 * (a4[i] - b4[i]))  # fmt: skip
+                acc[i] += (
+                    f1 * (a1[i] - b1[i])
+                    + f2 * (a2[i] - b2[i])
+                    + f3 * (a3[i] - b3[i])
+                    + f4 * (a4[i] - b4[i])
+                )
     else:
         if mode == INIT_CENTER:
             for i in range(n):
-                acc[i] = (fc * c[i] + f1 * (a1[i] + b1[i]) + f2 * (a2[i] + b2[i])
-                          + f3 * (a3[i] + b3[i]) + f4 * (a4[i] + b4[i]))  # fmt: skip
+                acc[i] = (
+                    fc * c[i]
+                    + f1 * (a1[i] + b1[i])
+                    + f2 * (a2[i] + b2[i])
+                    + f3 * (a3[i] + b3[i])
+                    + f4 * (a4[i] + b4[i])
+                )
         elif mode == INIT:
             for i in range(n):
-                acc[i] = (f1 * (a1[i] + b1[i]) + f2 * (a2[i] + b2[i]) + f3 * (a3[i] + b3[i])
-                          + f4 * (a4[i] + b4[i]))  # fmt: skip
+                acc[i] = (
+                    f1 * (a1[i] + b1[i])
+                    + f2 * (a2[i] + b2[i])
+                    + f3 * (a3[i] + b3[i])
+                    + f4 * (a4[i] + b4[i])
+                )
         elif mode == ADD_CENTER:
             for i in range(n):
-                acc[i] += (fc * c[i] + f1 * (a1[i] + b1[i]) + f2 * (a2[i] + b2[i])
-                           + f3 * (a3[i] + b3[i]) + f4 * (a4[i] + b4[i]))  # fmt: skip
+                acc[i] += (
+                    fc * c[i]
+                    + f1 * (a1[i] + b1[i])
+                    + f2 * (a2[i] + b2[i])
+                    + f3 * (a3[i] + b3[i])
+                    + f4 * (a4[i] + b4[i])
+                )
         else:
             for i in range(n):
-                acc[i] += (f1 * (a1[i] + b1[i]) + f2 * (a2[i] + b2[i]) + f3 * (a3[i] + b3[i])
-                           + f4 * (a4[i] + b4[i]))  # fmt: skip
+                acc[i] += (
+                    f1 * (a1[i] + b1[i])
+                    + f2 * (a2[i] + b2[i])
+                    + f3 * (a3[i] + b3[i])
+                    + f4 * (a4[i] + b4[i])
+                )
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
@@ -350,8 +441,19 @@ def hpass_fast(buf, acc, n, C, ti, tw, accumulate):
             o2 = ti[T_OFFSETS + 2 * j + 2] * C
             o3 = ti[T_OFFSETS + 2 * j + 4] * C
             o4 = ti[T_OFFSETS + 2 * j + 6] * C
-            _fsingle4(acc, init, buf[o1 : o1 + n], buf[o2 : o2 + n], buf[o3 : o3 + n],
-                      buf[o4 : o4 + n], tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n)  # fmt: skip
+            _fsingle4(
+                acc,
+                init,
+                buf[o1 : o1 + n],
+                buf[o2 : o2 + n],
+                buf[o3 : o3 + n],
+                buf[o4 : o4 + n],
+                tw[1 + j],
+                tw[2 + j],
+                tw[3 + j],
+                tw[4 + j],
+                n,
+            )
             init = False
             j += 4
         while j < count:
@@ -378,9 +480,26 @@ def hpass_fast(buf, acc, n, C, ti, tw, accumulate):
         a2, b2 = ti[T_OFFSETS + 2 * j + 2] * C, ti[T_OFFSETS + 2 * j + 3] * C
         a3, b3 = ti[T_OFFSETS + 2 * j + 4] * C, ti[T_OFFSETS + 2 * j + 5] * C
         a4, b4 = ti[T_OFFSETS + 2 * j + 6] * C, ti[T_OFFSETS + 2 * j + 7] * C
-        _fpair4(acc, mode, mid, fc, buf[a1 : a1 + n], buf[b1 : b1 + n], buf[a2 : a2 + n],
-                buf[b2 : b2 + n], buf[a3 : a3 + n], buf[b3 : b3 + n], buf[a4 : a4 + n],
-                buf[b4 : b4 + n], tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n, anti)  # fmt: skip
+        _fpair4(
+            acc,
+            mode,
+            mid,
+            fc,
+            buf[a1 : a1 + n],
+            buf[b1 : b1 + n],
+            buf[a2 : a2 + n],
+            buf[b2 : b2 + n],
+            buf[a3 : a3 + n],
+            buf[b3 : b3 + n],
+            buf[a4 : a4 + n],
+            buf[b4 : b4 + n],
+            tw[1 + j],
+            tw[2 + j],
+            tw[3 + j],
+            tw[4 + j],
+            n,
+            anti,
+        )
         mode = ADD
         j += 4
     while j < count:
@@ -414,11 +533,19 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
     if kind == KIND_PLAIN:
         j = 0
         while j + 4 <= count:
-            _fsingle4(acc, init, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                      ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-                      ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-                      ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
-                      tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n)  # fmt: skip
+            _fsingle4(
+                acc,
+                init,
+                ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
+                ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
+                ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
+                ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
+                tw[1 + j],
+                tw[2 + j],
+                tw[3 + j],
+                tw[4 + j],
+                n,
+            )
             init = False
             j += 4
         while j < count:
@@ -439,20 +566,40 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
         mode = INIT_CENTER if has_c else INIT
     j = 0
     while j + 4 <= count:
-        _fpair4(acc, mode, mid, fc, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 3]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 5]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 7]) % kv, j0:j1],
-                tw[1 + j], tw[2 + j], tw[3 + j], tw[4 + j], n, anti)  # fmt: skip
+        _fpair4(
+            acc,
+            mode,
+            mid,
+            fc,
+            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 3]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 5]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 7]) % kv, j0:j1],
+            tw[1 + j],
+            tw[2 + j],
+            tw[3 + j],
+            tw[4 + j],
+            n,
+            anti,
+        )
         mode = ADD
         j += 4
     while j < count:
-        _fpair1(acc, mode, mid, fc, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1], tw[1 + j], n, anti)  # fmt: skip
+        _fpair1(
+            acc,
+            mode,
+            mid,
+            fc,
+            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
+            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
+            tw[1 + j],
+            n,
+            anti,
+        )
         mode = ADD
         j += 1
     if count == 0 and has_c:
@@ -460,3 +607,164 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
     elif count == 0 and not accumulate:
         for i in range(n):
             acc[i] = 0
+
+
+# =========================================================================== running sums (fast)
+
+#: A constant factor (all taps ``w``) as a running sum (the fast policy only).
+KIND_BOX = 5
+
+# Outputs between recomputations of a running sum from scratch: at least this
+# many, and at least twice the window (the recomputation then costs at most
+# half a load per output).
+REFRESH_MIN = 128
+
+
+@njit(cache=True, nogil=True)
+def refresh_interval(k):
+    """Outputs between recomputations of a running sum of ``k`` taps.
+
+    Sums are kept in float64 and restarted from a direct sum every
+    ``N = max(128, 2 k)`` outputs (at fixed positions along the line), as scipy
+    and OpenCV bound their drift: each move rounds twice, so a window sum
+    differs from the exact one by at most ``(2 N + k) (k + 2) * 2**-53 *
+    max|x|``, far below float32's rounding of the result.
+    """
+    return max(REFRESH_MIN, 2 * k)
+
+
+@njit(cache=True, nogil=True)
+def _finite_run(buf, start, count, step):
+    """Whether ``buf[start + i * step]`` is finite for ``i < count`` (``x - x`` is 0 only then)."""
+    bad = 0.0
+    for i in range(count):
+        x = np.float64(buf[start + i * step])
+        bad += x - x
+    return bad == 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put(out, q, v, accumulate):
+    if accumulate:
+        out[q] += v
+    else:
+        out[q] = v
+
+
+@njit(cache=True, nogil=True)
+def _box_segment(buf, out, x0, x1, c, C, k, wf, accumulate):
+    """One running-sum segment of channel ``c``: outputs ``x0 .. x1`` (direct if non-finite)."""
+    base = x0 * C + c
+    if not _finite_run(buf, base, x1 - x0 + k - 1, C):
+        for x in range(x0, x1):  # directly: NaN and infinity as scipy has them
+            t = 0.0
+            for j in range(k):
+                t += buf[(x + j) * C + c]
+            _put(out, x * C + c, wf * t, accumulate)
+        return
+    t = 0.0
+    for j in range(k):
+        t += buf[base + j * C]
+    _put(out, base, wf * t, accumulate)
+    for x in range(x0 + 1, x1):
+        q = x * C + c
+        t += np.float64(buf[q + (k - 1) * C]) - np.float64(buf[q - C])
+        _put(out, q, wf * t, accumulate)
+
+
+@njit(cache=True, nogil=True)
+def _box_four(buf, out, x0, length, c, C, k, wf, accumulate):
+    """Four consecutive segments of ``length`` outputs from ``x0``, advanced side by side:
+    four independent chains of additions instead of one."""
+    step = length * C
+    b0 = x0 * C + c
+    if not _finite_run(buf, b0, 4 * length + k - 1, C):
+        for g in range(4):
+            _box_segment(buf, out, x0 + g * length, x0 + (g + 1) * length, c, C, k, wf, accumulate)
+        return
+    t0 = t1 = t2 = t3 = 0.0
+    for j in range(k):
+        q = b0 + j * C
+        t0 += buf[q]
+        t1 += buf[q + step]
+        t2 += buf[q + 2 * step]
+        t3 += buf[q + 3 * step]
+    _put(out, b0, wf * t0, accumulate)
+    _put(out, b0 + step, wf * t1, accumulate)
+    _put(out, b0 + 2 * step, wf * t2, accumulate)
+    _put(out, b0 + 3 * step, wf * t3, accumulate)
+    ahead = (k - 1) * C
+    for i in range(1, length):
+        q = b0 + i * C
+        t0 += np.float64(buf[q + ahead]) - np.float64(buf[q - C])
+        t1 += np.float64(buf[q + step + ahead]) - np.float64(buf[q + step - C])
+        t2 += np.float64(buf[q + 2 * step + ahead]) - np.float64(buf[q + 2 * step - C])
+        t3 += np.float64(buf[q + 3 * step + ahead]) - np.float64(buf[q + 3 * step - C])
+        _put(out, q, wf * t0, accumulate)
+        _put(out, q + step, wf * t1, accumulate)
+        _put(out, q + 2 * step, wf * t2, accumulate)
+        _put(out, q + 3 * step, wf * t3, accumulate)
+
+
+@njit(cache=True, nogil=True)
+def hbox_fast(buf, out, n, C, k, w, first, accumulate):
+    """``out[q] (=, +=) w * sum_{j<k} buf[q + j C]`` for ``q < n``, by running sums.
+
+    ``first`` is the absolute padded column of ``buf[0]``: sums restart at
+    columns that are multiples of :func:`refresh_interval`, wherever the strip
+    starts, so results do not depend on the strips.  Whole segments advance four
+    side by side (independent chains of additions).  A segment whose window
+    reads NaN or infinity is summed directly (running sums would keep it).
+    """
+    refresh = refresh_interval(k)
+    X = n // C  # outputs per channel
+    wf = np.float64(w)
+    head = min(X, (refresh - first % refresh) % refresh)  # up to the first restart
+    for c in range(C):
+        if head:
+            _box_segment(buf, out, 0, head, c, C, k, wf, accumulate)
+        x = head
+        while x + 4 * refresh <= X:
+            _box_four(buf, out, x, refresh, c, C, k, wf, accumulate)
+            x += 4 * refresh
+        while x < X:
+            end = min(X, x + refresh)
+            _box_segment(buf, out, x, end, c, C, k, wf, accumulate)
+            x = end
+
+
+@njit(cache=True, nogil=True)
+def vbox_fast(ring, y, nring, k, n, w, vsum, fresh, acc, accumulate):
+    """``acc[:n] (=, +=) w * (sum of the k ring rows of output row y)`` by a running sum.
+
+    ``vsum`` (float64) carries the column sums from row ``y - 1``; ``fresh``
+    recomputes them from the ``k`` rows.  The ring holds ``k + 1`` rows, so the
+    row leaving the window is still there.  Returns whether the sums are finite
+    (a NaN or infinity that entered keeps them otherwise: the caller then asks
+    for fresh sums until they are finite again).
+    """
+    wf = np.float64(w)
+    bad = 0.0
+    if fresh:
+        for i in range(n):
+            vsum[i] = 0.0
+        for j in range(k):
+            r = ring[(y + j) % nring]
+            for i in range(n):
+                vsum[i] += r[i]
+    else:
+        enter = ring[(y + k - 1) % nring]
+        leave = ring[(y - 1) % nring]
+        for i in range(n):
+            vsum[i] += np.float64(enter[i]) - np.float64(leave[i])
+    if accumulate:
+        for i in range(n):
+            t = vsum[i]
+            bad += t - t
+            acc[i] += wf * t
+    else:
+        for i in range(n):
+            t = vsum[i]
+            bad += t - t
+            acc[i] = wf * t
+    return bad == 0.0

@@ -55,8 +55,12 @@ def box_exact_lines(t0, t1, src, dst, idx, ints, floats):
         b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
         s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
         if lanes == 4:
-            a0, a1, a2, a3 = (_first_sum(b0, size), _first_sum(b1, size),
-                              _first_sum(b2, size), _first_sum(b3, size))  # fmt: skip
+            a0, a1, a2, a3 = (
+                _first_sum(b0, size),
+                _first_sum(b1, size),
+                _first_sum(b2, size),
+                _first_sum(b3, size),
+            )
             s0[0], s1[0], s2[0], s3[0] = a0, a1, a2, a3
             for i in range(1, n):
                 a0 += b0[i + size - 1] - b0[i - 1]

@@ -190,10 +190,21 @@ def convert_like_scipy(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 DTYPE_CODES = {
     np.dtype(t): i
     for i, t in enumerate(
-        (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.uint64, np.int64,
-         np.float32, np.float64, np.bool_)
+        (
+            np.uint8,
+            np.int8,
+            np.uint16,
+            np.int16,
+            np.uint32,
+            np.int32,
+            np.uint64,
+            np.int64,
+            np.float32,
+            np.float64,
+            np.bool_,
+        )
     )
-}  # fmt: skip
+}
 
 
 def dtype_code(dtype: np.dtype) -> int:

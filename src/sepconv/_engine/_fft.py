@@ -36,7 +36,7 @@ def run_fft(
     import scipy.fft
     from scipy.signal import fftconvolve
 
-    from . import get_num_threads  # the package's, defined after its imports
+    from ._pool import get_num_threads
 
     not_replayable()
     axes = list(axes)

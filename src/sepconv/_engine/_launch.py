@@ -12,11 +12,13 @@ under the key; the next call with that key replays them on the new arrays
 (:meth:`Program.run`), which costs a dictionary look-up and one pool call per
 launch (a 64 x 64 filter takes a few microseconds).
 
-What is replayable is decided in one place: anything the engine does outside
-a launch (copying an input the kernels cannot read, copying a scratch output
-back, FFT, filling with a constant) calls :func:`not_replayable`, and such a
-recording is never kept.  Scratch arrays a launch reads or writes are
-recorded by shape and dtype and allocated afresh on every replay.
+What is replayable is decided in one place: copies between arrays go through
+:func:`copy` (an input the kernels cannot read laid out C-contiguous, a
+scratch output copied back), which records them like launches; anything else
+the engine does outside a launch (FFT, padding in NumPy, copies whose need
+depends on addresses) calls :func:`not_replayable`, and such a recording is
+never kept.  Scratch arrays are recorded by shape and dtype and allocated
+afresh on every replay.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ import numpy as np
 from . import _pool
 
 __all__ = [
+    "COPY",
     "MAX_PROGRAMS",
     "MAX_PROGRAM_BYTES",
     "Program",
     "ProgramCache",
     "Recording",
+    "copy",
     "launch",
     "not_replayable",
     "recording",
@@ -78,9 +82,28 @@ def not_replayable() -> None:
         rec.replayable = False
 
 
-def launch(entry: Callable[..., Any], ntasks: int, src: np.ndarray, dst: np.ndarray,
-           shapes: tuple[tuple[int, ...], tuple[int, ...]], rest: tuple, work: int,
-           threads: int | None = None) -> None:  # fmt: skip
+#: The "entry" of a recorded copy step.
+COPY = "copy"
+
+
+def copy(src: np.ndarray, dst: np.ndarray) -> None:
+    """``dst[...] = src`` (a layout or byte-order change), recorded for replays."""
+    rec = getattr(_recorder, "active", None)
+    if rec is not None:
+        rec.steps.append((COPY, 0, src, dst, None, (), 0, None))
+    np.copyto(dst, src)
+
+
+def launch(
+    entry: Callable[..., Any],
+    ntasks: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    shapes: tuple[tuple[int, ...], tuple[int, ...]],
+    rest: tuple,
+    work: int,
+    threads: int | None = None,
+) -> None:
     """Run ``entry(t0, t1, src.reshape(shapes[0]), dst.reshape(shapes[1]), *rest)``.
 
     ``src`` and ``dst`` are C-contiguous; ``work`` (elements x taps) decides
@@ -121,7 +144,7 @@ class Program:
                 if slot is None:
                     slot = known[_address(array)] = 2 + len(self.scratch)
                     self.scratch.append((array.shape, array.dtype))
-                slots.append((slot, array.dtype))
+                slots.append((slot, array.dtype, array.shape))
             self.steps.append((entry, ntasks, *slots, shapes, rest, work, threads))
             nbytes += sum(a.nbytes for a in rest if isinstance(a, np.ndarray))
         self.nbytes = nbytes
@@ -129,8 +152,18 @@ class Program:
 
     def run(self, src: np.ndarray, dst: np.ndarray) -> None:
         arrays = [src, dst] + [np.empty(shape, dtype) for shape, dtype in self.scratch]
-        for entry, ntasks, (sslot, sdt), (dslot, ddt), shapes, rest, work, threads in self.steps:
+        for step in self.steps:
+            entry, ntasks, (sslot, sdt, _), (dslot, ddt, _), shapes, rest, work, threads = step
             s, d = arrays[sslot], arrays[dslot]
+            if entry == COPY:
+                # the caller's arrays have the recorded layout (it is in the key);
+                # scratch arrays are seen as the recorded shape and dtype
+                if sslot >= 2:
+                    s = s.view(sdt).reshape(step[2][2])
+                if dslot >= 2:
+                    d = d.view(ddt).reshape(step[3][2])
+                np.copyto(d, s)
+                continue
             if s.dtype != sdt:
                 s = s.view(sdt)
             if d.dtype != ddt:

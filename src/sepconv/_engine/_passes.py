@@ -31,11 +31,23 @@ import numpy as np
 from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
 from . import _pool, _sweep
+from ._arith import KIND_BOX
 from ._cast import dtype_code, store_code
-from ._launch import launch, not_replayable
+from ._launch import copy, launch, not_replayable
 from ._tables import exact_table, fast_table, identity_table, nd_table, stack
 
-__all__ = ["Pass", "kept_axes", "mirrored_rows", "run_box_exact", "run_dense", "run_passes", "run_terms", "work_dtype"]
+__all__ = [
+    "Pass",
+    "kept_axes",
+    "mirrored_rows",
+    "run_box_exact",
+    "run_dense",
+    "run_direct",
+    "run_passes",
+    "run_separable",
+    "run_terms",
+    "work_dtype",
+]
 
 #: Bytes a task's ring of rows may take (a quarter of this CPU's 1 MiB L2).
 RING_BYTES = 256 * 1024
@@ -105,16 +117,23 @@ def source(array: np.ndarray) -> np.ndarray:
     """The input as the kernels read it: C-contiguous and native (copied once otherwise)."""
     if array.flags.c_contiguous and array.dtype.isnative:
         return array
-    not_replayable()
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+    laid = np.empty(array.shape, array.dtype.newbyteorder("="))
+    copy(array, laid)
+    return laid
 
 
 def target(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(dst, copy_back)``: a C-contiguous native array to write, and where it goes after."""
+    """``(dst, copy_back)``: a C-contiguous native array to write, and where it goes after
+    (:func:`finish` copies it back)."""
     if output.flags.c_contiguous and output.dtype.isnative:
         return output, None
-    not_replayable()
     return np.empty(output.shape, output.dtype.newbyteorder("=")), output
+
+
+def finish(out: np.ndarray, copy_back: np.ndarray | None) -> None:
+    """Copy a scratch output back into the caller's array (see :func:`target`)."""
+    if copy_back is not None:
+        copy(out, copy_back)
 
 
 def raw(array: np.ndarray) -> np.ndarray:
@@ -143,8 +162,9 @@ def _plane(shape: Sequence[int], v_axis: int | None, h_axis: int | None) -> _Pla
     return _Plane(math.prod(shape[:v_axis]), shape[v_axis], math.prod(shape[v_axis + 1 :]), 1)
 
 
-def _sizes(plane: _Plane, kv: int, kw: int, terms: int, order: int, itemsize: int,
-           work: int) -> tuple[int, int, int, int]:  # fmt: skip
+def _sizes(
+    plane: _Plane, kv: int, kw: int, terms: int, order: int, itemsize: int, work: int
+) -> tuple[int, int, int, int]:
     """``(band, strip, nbands, nstrips)`` of a sweep (see the module docstring)."""
     R = plane.W * plane.C
     rows = terms * kv if order == _sweep.ORDER_HV else kv
@@ -163,11 +183,26 @@ def _sizes(plane: _Plane, kv: int, kw: int, terms: int, order: int, itemsize: in
     return band, strip, -(-H // band), nstrips
 
 
-def _launch_sweep(src: np.ndarray, dst: np.ndarray, plane: _Plane, policy: str, order: int,
-                  kv: int, kw: int, bw: int, idxH: np.ndarray, idxW: np.ndarray,
-                  tables: list[tuple], cval: float, hcvals: Sequence[float], combine: int,
-                  cborder: bool, work: np.dtype, workers: int | None,
-                  nd: bool = False) -> None:  # fmt: skip
+def _launch_sweep(
+    src: np.ndarray,
+    dst: np.ndarray,
+    plane: _Plane,
+    policy: str,
+    order: int,
+    kv: int,
+    kw: int,
+    bw: int,
+    idxH: np.ndarray,
+    idxW: np.ndarray,
+    tables: list[tuple],
+    cval: float,
+    hcvals: Sequence[float],
+    combine: int,
+    cborder: bool,
+    work: np.dtype,
+    workers: int | None,
+    nd: bool = False,
+) -> None:
     """Launch one sweep of ``src`` into ``dst`` (C-contiguous, native, not overlapping)."""
     R = plane.W * plane.C
     T = len(tables)
@@ -176,9 +211,25 @@ def _launch_sweep(src: np.ndarray, dst: np.ndarray, plane: _Plane, policy: str, 
     hti, htw = stack([t[1] for t in tables], work)
     vti, vtw = stack([t[0] for t in tables], work)
     gi = np.array(
-        [plane.C, kv, kw, bw, band, strip, nbands, nstrips, T, store_code(dst.dtype, nd),
-         dtype_code(src.dtype), dtype_code(dst.dtype), combine, int(cborder), R], np.int64,
-    )  # fmt: skip
+        [
+            plane.C,
+            kv,
+            kw,
+            bw,
+            band,
+            strip,
+            nbands,
+            nstrips,
+            T,
+            store_code(dst.dtype, nd),
+            dtype_code(src.dtype),
+            dtype_code(dst.dtype),
+            combine,
+            int(cborder),
+            R,
+        ],
+        np.int64,
+    )
     fl = np.array([cval, *hcvals], np.float64)
     shapes = ((plane.B, plane.H, R * src.itemsize), (plane.B, plane.H, R * dst.itemsize))
     rest = (gi, idxH, idxW, hti, htw, vti, vtw, fl)
@@ -193,9 +244,17 @@ def _pass_table(policy: str, weights: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return exact_table(weights) if policy == EXACT else fast_table(weights)
 
 
-def run_passes(src: np.ndarray, dst: np.ndarray, passes: Sequence[Pass], cval: float, *,
-               policy: str, work: np.dtype | None = None, fuse: bool = True,
-               workers: int | None = None) -> None:  # fmt: skip
+def run_passes(
+    src: np.ndarray,
+    dst: np.ndarray,
+    passes: Sequence[Pass],
+    cval: float,
+    *,
+    policy: str,
+    work: np.dtype | None = None,
+    fuse: bool = True,
+    workers: int | None = None,
+) -> None:
     """Correlate ``src`` with 1-D ``passes`` in order into ``dst`` (same shape).
 
     ``exact``: every pass is stored in ``dst``'s dtype, as scipy's multi-axis
@@ -233,8 +292,15 @@ def run_passes(src: np.ndarray, dst: np.ndarray, passes: Sequence[Pass], cval: f
         current = into
 
 
-def _one_pass(src: np.ndarray, dst: np.ndarray, p: Pass, cval: float, policy: str,
-              work: np.dtype, workers: int | None) -> None:  # fmt: skip
+def _one_pass(
+    src: np.ndarray,
+    dst: np.ndarray,
+    p: Pass,
+    cval: float,
+    policy: str,
+    work: np.dtype,
+    workers: int | None,
+) -> None:
     shape = src.shape
     k = p.weights.shape[0]
     inner = math.prod(shape[p.axis + 1 :])
@@ -245,20 +311,75 @@ def _one_pass(src: np.ndarray, dst: np.ndarray, p: Pass, cval: float, policy: st
     hcval = cval * float(np.sum(p.weights))
     out, copy_back = target(dst)
     current = _independent(source(src), out)
-    if inner * (k - 1) <= MAX_HALO:
+    if table[0][0] == KIND_BOX and inner * (k - 1) > MAX_HALO:
+        # A vertical running sum keeps column sums across rows: the ring of rows
+        # horizontal-first keeps (one identity pass copies each row into it).
+        plane = _plane(shape, p.axis, None)
+        idxW = np.arange(plane.W, dtype=np.int64)
+        _launch_sweep(
+            current,
+            out,
+            plane,
+            policy,
+            _sweep.ORDER_HV,
+            k,
+            1,
+            0,
+            idx,
+            idxW,
+            [(table, ident)],
+            cval,
+            [cval],
+            _sweep.COMBINE_SUM,
+            False,
+            work,
+            workers,
+        )
+    elif inner * (k - 1) <= MAX_HALO:
         plane = _plane(shape, None, p.axis)
         idxH = np.arange(plane.H, dtype=np.int64)
-        _launch_sweep(current, out, plane, policy, _sweep.ORDER_HV, 1, k, before, idxH, idx,
-                      [(ident, table)], cval, [hcval], _sweep.COMBINE_SUM, False, work,
-                      workers)  # fmt: skip
+        _launch_sweep(
+            current,
+            out,
+            plane,
+            policy,
+            _sweep.ORDER_HV,
+            1,
+            k,
+            before,
+            idxH,
+            idx,
+            [(ident, table)],
+            cval,
+            [hcval],
+            _sweep.COMBINE_SUM,
+            False,
+            work,
+            workers,
+        )
     else:
         plane = _plane(shape, p.axis, None)
         idxW = np.arange(plane.W, dtype=np.int64)
-        _launch_sweep(current, out, plane, policy, _sweep.ORDER_VH, k, 1, 0, idx, idxW,
-                      [(table, ident)], cval, [cval], _sweep.COMBINE_SUM, False, work,
-                      workers)  # fmt: skip
-    if copy_back is not None:
-        copy_back[...] = out
+        _launch_sweep(
+            current,
+            out,
+            plane,
+            policy,
+            _sweep.ORDER_VH,
+            k,
+            1,
+            0,
+            idx,
+            idxW,
+            [(table, ident)],
+            cval,
+            [cval],
+            _sweep.COMBINE_SUM,
+            False,
+            work,
+            workers,
+        )
+    finish(out, copy_back)
 
 
 def _independent(src: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -269,22 +390,50 @@ def _independent(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     return src
 
 
-def _two_passes(src: np.ndarray, dst: np.ndarray, first: Pass, second: Pass, cval: float,
-                policy: str, work: np.dtype, workers: int | None) -> None:  # fmt: skip
+def _two_passes(
+    src: np.ndarray,
+    dst: np.ndarray,
+    first: Pass,
+    second: Pass,
+    cval: float,
+    policy: str,
+    work: np.dtype,
+    workers: int | None,
+) -> None:
     v, h = (first, second) if first.axis < second.axis else (second, first)
     # exact: scipy's order decides which pass is stored first; fast: horizontal first.
     order = _sweep.ORDER_VH if (policy == EXACT and first is v) else _sweep.ORDER_HV
-    run_terms(src, dst, v.axis, [(v.weights, h.weights)], (v.mode, h.mode), cval,
-              (v.origin, h.origin), policy=policy, order=order, work=work,
-              workers=workers)  # fmt: skip
+    run_terms(
+        src,
+        dst,
+        v.axis,
+        [(v.weights, h.weights)],
+        (v.mode, h.mode),
+        cval,
+        (v.origin, h.origin),
+        policy=policy,
+        order=order,
+        work=work,
+        workers=workers,
+    )
 
 
-def run_terms(src: np.ndarray, dst: np.ndarray, v_axis: int,
-              terms: Sequence[tuple[np.ndarray | None, np.ndarray | None]],
-              modes: Sequence[str], cval: float, origins: Sequence[int], *, policy: str,
-              order: int = _sweep.ORDER_HV, combine: int = _sweep.COMBINE_SUM,
-              work: np.dtype | None = None, workers: int | None = None,
-              sizes: tuple[int, int] | None = None) -> None:  # fmt: skip
+def run_terms(
+    src: np.ndarray,
+    dst: np.ndarray,
+    v_axis: int,
+    terms: Sequence[tuple[np.ndarray | None, np.ndarray | None]],
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+    *,
+    policy: str,
+    order: int = _sweep.ORDER_HV,
+    combine: int = _sweep.COMBINE_SUM,
+    work: np.dtype | None = None,
+    workers: int | None = None,
+    sizes: tuple[int, int] | None = None,
+) -> None:
     """``sum_t correlate(src, outer(v_t, h_t))`` over axes ``(v_axis, v_axis + 1)``.
 
     A term's vertical or horizontal weights may be ``None`` (no pass along
@@ -319,10 +468,26 @@ def run_terms(src: np.ndarray, dst: np.ndarray, v_axis: int,
         tables.append((vt, ht))
         hcvals.append(cval * (1.0 if h is None else float(np.sum(h))))
     cborder = policy == EXACT and modes[1] == "constant"
-    _launch_sweep(current, out, plane, policy, order, kv, kw, bw, idxH, idxW, tables, cval,
-                  hcvals, combine, cborder, work, workers)  # fmt: skip
-    if copy_back is not None:
-        copy_back[...] = out
+    _launch_sweep(
+        current,
+        out,
+        plane,
+        policy,
+        order,
+        kv,
+        kw,
+        bw,
+        idxH,
+        idxW,
+        tables,
+        cval,
+        hcvals,
+        combine,
+        cborder,
+        work,
+        workers,
+    )
+    finish(out, copy_back)
 
 
 # --------------------------------------------------------------------------- dense
@@ -364,9 +529,18 @@ def mirrored_rows(kernel: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | N
     return terms or None
 
 
-def run_dense(src: np.ndarray, dst: np.ndarray, weights: np.ndarray, modes: Sequence[str],
-              cval: float, origins: Sequence[int], *, policy: str,
-              work: np.dtype | None = None, workers: int | None = None) -> None:  # fmt: skip
+def run_dense(
+    src: np.ndarray,
+    dst: np.ndarray,
+    weights: np.ndarray,
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+    *,
+    policy: str,
+    work: np.dtype | None = None,
+    workers: int | None = None,
+) -> None:
     """Correlate ``src`` with a dense kernel of ``src.ndim`` dimensions (one mode per axis).
 
     ``exact``: scipy's ``NI_Correlate`` (taps with ``|w| > DBL_EPSILON`` in C
@@ -397,23 +571,42 @@ def run_dense(src: np.ndarray, dst: np.ndarray, weights: np.ndarray, modes: Sequ
         bv, av = kernel_reach(kv, origins[v_axis])
         idxH = extend_indices(shape[v_axis], bv, av, modes[v_axis])
     if policy == EXACT:
-        tables = [(identity_table(r), nd_table(rows[r])) for r in range(kv)
-                  if np.any(kept_taps(rows[r]))] or [(identity_table(0), nd_table(rows[0]))]  # fmt: skip
+        tables = [
+            (identity_table(r), nd_table(rows[r])) for r in range(kv) if np.any(kept_taps(rows[r]))
+        ] or [(identity_table(0), nd_table(rows[0]))]
     else:
         pairs = mirrored_rows(rows) if kv > 1 else None
         if pairs is not None:
             tables = [(_column_table(c), fast_table(r)) for c, r in pairs]
         else:
-            tables = [(identity_table(r), fast_table(rows[r])) for r in range(kv)
-                      if np.any(rows[r] != 0)] or [(identity_table(0), fast_table(rows[0]))]  # fmt: skip
+            tables = [
+                (identity_table(r), fast_table(rows[r])) for r in range(kv) if np.any(rows[r] != 0)
+            ] or [(identity_table(0), fast_table(rows[0]))]
     out, copy_back = target(dst)
     current = _independent(source(src), out)
     hcvals = [cval * float(np.sum(rows))] * len(tables)
     order = _sweep.ORDER_VH if kv > 1 else _sweep.ORDER_HV
-    _launch_sweep(current, out, plane, policy, order, kv, kw, bw, idxH, idxW, tables, cval,
-                  hcvals, _sweep.COMBINE_SUM, False, work, workers, nd=policy == EXACT)  # fmt: skip
-    if copy_back is not None:
-        copy_back[...] = out
+    _launch_sweep(
+        current,
+        out,
+        plane,
+        policy,
+        order,
+        kv,
+        kw,
+        bw,
+        idxH,
+        idxW,
+        tables,
+        cval,
+        hcvals,
+        _sweep.COMBINE_SUM,
+        False,
+        work,
+        workers,
+        nd=policy == EXACT,
+    )
+    finish(out, copy_back)
 
 
 def _column_table(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -423,9 +616,15 @@ def _column_table(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fast_table(column)
 
 
-def _dense_volume(src: np.ndarray, dst: np.ndarray, weights: np.ndarray,
-                  modes: Sequence[str], cval: float, origins: Sequence[int],
-                  workers: int | None) -> None:  # fmt: skip
+def _dense_volume(
+    src: np.ndarray,
+    dst: np.ndarray,
+    weights: np.ndarray,
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+    workers: int | None,
+) -> None:
     """Dense kernels over three or more axes, in scipy's order (:mod:`._dense`)."""
     from ._dense import dense3d, dense_nd
 
@@ -453,7 +652,10 @@ def _dense_volume(src: np.ndarray, dst: np.ndarray, weights: np.ndarray,
         ints = np.array([reach[2][0], rule, strip, *codes, shape3[2]], np.int64)
         rest = (*idx, taps, wts, ints, np.array([cval], np.float64))
         ntasks = shape3[0] * -(-shape3[1] // strip)
-        shapes = ((*shape3[:2], shape3[2] * current.itemsize), (*shape3[:2], shape3[2] * out.itemsize))
+        shapes = (
+            (*shape3[:2], shape3[2] * current.itemsize),
+            (*shape3[:2], shape3[2] * out.itemsize),
+        )
         launch(dense3d, ntasks, raw(current), raw(out), shapes, rest, size, workers)
     else:
         not_replayable()  # the extended input is made here, outside a launch
@@ -480,15 +682,22 @@ def _dense_volume(src: np.ndarray, dst: np.ndarray, weights: np.ndarray,
         rest = (pstrides, oshape, offsets, wts, codes)
         shapes = ((padded.size,), (rows, n * out.itemsize))
         launch(dense_nd, rows, padded.reshape(-1), raw(out), shapes, rest, size, workers)
-    if copy_back is not None:
-        copy_back[...] = out
+    finish(out, copy_back)
 
 
 # --------------------------------------------------------------------------- running sums
 
 
-def run_box_exact(src: np.ndarray, dst: np.ndarray, size: int, axis: int, mode: str,
-                  cval: float, origin: int, workers: int | None = None) -> None:  # fmt: skip
+def run_box_exact(
+    src: np.ndarray,
+    dst: np.ndarray,
+    size: int,
+    axis: int,
+    mode: str,
+    cval: float,
+    origin: int,
+    workers: int | None = None,
+) -> None:
     """scipy's ``uniform_filter1d``: its running sum along ``axis`` (:mod:`._box`)."""
     from ._box import box_exact_inner, box_exact_lines
 
@@ -512,18 +721,33 @@ def run_box_exact(src: np.ndarray, dst: np.ndarray, size: int, axis: int, mode: 
         lines = outer
         ints = np.array([before, size, store_code(dst.dtype), 0, *codes, n], np.int64)
         shapes = ((1, lines, n * current.itemsize), (1, lines, n * out.itemsize))
-        launch(box_exact_lines, -(-lines // 4), raw(current), raw(out), shapes,
-               (idx, ints, floats), work, workers)  # fmt: skip
+        launch(
+            box_exact_lines,
+            -(-lines // 4),
+            raw(current),
+            raw(out),
+            shapes,
+            (idx, ints, floats),
+            work,
+            workers,
+        )
     else:
         current = _independent(current, out)
         block = 2048 if inner >= 4096 else max(128, min(2048, inner))
         ints = np.array([before, size, store_code(dst.dtype), block, *codes, inner], np.int64)
         shapes = ((outer, n, inner * current.itemsize), (outer, n, inner * out.itemsize))
         ntasks = outer * -(-inner // block)
-        launch(box_exact_inner, ntasks, raw(current), raw(out), shapes, (idx, ints, floats),
-               work, workers)  # fmt: skip
-    if copy_back is not None:
-        copy_back[...] = out
+        launch(
+            box_exact_inner,
+            ntasks,
+            raw(current),
+            raw(out),
+            shapes,
+            (idx, ints, floats),
+            work,
+            workers,
+        )
+    finish(out, copy_back)
 
 
 def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
@@ -532,4 +756,103 @@ def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
         and a.strides == b.strides
         and a.shape == b.shape
         and a.itemsize == b.itemsize
+    )
+
+
+# --------------------------------------------------------------------------- any axes
+
+
+def run_separable(
+    src: np.ndarray,
+    dst: np.ndarray,
+    axes: Sequence[int],
+    terms: Sequence[Sequence[np.ndarray]],
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+    *,
+    work: np.dtype | None = None,
+    workers: int | None = None,
+) -> None:
+    """Correlate ``src`` with ``sum_t outer(*terms[t])`` over ``axes`` (fast policy).
+
+    ``terms[t][i]`` is term ``t``'s 1-D kernel along ``axes[i]``; ``modes`` and
+    ``origins`` follow ``axes``.  One term runs as 1-D passes (the last two
+    fused); several terms (a low-rank kernel) need two axes and run as one
+    sweep when the axes are adjacent.  Size-1 factors are scales.
+    """
+    terms = [[np.asarray(v, dtype=np.float64) for v in term] for term in terms]
+    if work is None:
+        abs_sum = sum(float(np.prod([np.abs(v).sum() for v in t])) for t in terms)
+        work = work_dtype(src.dtype, dst.dtype, abs_sum, int(np.prod([v.size for v in terms[0]])))
+    kept = kept_axes([v.size for v in terms[0]])
+    if len(terms) == 1:
+        term = terms[0]
+        scale = math.prod(float(term[i][0]) for i in range(len(term)) if i not in kept)
+        passes = [
+            Pass(axes[i], term[i] * (scale if i == kept[0] else 1.0), modes[i], origins[i])
+            for i in sorted(kept, key=lambda i: axes[i])
+        ]
+        run_passes(src, dst, passes, cval, policy=FAST, work=work, workers=workers)
+        return
+    if len(axes) != 2:
+        raise ValueError("a sum of separable terms needs exactly two filtered axes")
+    if axes[0] > axes[1]:
+        axes, modes, origins = axes[::-1], modes[::-1], origins[::-1]
+        terms = [t[::-1] for t in terms]
+    if axes[1] != axes[0] + 1:  # not adjacent: the kernel they sum to, densely
+        dense = sum(np.outer(c, r) for c, r in terms)
+        run_direct(src, dst, axes, dense, modes, cval, origins, work=work, workers=workers)
+        return
+    run_terms(
+        src,
+        dst,
+        axes[0],
+        [(c, r) for c, r in terms],
+        modes,
+        cval,
+        origins,
+        policy=FAST,
+        work=work,
+        workers=workers,
+    )
+
+
+def run_direct(
+    src: np.ndarray,
+    dst: np.ndarray,
+    axes: Sequence[int],
+    weights: np.ndarray,
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+    *,
+    work: np.dtype | None = None,
+    workers: int | None = None,
+) -> None:
+    """Correlate ``src`` with a dense kernel over ``axes`` (fast policy; :func:`run_dense`).
+
+    The kernel's dimensions follow ``axes`` (sorted here, as scipy's rule has it).
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    order = sorted(range(len(axes)), key=lambda i: axes[i])
+    weights = np.transpose(weights, order)
+    sorted_axes = [axes[i] for i in order]
+    full = np.expand_dims(weights, tuple(a for a in range(src.ndim) if a not in sorted_axes))
+    mode_of = {axes[i]: modes[i] for i in range(len(axes))}
+    origin_of = {axes[i]: origins[i] for i in range(len(axes))}
+    if work is None:
+        work = work_dtype(
+            src.dtype, dst.dtype, float(np.abs(weights).sum()), int(np.count_nonzero(weights))
+        )
+    run_dense(
+        src,
+        dst,
+        full,
+        [mode_of.get(a, "reflect") for a in range(src.ndim)],
+        cval,
+        [origin_of.get(a, 0) for a in range(src.ndim)],
+        policy=FAST,
+        work=work,
+        workers=workers,
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._boundary import extend_indices, kernel_reach
-from . import convert_like_scipy
+from ._cast import convert_like_scipy
 
 __all__ = ["correlate_reference"]
 

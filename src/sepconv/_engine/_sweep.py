@@ -52,7 +52,17 @@ from __future__ import annotations
 import numpy as np
 from numba import literally, njit
 
-from ._arith import KIND_IDENTITY, hpass_exact, hpass_fast, vpass_exact, vpass_fast
+from ._arith import (
+    KIND_BOX,
+    KIND_IDENTITY,
+    hbox_fast,
+    hpass_exact,
+    hpass_fast,
+    refresh_interval,
+    vbox_fast,
+    vpass_exact,
+    vpass_fast,
+)
 from ._cast import load, load_at, reload_row, store_row
 
 __all__ = [
@@ -153,9 +163,25 @@ def _task(t, gi, H):
     return b, y0, min(H, y0 + gi[G_BAND]), p0, min(gi[G_R], p0 + gi[G_STRIP]) - p0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _hrow(lin, row, L, C, ti, tw, accumulate, p0, policy):
+    # One horizontal pass of a padded row (a running sum for a fast box factor).
+    if policy == 0:
+        hpass_exact(lin, row, L, C, ti, tw, accumulate)
+    elif ti[0] == KIND_BOX:
+        hbox_fast(lin, row, L, C, ti[1], tw[0], p0 // C, accumulate)
+    else:
+        hpass_fast(lin, row, L, C, ti, tw, accumulate)
+
+
 @njit(cache=True, nogil=True)
 def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
-    """Horizontal first (see the module docstring); ``kv == 1``: one horizontal pass."""
+    """Horizontal first (see the module docstring); ``kv == 1``: one horizontal pass.
+
+    A fast vertical box factor keeps running column sums across the band
+    (restarted every :func:`._arith.refresh_interval` rows), for which the
+    ring holds one more row: the one leaving the window.
+    """
     literally(policy)
     H = dst.shape[1]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
@@ -163,26 +189,32 @@ def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
     W = gi[G_R] // C
     cval = fl[0]
     work = htw.dtype
+    flat = kv == 1  # no vertical pass at all: no ring, no intermediate
+    boxes = False
+    for term in range(T):
+        flat = flat and vti[term, 0] == KIND_IDENTITY
+        boxes = boxes or (policy != 0 and vti[term, 0] == KIND_BOX)
+    nring = kv + 1 if boxes else kv
+    refresh = refresh_interval(kv)
     for t in range(t0, t1):
         b, y0, y1, p0, L = _task(t, gi, H)
         Lpad = L + (kw - 1) * C
         acc = np.empty(L, work)
         lin = np.empty(Lpad, work)
-        if kv == 1:  # no ring, no intermediate; terms add
+        if flat:  # terms add
             for y in range(y0, y1):
                 load_row(src[b, idxH[y]], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
                 for term in range(T):
-                    if policy == 0:
-                        hpass_exact(lin, acc, L, C, hti[term], htw[term], term > 0)
-                    else:
-                        hpass_fast(lin, acc, L, C, hti[term], htw[term], term > 0)
+                    _hrow(lin, acc, L, C, hti[term], htw[term], term > 0, p0, policy)
                 store_row(dst[b, y], p0, acc, L, rule, dcode)
             continue
         tmp = np.empty(8 * L, np.uint8)
-        ring = np.empty((T, kv, L), work)
+        ring = np.empty((T, nring, L), work)
+        vsum = np.empty((T, L if boxes else 1), np.float64)
+        stale = np.ones(T, np.bool_)
         for yp in range(y0, y1 + kv - 1):
             sr = idxH[yp]
-            slot = yp % kv
+            slot = yp % nring
             if sr >= 0:
                 load_row(src[b, sr], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
             for term in range(T):
@@ -191,20 +223,25 @@ def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
                     # exact: scipy's second pass pads the intermediate with cval;
                     # fast: the filtered constant row (cval * sum of the taps).
                     _fill(row, L, cval if policy == 0 else fl[1 + term])
-                elif policy == 0:
-                    hpass_exact(lin, row, L, C, hti[term], htw[term], False)
-                    if hti[term, 0] != KIND_IDENTITY:  # a real pass: stored in the output dtype
-                        _round_trip(row, tmp, L, rule, dcode)
-                else:
-                    hpass_fast(lin, row, L, C, hti[term], htw[term], False)
+                    continue
+                _hrow(lin, row, L, C, hti[term], htw[term], False, p0, policy)
+                if policy == 0 and hti[term, 0] != KIND_IDENTITY and vti[term, 0] != KIND_IDENTITY:
+                    # a second pass follows: the first is stored in the output dtype
+                    _round_trip(row, tmp, L, rule, dcode)
             if yp < y0 + kv - 1:
                 continue
             y = yp - (kv - 1)
             for term in range(T):
                 if policy == 0:
-                    vpass_exact(ring[term], y, kv, 0, L, vti[term], vtw[term], acc)
+                    vpass_exact(ring[term], y, nring, 0, L, vti[term], vtw[term], acc)
+                elif vti[term, 0] == KIND_BOX:
+                    fresh = stale[term] or (y - y0) % refresh == 0
+                    ok = vbox_fast(
+                        ring[term], y, nring, kv, L, vtw[term, 0], vsum[term], fresh, acc, term > 0
+                    )
+                    stale[term] = not ok
                 else:
-                    vpass_fast(ring[term], y, kv, 0, L, vti[term], vtw[term], acc, term > 0)
+                    vpass_fast(ring[term], y, nring, 0, L, vti[term], vtw[term], acc, term > 0)
             store_row(dst[b, y], p0, acc, L, rule, dcode)
 
 
@@ -219,7 +256,7 @@ def _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
     W = gi[G_R] // C
     cval = fl[0]
     work = htw.dtype
-    pure = kw == 1 and T == 1
+    pure = kw == 1 and T == 1 and hti[0, 0] == KIND_IDENTITY  # one vertical pass
     for t in range(t0, t1):
         b, y0, y1, p0, L = _task(t, gi, H)
         Lpad = L + (kw - 1) * C
@@ -251,16 +288,18 @@ def _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
                     hin = ring[(y + vt[3]) % kv]
                 elif policy == 0:
                     vpass_exact(ring, y, kv, 0, Lpad, vt, vtw[term], vrow)
-                    # stored in the output dtype, and padded as scipy pads it
-                    _round_trip(vrow, tmp, Lpad, rule, dcode)
-                    if cborder:
-                        _cval_border(vrow, p0, Lpad, C, idxW, cval)
+                    if hti[term, 0] != KIND_IDENTITY:
+                        # a second pass follows: the first is stored in the output
+                        # dtype, and padded as scipy pads it
+                        _round_trip(vrow, tmp, Lpad, rule, dcode)
+                        if cborder:
+                            _cval_border(vrow, p0, Lpad, C, idxW, cval)
                     hin = vrow
                 else:
                     vpass_fast(ring, y, kv, 0, Lpad, vt, vtw[term], vrow, False)
                     hin = vrow
                 if policy != 0:
-                    hpass_fast(hin, acc, L, C, hti[term], htw[term], term > 0)
+                    _hrow(hin, acc, L, C, hti[term], htw[term], term > 0, p0, policy)
                 elif combine == COMBINE_SUM:
                     hpass_exact(hin, acc, L, C, hti[term], htw[term], term > 0)
                 else:

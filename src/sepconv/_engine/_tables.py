@@ -18,6 +18,7 @@ from .._args import kept_taps
 from .._digest import digest_cache
 from ._arith import (
     KIND_ANTI,
+    KIND_BOX,
     KIND_IDENTITY,
     KIND_ND,
     KIND_PLAIN,
@@ -67,8 +68,9 @@ def scipy_symmetry(fw: np.ndarray) -> int:
     return 0
 
 
-def _table(kind: int, size: int, center: int, pairs: Sequence[tuple[int, int, float]],
-           center_weight: float) -> Table:  # fmt: skip
+def _table(
+    kind: int, size: int, center: int, pairs: Sequence[tuple[int, int, float]], center_weight: float
+) -> Table:
     ints = np.zeros(T_OFFSETS + 2 * max(len(pairs), 1), np.int64)
     ints[:T_OFFSETS] = (kind, size, len(pairs), center)
     weights = np.zeros(1 + max(len(pairs), 1), np.float64)
@@ -123,7 +125,8 @@ def identity_table(offset: int, size: int = 1) -> Table:
 
 
 def fast_table(vector: np.ndarray) -> Table:
-    """The fast policy's taps: folded (anti)symmetric pairs, zero weights dropped.
+    """The fast policy's taps: folded (anti)symmetric pairs, zero weights dropped;
+    a constant factor of ``RUNNING_MIN`` taps or more is a running sum (``KIND_BOX``).
 
     Examples
     --------
@@ -131,8 +134,11 @@ def fast_table(vector: np.ndarray) -> Table:
     >>> int(ints[0]) == KIND_ANTI, int(ints[3]), weights.tolist()
     (True, -1, [0.0, -1.0])
     """
-    taps = fold_taps(np.asarray(vector, dtype=np.float64))
+    constant = running_constant(vector)
     size = int(np.size(vector))
+    if constant is not None:
+        return _table(KIND_BOX, size, -1, [], constant)
+    taps = fold_taps(np.asarray(vector, dtype=np.float64))
     pairs = [(a, b, w) for a, b, w, g in taps if g != 0]
     singles = [(a, w) for a, b, w, g in taps if g == 0]
     if pairs:

@@ -199,7 +199,7 @@ def _filter_array(data: np.ndarray, axes: tuple[int, ...], options: FilterOption
     weights = options.weights(len(axes))
     output = None if options.dtype is None else np.dtype(options.dtype)
     func = filters.convolve if options.convolve else filters.correlate
-    from ..dask import engine_threads
+    from .._lazy import engine_threads
 
     plan = _describe_plan(data.shape, data.dtype, weights, axes, options)
     # On a cluster several files are filtered at once: share the cores between them.

@@ -70,17 +70,14 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from .._lazy import concurrent_tasks, dask_array, engine_threads
+from .._lazy import usable_cores as _usable_cores  # noqa: F401 - the thread rule's cores
 from ._cluster import cluster
-from ._support import _INSTALL_HINT, _dask_array, _is_dask_array
-from ._threads import _usable_cores, concurrent_tasks, engine_threads
 
 __all__ = ["cluster", "concurrent_tasks", "convolve", "correlate", "engine_threads", "sepfilter"]
-_ = (_INSTALL_HINT, _is_dask_array, _usable_cores)  # re-exported for sepconv's own modules
 
 
 # --------------------------------------------------------------------------- public API
@@ -126,11 +123,12 @@ def correlate(
     >>> correlate(x, [1.0, 0.0, -1.0], mode="nearest").compute()
     array([-1., -2., -2., -2., -2., -2., -2., -2., -2., -1.])
     """
-    import sepconv
+    from .. import filters
 
     _require_dask(input)
-    return sepconv.correlate(input, weights, output, mode, cval, origin, axes=axes,
-                             method=method, rtol=rtol)  # fmt: skip
+    return filters.correlate(
+        input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
+    )
 
 
 def convolve(
@@ -154,11 +152,12 @@ def convolve(
     >>> convolve(x, [1.0, 0.0, -1.0], mode="wrap").compute()
     array([-8.,  2.,  2.,  2.,  2.,  2.,  2.,  2.,  2., -8.])
     """
-    import sepconv
+    from .. import filters
 
     _require_dask(input)
-    return sepconv.convolve(input, weights, output, mode, cval, origin, axes=axes,
-                            method=method, rtol=rtol)  # fmt: skip
+    return filters.convolve(
+        input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
+    )
 
 
 def sepfilter(
@@ -182,10 +181,10 @@ def sepfilter(
     >>> sepfilter(x, [[1.0, 1.0, 1.0], [0.5, 0.5]], mode="mirror").compute()[0]
     array([ 9.5,  9.5, 12.5, 15.5])
     """
-    import sepconv
+    from .. import filters
 
     _require_dask(input)
-    return sepconv.sepfilter(input, factors, axes, output, mode, cval, origin)
+    return filters.sepfilter(input, factors, axes, output, mode, cval, origin)
 
 
 # --------------------------------------------------------------------------- machinery
@@ -194,7 +193,7 @@ def sepfilter(
 def _require_dask(input: Any) -> None:
     # The one Dask door is sepconv's backend wrapper (sepconv._backends); these
     # names keep the module's promise that they take Dask arrays.
-    da = _dask_array()
+    da = dask_array()
     if not isinstance(input, da.Array):
         raise TypeError(
             f"input must be a dask.array.Array, got {type(input).__name__}; "

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._support import _INSTALL_HINT
+from .._lazy import INSTALL_HINT as _INSTALL_HINT
 
 
 @contextmanager

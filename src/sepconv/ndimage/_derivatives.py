@@ -260,10 +260,20 @@ def laplace(
             terms = [(_SECOND, None) if ax == 0 else (None, _SECOND) for ax in axes2]
             mode_of = dict(zip(axes2, modes))
             with recorded(key, input) as keep:
-                _engine.run_terms(input, out, 0, terms, (mode_of[0], mode_of[1]), cval, (0, 0),
-                                  policy=_engine.EXACT, order=_engine.ORDER_VH,
-                                  combine=_engine.COMBINE_ADD_DST, sizes=(3, 3),
-                                  workers=workers)  # fmt: skip
+                _engine.run_terms(
+                    input,
+                    out,
+                    0,
+                    terms,
+                    (mode_of[0], mode_of[1]),
+                    cval,
+                    (0, 0),
+                    policy=_engine.EXACT,
+                    order=_engine.ORDER_VH,
+                    combine=_engine.COMBINE_ADD_DST,
+                    sizes=(3, 3),
+                    workers=workers,
+                )
                 keep(out)
             return out
         output = out
@@ -515,17 +525,28 @@ def _gaussian_terms(
     if modes[0] != modes[1]:
         return None  # scipy filters term ii with modes[ii] along every axis
     weights = [
-        [_args.weights1d(gaussian_weights(sigmas[ax], o, truncate, radiuses[ax]))
-         for o in (order, 0)]
+        [
+            _args.weights1d(gaussian_weights(sigmas[ax], o, truncate, radiuses[ax]))
+            for o in (order, 0)
+        ]
         for ax in (0, 1)
-    ]  # fmt: skip
+    ]
     out = _args.get_output(output, input)
     (d0, s0), (d1, s1) = weights
     if d0.shape != s0.shape or d1.shape != s1.shape:
         return None  # the terms' kernels must share one ring (same radius per axis)
     combine = _engine.COMBINE_HYPOT_DST if order == 1 else _engine.COMBINE_ADD_DST
-    _engine.run_terms(input, out, 0, [(d0, s1), (s0, d1)], (modes[0], modes[0]),
-                      _args.real_cval(cval), (0, 0), policy=_engine.EXACT,
-                      order=_engine.ORDER_VH, combine=combine,
-                      workers=check_workers(kwargs.get("workers")))  # fmt: skip
+    _engine.run_terms(
+        input,
+        out,
+        0,
+        [(d0, s1), (s0, d1)],
+        (modes[0], modes[0]),
+        _args.real_cval(cval),
+        (0, 0),
+        policy=_engine.EXACT,
+        order=_engine.ORDER_VH,
+        combine=combine,
+        workers=check_workers(kwargs.get("workers")),
+    )
     return out

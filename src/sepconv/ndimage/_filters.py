@@ -95,8 +95,17 @@ def correlate1d(
         if weights.dtype.kind == "c":
             weights = weights.conj().astype(np.complex128, copy=False)
         output = _args.get_output(output, input, complex_output=True)
-        return _args.complex_via_real(correlate1d, input, weights, output, cval, axis=axis,
-                                      mode=mode, origin=origin, workers=workers)  # fmt: skip
+        return _args.complex_via_real(
+            correlate1d,
+            input,
+            weights,
+            output,
+            cval,
+            axis=axis,
+            mode=mode,
+            origin=origin,
+            workers=workers,
+        )
     output = _args.get_output(output, input)
     fw = _args.weights1d(weights)
     axis = _args.check_axis(axis, input.ndim)
@@ -105,8 +114,14 @@ def correlate1d(
     _args.real_output(output)
     cval = _args.real_cval(cval)
     with recorded(key, input) as keep:
-        _engine.run_passes(input, output, [_engine.Pass(axis, fw, mode, origin)], cval,
-                           policy=EXACT, workers=workers)  # fmt: skip
+        _engine.run_passes(
+            input,
+            output,
+            [_engine.Pass(axis, fw, mode, origin)],
+            cval,
+            policy=EXACT,
+            workers=workers,
+        )
         keep(output)
     return output
 
@@ -212,8 +227,9 @@ def _gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> n
         sd = float(sigma)
         lw = int(truncate * sd + 0.5)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{exc} (sigma and truncate must be numbers, got {sigma!r} and "
-                        f"{truncate!r})") from None  # fmt: skip
+        raise type(exc)(
+            f"{exc} (sigma and truncate must be numbers, got {sigma!r} and {truncate!r})"
+        ) from None
     if radius is not None:
         lw = radius
     if not isinstance(lw, numbers.Integral) or lw < 0:
@@ -225,8 +241,10 @@ def _gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> n
     try:
         return np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
     except TypeError as exc:
-        raise TypeError(f"{exc} (sigma must be a number and order an integer, got sigma="
-                        f"{sigma!r}, order={order!r})") from None  # fmt: skip
+        raise TypeError(
+            f"{exc} (sigma must be a number and order an integer, got sigma="
+            f"{sigma!r}, order={order!r})"
+        ) from None
 
 
 @fill_doc
@@ -326,8 +344,9 @@ def gaussian_filter(
     >>> np.array_equal(ndi.gaussian_filter(x, 1), ndimage.gaussian_filter(x, 1))
     True
     """
-    key = call_key("gaussian_filter", input, output, sigma, order, mode, cval, truncate,
-                   radius, axes, workers)  # fmt: skip
+    key = call_key(
+        "gaussian_filter", input, output, sigma, order, mode, cval, truncate, radius, axes, workers
+    )
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input)
@@ -345,24 +364,30 @@ def gaussian_filter(
             if sigmas[ii] > 1e-15
         ]
     except TypeError as exc:
-        raise TypeError(f"{exc} (sigma must be a number or a sequence of numbers, got "
-                        f"{sigma!r})") from None  # fmt: skip
+        raise TypeError(
+            f"{exc} (sigma must be a number or a sequence of numbers, got {sigma!r})"
+        ) from None
     if not passes:
         output[...] = input[...]
         return output
     if input.dtype.kind == "c" or output.dtype.kind == "c":
         for axis, sd, o, m, r in passes:
-            gaussian_filter1d(input, sd, axis, o, output, m, cval, truncate, radius=r,
-                              workers=workers)  # fmt: skip
+            gaussian_filter1d(
+                input, sd, axis, o, output, m, cval, truncate, radius=r, workers=workers
+            )
             input = output
         return output
     # Real data: every pass checked as correlate1d checks it before any runs.
     workers = check_workers(workers)
     checked = [
-        _engine.Pass(_args.check_axis(axis, input.ndim),
-                     _args.weights1d(gaussian_weights(sd, o, truncate, r)), _args.to_mode(m), 0)
+        _engine.Pass(
+            _args.check_axis(axis, input.ndim),
+            _args.weights1d(gaussian_weights(sd, o, truncate, r)),
+            _args.to_mode(m),
+            0,
+        )
         for axis, sd, o, m, r in passes
-    ]  # fmt: skip
+    ]
     _args.real_output(output)
     cval = _args.real_cval(cval)
     with recorded(key, input) as keep:
@@ -374,9 +399,17 @@ def gaussian_filter(
 # --------------------------------------------------------------------------- N-D
 
 
-def _correlate_or_convolve(input: Any, weights: Any, output: Any, mode: Any, cval: Any,
-                           origin: Any, convolution: bool, axes: Any,
-                           workers: int | None) -> np.ndarray:  # fmt: skip
+def _correlate_or_convolve(
+    input: Any,
+    weights: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    convolution: bool,
+    axes: Any,
+    workers: int | None,
+) -> np.ndarray:
     name = "convolve" if convolution else "correlate"
     key = call_key(name, input, output, weights, mode, cval, origin, axes, workers)
     if (done := replay(key, input, output)) is not None:
@@ -388,16 +421,35 @@ def _correlate_or_convolve(input: Any, weights: Any, output: Any, mode: Any, cva
         if weights.dtype.kind == "c" and not convolution:
             weights = weights.conj()  # as np.correlate: conjugate the weights
         output = _args.get_output(output, input, complex_output=True)
-        return _args.complex_via_real(_correlate_or_convolve, input, weights, output, cval,
-                                      mode=mode, origin=origin, convolution=convolution,
-                                      axes=axes, workers=workers)  # fmt: skip
+        return _args.complex_via_real(
+            _correlate_or_convolve,
+            input,
+            weights,
+            output,
+            cval,
+            mode=mode,
+            origin=origin,
+            convolution=convolution,
+            axes=axes,
+            workers=workers,
+        )
     call = _args.normalize_nd(input, weights, output, mode, cval, origin, axes, convolution)
     if input.ndim == 0:  # one sample: the one-tap line it is
-        _correlate_or_convolve(input.reshape(1), call.weights.reshape(1), call.output.reshape(1),
-                               "reflect", call.cval, 0, False, None, workers)  # fmt: skip
+        _correlate_or_convolve(
+            input.reshape(1),
+            call.weights.reshape(1),
+            call.output.reshape(1),
+            "reflect",
+            call.cval,
+            0,
+            False,
+            None,
+            workers,
+        )
         return call.output
-    if call.modes[0] == "reflect" and _past_four_lines(input.shape, call.weights.shape,
-                                                       call.origins):  # fmt: skip
+    if call.modes[0] == "reflect" and _past_four_lines(
+        input.shape, call.weights.shape, call.origins
+    ):
         # scipy's N-D filters extend 'reflect' their own way once a kernel reaches four
         # lines or more past an edge (found by sepconv._fuzz); its bits come from scipy.
         from scipy import ndimage
@@ -405,8 +457,16 @@ def _correlate_or_convolve(input: Any, weights: Any, output: Any, mode: Any, cva
         ndimage.correlate(input, call.weights, call.output, "reflect", call.cval, call.origins)
         return call.output
     with recorded(key, input) as keep:
-        _engine.run_dense(input, call.output, call.weights, call.modes, call.cval, call.origins,
-                          policy=EXACT, workers=workers)  # fmt: skip
+        _engine.run_dense(
+            input,
+            call.output,
+            call.weights,
+            call.modes,
+            call.cval,
+            call.origins,
+            policy=EXACT,
+            workers=workers,
+        )
         keep(call.output)
     return call.output
 

@@ -105,7 +105,9 @@ def patch() -> None:
     """
     import scipy.ndimage
 
-    from .. import ndimage as ours
+    # The package's public names as they are now (a caller may have replaced one);
+    # the package is loaded, this module being part of it.
+    ours = sys.modules[__name__.rpartition(".")[0]]
 
     with _lock:
         if _replaced:

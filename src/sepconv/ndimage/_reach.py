@@ -85,10 +85,11 @@ def generic_reach(a: dict[str, Any], ndim: int) -> dict[int, int] | None:
     """generic_laplace / generic_gradient_magnitude: known when the derivative is
     sepconv.ndimage's (or scipy's) sobel or prewitt, which reach one sample along
     every axis; unknown (None) for any other callable."""
-    from . import prewitt, sobel
+    from ._derivatives import prewitt, sobel
 
     derivative = a.get("derivative2", a.get("derivative"))
-    known = {sobel, prewitt, sobel.__wrapped__, prewitt.__wrapped__}
+    derivative = getattr(derivative, "__wrapped__", derivative)  # the public, wrapped ones
+    known = {sobel, prewitt}
     try:
         import scipy.ndimage as scipy_ndimage
 

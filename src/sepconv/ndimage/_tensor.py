@@ -30,8 +30,9 @@ def _pass(x: Any, weights: Any, axis: int, mode: str, cval: Any, origin: int = 0
     from .. import torch as sepconv_torch
 
     w = np.asarray(weights, dtype=np.float64)
-    return sepconv_torch.correlate(x, w, mode=_args.to_mode(mode), cval=cval, origin=origin,
-                                   axes=(axis,))  # fmt: skip
+    return sepconv_torch.correlate(
+        x, w, mode=_args.to_mode(mode), cval=cval, origin=origin, axes=(axis,)
+    )
 
 
 def _no_output(output: Any) -> None:

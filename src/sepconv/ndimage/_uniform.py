@@ -172,13 +172,12 @@ def uniform_filter(
     modes = _args.to_sequence(mode, num_axes, "mode")
     try:
         passes = [
-            (axes[ii], sizes[ii], origins[ii], modes[ii])
-            for ii in range(num_axes)
-            if sizes[ii] > 1
+            (axes[ii], sizes[ii], origins[ii], modes[ii]) for ii in range(num_axes) if sizes[ii] > 1
         ]
     except TypeError as exc:
-        raise TypeError(f"{exc} (size must be an integer or a sequence of integers, got "
-                        f"{size!r})") from None  # fmt: skip
+        raise TypeError(
+            f"{exc} (size must be an integer or a sequence of integers, got {size!r})"
+        ) from None
     if not passes:
         output[...] = input[...]
         return output

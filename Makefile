@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS := torch,dask,plot,io,bench,data,dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint bench bench-threads browser clean
+.PHONY: report test screenshot lint bench bench-threads browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,20 @@ $(STAMP): pyproject.toml constraints.txt
 report: $(STAMP)
 	$(BIN)/sepconv report --out report
 
-## The whole test suite (installs headless Chromium for the browser test where apt can)
+## The whole test suite (installs headless Chromium for the browser tests where apt can)
 test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
+## The README's picture: the page `make report` writes, captured by headless Chromium
+screenshot: report browser
+	$(BIN)/python tests/test_report_browser.py report/index.html docs/report-screenshot.png
+
+## Chromium and its driver, both needed by the browser tests (Selenium drives chromedriver)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	  || echo "chromium could not be installed: the browser test will be skipped"; }
+	  || echo "chromium or chromedriver could not be installed: the browser tests will be skipped"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

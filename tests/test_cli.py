@@ -31,6 +31,28 @@ def test_every_subcommand_help_has_examples():
         assert "Examples" in out and "sepconv " in out, args
 
 
+def _commands(group, path=()):
+    """Every command path of the CLI, subcommands of groups included."""
+    import typer.main
+
+    command = typer.main.get_command(app) if not path else group
+    subs = getattr(command, "commands", {})
+    yield path
+    for name, sub in subs.items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_help_shows_no_value_type_beside_flags():
+    paths = list(_commands(app))
+    assert ("filter",) in paths and ("cost", "spatial") in paths and () in paths
+    for path in paths:
+        out = run(*path, "--help").output
+        assert "<bool>" not in out, path
+        assert "--help" in out, path
+    # options that take a value keep their type
+    assert "<str>" in run("filter", "--help").output
+
+
 def test_analyze_sobel_prints_integer_factors():
     result = run("analyze", "sobel")
     assert result.exit_code == 0, result.output
@@ -68,6 +90,10 @@ def test_analyze_bad_specs_exit_2_with_reason():
         ("[[1,2],[3]", "not a valid"),
         ("gaussian:sigma", "key=value"),
         ("missing.npy", "does not exist"),
+        ("[]", "the kernel is empty"),
+        ("[[]]", "the kernel is empty"),
+        ("[['a']]", "not real numbers"),
+        ("[1e999]", "NaN or infinite"),
     ):
         result = run("analyze", spec)
         assert result.exit_code == 2 and words in result.output, (spec, result.output)

@@ -25,6 +25,9 @@ def net():
 
 def no_convs():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+
+def pointwise_only():
+    return nn.Sequential(nn.Conv2d(1, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, groups=8))
 """
 
 
@@ -102,3 +105,30 @@ def test_bad_input_is_named(models_module, tmp_path, args, message):
     flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
     assert message in flat, result.output
     assert not out.exists()
+
+
+def test_nothing_converted_is_said_plainly_with_the_reasons(models_module, tmp_path):
+    out = tmp_path / "same.pt"
+    result = runner.invoke(
+        app, ["convert", f"{models_module}:pointwise_only", "--input", "1x8x8", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "nothing converted: the 2 convolutions of the model were left as they are" in text
+    # 8 + 8 and 8 * 9 + 8 weights; 8 * 8² + 8 * 6² * 9 MACs
+    assert "for the reasons below; the model is unchanged (96 weights, 3,104 MACs" in text
+    assert "0: 1x1 kernel" in text and "2: grouped (groups=8)" in text
+    assert "total" not in text and "MACs after" not in text  # no empty table of zeros
+    # The library's report says the same, and a model with nothing to convert is named so.
+    from sepconv import nn as snn
+
+    _, report = snn.convert(torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3)), include=lambda *a: False)
+    assert str(report).startswith(
+        "nothing converted: the only convolution of the model was left as it is, for the "
+        "reason below; the model is unchanged (80 weights)\nleft as it is (1):\n  0: "
+    )
+    _, empty = snn.convert(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+    assert str(empty) == (
+        "nothing converted: the model has no nn.Conv2d to convert; the model is unchanged "
+        "(6 weights)"
+    )

@@ -17,8 +17,9 @@ tifffile = pytest.importorskip("tifffile")
 
 runner = CliRunner()
 rng = np.random.default_rng(4)
-BLUR = "[[1,2,1],[2,4,2],[1,2,1]]"
-BLUR_ARRAY = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+# A binomial blur whose taps sum to 1 (powers of two: exact sums), so uint8 holds its output.
+BLUR = "[[0.0625,0.125,0.0625],[0.125,0.25,0.125],[0.0625,0.125,0.0625]]"
+BLUR_ARRAY = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
 
 
 def run(*args: str):
@@ -51,6 +52,46 @@ def test_grey_png_keeps_dtype_and_prints_plan_and_time(tmp_path):
     assert got.dtype == np.uint8
     np.testing.assert_array_equal(got, filters.correlate(grey, weights))
     assert np.abs(got.astype(int) - ndi.correlate(grey, weights)).max() <= 1
+
+
+def test_negative_taps_on_uint8_give_float32_unless_dtype_says_otherwise(tmp_path):
+    grey = _u8(20, 24)
+    _io.write_image(tmp_path / "in.png", grey)
+    sobel = kernels.sobel(axis=0)
+    exact = ndi.correlate(grey.astype(np.float64), sobel)
+    assert exact.min() < 0 and exact.max() > 255  # nothing uint8 could hold
+    result = run(tmp_path / "in.png", tmp_path / "edges.tif", "-k", "sobel:axis=0")
+    assert result.exit_code == 0, result.output
+    assert "(20, 24) float32" in result.output and "warning" not in result.output
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "edges.tif"), exact)
+    # A PNG cannot hold float32: refused with the fix, nothing written.
+    png = run(tmp_path / "in.png", tmp_path / "edges.png", "-k", "sobel:axis=0")
+    assert png.exit_code == 1 and "write .tif or .npy" in png.output
+    assert not (tmp_path / "edges.png").exists()
+    # Asked for, uint8 is used as scipy's output= is, with a warning that values wrap.
+    forced = run(
+        tmp_path / "in.png", tmp_path / "wrapped.png", "-k", "sobel:axis=0", "--dtype", "uint8"
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "warning: --dtype uint8 cannot hold the negative values" in forced.output
+    assert "-1 is stored as 255" in forced.output
+    np.testing.assert_array_equal(
+        _io.read_image(tmp_path / "wrapped.png").data, ndi.correlate(grey, sobel)
+    )
+    # Taps summing above 1 would overflow uint8 the same way; int16 input holds Sobel of uint8.
+    box = run(tmp_path / "in.png", tmp_path / "box.npy", "-k", "box:size=3", "--json")
+    assert json.loads(box.output)["dtype"] == "float32"
+    signed = run(tmp_path / "in.png", tmp_path / "s.npy", "-k", "sobel", "--dtype", "int16")
+    assert signed.exit_code == 0 and "warning" not in signed.output
+    assert "negative taps (sobel)" in " ".join(run("--help").output.split())
+
+
+def test_empty_inline_kernel_is_reported_as_empty(tmp_path):
+    _io.write_image(tmp_path / "in.png", _u8(8, 8))
+    result = run(tmp_path / "in.png", tmp_path / "o.png", "-k", "[]")
+    assert result.exit_code == 2 and "kernel matrix '[]' holds no numbers" in result.output
+    assert "the kernel is empty" in result.output and "dimension" not in result.output
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_colour_png_is_filtered_per_channel_into_float_tiff(tmp_path):

@@ -287,7 +287,10 @@ def test_write_volume_failing_block_leaves_nothing_behind(tmp_path, suffix):
 
 
 def _options(**kw):
-    return _io.FilterOptions(kernel="[[1, 2, 1], [2, 4, 2], [1, 2, 1]]", **kw)
+    # a binomial blur whose taps sum to 1, so a uint8 image keeps its dtype
+    return _io.FilterOptions(
+        kernel="[[0.0625, 0.125, 0.0625], [0.125, 0.25, 0.125], [0.0625, 0.125, 0.0625]]", **kw
+    )
 
 
 def test_filter_image_file_filters_each_colour_channel(tmp_path):
@@ -332,7 +335,7 @@ def test_filter_batch_writes_the_good_files_reports_the_bad_and_skips_on_rerun(t
     assert len(seen) == 4
     assert "c.png" in results[2].error
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "d.png"]
-    weights = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    weights = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
     np.testing.assert_array_equal(
         _io.read_image(tmp_path / "out" / "b.png").data,
         ndi.correlate(images["b.png"], weights),

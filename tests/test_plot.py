@@ -396,6 +396,46 @@ def test_filter_speed_charts_the_headline_rows_of_a_full_run_against_peers_only(
     assert labels == {"cv2.sepFilter2D"}
 
 
+def test_filter_heatmap_divides_by_each_peers_fastest_and_frames_slower_cells(tmp_path):
+    def row(family, dtype, shape, k, mine, **peers):
+        names = {
+            "sep": "cv2.sepFilter2D",
+            "blur": "cv2.GaussianBlur",
+            "scipy": "scipy.x",
+            "torch": "cv2.sepFilter2D after torch op",
+        }
+        times = {"sepconv.correlate": mine, **{names[n]: t for n, t in peers.items()}}
+        return {"family": family, "dtype": dtype, "shape": shape, "ksize": k,
+                "primary": "sepconv.correlate",
+                "contenders": {n: {"median_s": t} for n, t in times.items()}}  # fmt: skip
+
+    cases = [
+        row("gaussian", "float32", [64, 64], 3, 2.0, sep=4.0, blur=1.0, scipy=20.0, torch=0.1),
+        row("gaussian", "float32", [64, 64], 7, 1.0, sep=4.0, scipy=2.0),
+        row("gaussian", "float32", [1080, 1920], 3, 1.0, sep=0.5, scipy=2.0),
+        row("box", "uint8", [64, 64], 31, 3.0, sep=1.0),
+    ]
+    fig = plot.filter_heatmap(write(tmp_path, "filters.json", {"cases": cases}), small=True)
+    cv = axes(fig, "OpenCV: gaussian float32")
+    values = cv.images[0].get_array()
+    # rows: 64², then 1920x1080 (more pixels); columns: k = 3, 7
+    assert [t.get_text() for t in cv.get_yticklabels()] == ["64²", "1920×1080"]
+    assert values[0, 0] == 2.0  # against cv2.GaussianBlur, the faster OpenCV function
+    assert values[0, 1] == 0.25 and values[1, 0] == 2.0 and np.ma.is_masked(values[1, 1])
+    framed = [p for p in cv.patches if not p.get_fill()]
+    assert len(framed) == 2  # the two cells where sepconv is slower
+    norm = cv.images[0].norm
+    assert norm.vmin * norm.vmax == pytest.approx(1.0)  # 1x is the middle colour
+    scipy = axes(fig, "scipy.ndimage: gaussian float32").images[0].get_array()
+    assert scipy[0, 0] == pytest.approx(0.1) and scipy[0, 1] == 0.5
+    assert axes(fig, "OpenCV: box uint8").images[0].get_array()[0, 0] == 3.0
+    assert np.ma.is_masked(axes(fig, "scipy.ndimage: box uint8").images[0].get_array()[0, 0])
+    with pytest.raises(ValueError, match="no case with sepconv and a peer timed"):
+        plot.filter_heatmap(
+            write(tmp_path, "none.json", {"cases": [row("box", "uint8", [8, 8], 3, 1.0)]})
+        )
+
+
 def test_filter_speed_reads_long_records_in_ms(tmp_path):
     data = {
         "results": [

@@ -170,7 +170,8 @@ def test_batch_interrupted_at_random_points_resumes_to_the_clean_result(tmp_path
     src, out, ref = tmp_path / "in", tmp_path / "out", tmp_path / "ref"
     _make_batch(src)
     kernel = tmp_path / "k.npy"
-    np.save(kernel, rng.integers(-3, 4, (11, 11)).astype(np.float64))
+    weights = np.abs(rng.integers(-3, 4, (11, 11))) + 1.0
+    np.save(kernel, weights / weights.sum())  # taps sum to 1: the outputs stay uint8 PNGs
     points = np.random.default_rng(20261201)  # the interruption points, reproducibly
     options = _io.FilterOptions(kernel=str(kernel))
     clean = _io.filter_batch(_io.batch_pairs(src, ref), options)
@@ -466,7 +467,8 @@ def test_corrupt_files_are_reported_by_name_with_a_fix_and_the_batch_goes_on(tmp
     src, out = tmp_path / "in", tmp_path / "out"
     expect = _bad_files(src)
     sums = {p.name: _sha(p) for p in src.iterdir()}
-    result = runner.invoke(app, ["filter", str(src), str(out), "-k", "box:size=3", "--json"])
+    kernel = "box:size=3,normalize=True"  # taps sum to 1: the PNG output stays uint8
+    result = runner.invoke(app, ["filter", str(src), str(out), "-k", kernel, "--json"])
     assert result.exit_code == 1, result.output
     record = json.loads(result.output)
     status = {Path(f["input"]).name: f for f in record["files"]}

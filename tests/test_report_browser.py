@@ -29,7 +29,7 @@ from sepconv import report
 from sepconv.report import Section
 from sepconv.report._html import png_bytes_figure, render_page
 
-SECTIONS = ["kernels", "article", "figures"]
+SECTIONS = ["kernels", "article", "figures", "filtering"]
 CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -82,14 +82,21 @@ def test_sections_built_and_numbers_in_report_json(built):
     assert figures["spectra"]["disk:radius=7"]["rank"] == 6
 
 
+def _text(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", "", fragment)
+
+
 def test_every_figure_has_title_explanation_command_and_toc_entry(built):
     _, html, data = built
-    figures = re.findall(
+    found = re.findall(
         r'<figure id="([^"]+)" data-title="([^"]*)"><h3>[^<]*</h3><img alt="[^"]*" '
-        r'src="data:image/png;base64,[A-Za-z0-9+/=]+"><figcaption><p>([^<]{80,})</p>'
-        r'<p class="cmd">Reproduce: <code>([^<]+)</code></p></figcaption></figure>',
+        r'src="data:image/png;base64,[A-Za-z0-9+/=]+"><figcaption><p>(.{80,}?)</p>'
+        r'<p class="cmd">Reproduce: (<code class="command">.*?</code>)</p></figcaption></figure>',
         html,
     )
+    figures = [
+        (anchor, title, caption, _text(command)) for anchor, title, caption, command in found
+    ]
     ids = [f[0] for f in figures]
     assert ids == [
         "fig-separable-kernel",
@@ -103,6 +110,7 @@ def test_every_figure_has_title_explanation_command_and_toc_entry(built):
         "fig-filter-speed",
         "fig-ndimage-speed",
         "fig-layer-speedup",
+        "fig-filter-heatmap",
     ]
     nav = html.split("<nav", 1)[1].split("</nav>", 1)[0]
     for anchor, title, _, command in figures:
@@ -111,11 +119,18 @@ def test_every_figure_has_title_explanation_command_and_toc_entry(built):
     commands = {
         **data["sections"]["article"]["data"]["commands"],
         **data["sections"]["figures"]["data"]["commands"],
+        "filter-heatmap": data["sections"]["filtering"]["data"]["benchmark"]["figure"],
     }
     assert sorted(commands.values()) == sorted(f[3] for f in figures)
-    assert html.count("<img") == len(figures)
+    # and one untitled picture: the filtering section's sample image before and after
+    assert html.count("<img") == len(figures) + 1
     spatial_caption = figures[1][2]
     assert "81 multiplications" in spatial_caption and "72 in all" in spatial_caption
+    # a command inside a caption is code that breaks only between its words
+    assert (
+        '<code class="command"><span>sepconv</span> <span>cost</span> <span>spatial</span> '
+        "<span>--image</span> <span>5x5</span> <span>--kernel</span> <span>3x3</span></code>"
+    ) in spatial_caption
 
 
 def test_page_is_self_contained_with_machine_footer(built):
@@ -127,6 +142,25 @@ def test_page_is_self_contained_with_machine_footer(built):
     meta = data["meta"]
     for value in (meta["date"], meta["processor"], meta["versions"]["numpy"]):
         assert str(value) in footer
+
+
+def test_glance_says_what_sepconv_does_with_one_kernel_set(built):
+    _, html, data = built
+    glance = html.split('<section id="at-a-glance">', 1)[1].split("</section>", 1)[0]
+    cards = re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd>", glance)
+    labels = [label for label, _ in cards]
+    # Results for the reader, not the project's own checklist of benchmark targets.
+    assert "targets" not in html.lower().split("<main>", 1)[1].split("</dl>", 1)[0]
+    assert not any("target" in label for label in labels)
+    # One kernel set: the table's count is the spectra figure's.
+    kernels = data["sections"]["kernels"]["data"]["kernels"]
+    spectra = data["sections"]["figures"]["data"]["spectra"]
+    assert list(kernels) == list(spectra)
+    separable = sum(info["rank"] == 1 for info in spectra.values())
+    assert ("kernels that separate", f"{separable} of {len(spectra)}") in cards
+    assert sum("kernel" in label for label in labels) == 1
+    speed_card = next(value for label, value in cards if "measured now" in label)
+    assert re.fullmatch(r"[\d.]+× (faster|slower) than scipy|as fast as scipy", speed_card)
 
 
 def test_skipped_section_says_why_and_how_to_retry():
@@ -262,6 +296,55 @@ def test_report_fits_a_phone_screen(built, browser):
         browser.set_window_size(1280, 900)
     assert found["overflow"] <= 0, "the page scrolls sideways on a phone"
     assert all(0 < w <= width for w in img_widths)
+
+
+def test_report_shows_the_benchmark_as_a_picture_and_no_wide_table(built, browser):
+    from sepconv.report._filtering import find_results
+
+    if find_results() is None:
+        pytest.skip("benchmarks/results/filters.json is not in this checkout")
+    result, _, _ = built
+    inspect_page(browser, result.index)
+    text = browser.execute_script("return document.body.innerText;")
+    assert "targets met" not in text.lower()
+    picture = browser.execute_script(
+        "const i = document.querySelector('#fig-filter-heatmap img');"
+        "return i && [i.complete, i.naturalWidth, i.getBoundingClientRect().width];"
+    )
+    assert picture and picture[0] and picture[1] > 500 and picture[2] > 300, picture
+    # The full table is folded away behind the picture: on the page, but not shown.
+    folded = browser.execute_script(
+        "return Array.from(document.querySelectorAll('details table'), t => t.checkVisibility());"
+    )
+    assert folded == [False]
+    widths = (
+        "const main = document.querySelector('main').clientWidth;"
+        "return Array.from(document.querySelectorAll('table'))"
+        ".filter(t => t.checkVisibility())"
+        ".map(t => [t.getBoundingClientRect().width, main]);"
+    )
+    assert all(width <= main + 1 for width, main in browser.execute_script(widths))
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true);")
+    opened = browser.execute_script(widths)
+    assert len(opened) == len(browser.execute_script("return document.querySelectorAll('table');"))
+    assert all(width <= main + 1 for width, main in opened), opened
+
+
+def test_commands_never_break_inside_a_word(built, browser):
+    result, _, _ = built
+    words = (
+        "return Array.from(document.querySelectorAll('code.command span'),"
+        " s => [s.textContent, s.getClientRects().length]);"
+    )
+    for width in (1280, 390):
+        browser.set_window_size(width, 900)
+        try:
+            inspect_page(browser, result.index)
+            found = browser.execute_script(words)
+        finally:
+            browser.set_window_size(1280, 900)
+        assert any(word == "--image" for word, _ in found)
+        assert all(lines == 1 for _, lines in found), [w for w, n in found if n != 1]
 
 
 def test_checker_catches_a_broken_page(browser, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def small_image() -> np.ndarray:
 
 def _section(tmp_path, image, **kwargs):
     ctx = report.Context(out_dir=tmp_path)
+    kwargs.setdefault("measure_first_calls", False)  # a new process per filter: one test does
     return _filtering.build_filtering(ctx, image=image, repeats=1, **kwargs)
 
 
@@ -62,6 +64,73 @@ def test_section_has_plans_live_rows_and_checks(tmp_path, small_image):
     assert data["lowrank"]["within_bound"]
     assert data["benchmark"] is None and "No benchmark results" in section.html
     assert section.title == "Filtering" and "<img" in section.html
+
+
+def test_first_calls_are_timed_in_a_new_process_that_imports_this_sepconv(small_image):
+    import os
+
+    import sepconv
+
+    cases = _filtering.filter_cases()
+    broken = _filtering.FilterCase(**{**vars(cases[0]), "key": "broken"})
+    broken.options = {"method": "no-such-method"}
+    found = _filtering.first_calls(small_image, [cases[1], broken], calls=2)
+    gauss = found["gaussian"]
+    assert gauss["pid"] != os.getpid()
+    assert Path(gauss["sepconv"]).resolve() == Path(sepconv.__file__).resolve()
+    assert gauss["import_s"] > 0 and len(gauss["calls_s"]) == 2
+    assert all(t > 0 for t in gauss["calls_s"])
+    # A run that fails says why instead of showing a time.
+    assert "method" in found["broken"]["error"] and "calls_s" not in found["broken"]
+
+
+def test_section_shows_first_calls_and_cards_in_words(tmp_path, small_image, monkeypatch):
+    seen = []
+
+    def fake_first_calls(image, cases):
+        seen.append([case.key for case in cases])
+        return {case.key: {"import_s": 0.2, "calls_s": [0.31, 0.002, 0.0001]} for case in cases}
+
+    monkeypatch.setattr(_filtering, "first_calls", fake_first_calls)
+    section = _section(tmp_path, small_image, results=None, measure_first_calls=True)
+    assert seen == [["sobel", "gaussian", "disk", "disk_lowrank"]]
+    assert all(row["new_process"]["calls_s"][0] == 0.31 for row in section.data["live"])
+    assert "<th>1st call ms</th><th>2nd ms</th><th>3rd ms</th><th>import s</th>" in section.html
+    assert "<td>310</td><td>2</td><td>0.1</td><td>0.20</td>" in section.html
+    assert "0.00" not in section.html.split("1st call ms", 1)[1].split("</table>", 1)[0]
+    [(label, value, note)] = section.summary
+    assert "measured now" in label and value.endswith("than scipy") and "OpenCV" in note
+
+
+def test_benchmark_is_a_heat_map_with_the_table_folded_behind(tmp_path):
+    def case(family, dtype, shape, k, mine, cv2, scipy):
+        scipy_name = "scipy.gaussian_filter" if family == "gaussian" else "scipy.uniform_filter"
+        times = {"sepconv.correlate": mine, "cv2.sepFilter2D": cv2, scipy_name: scipy}
+        return {
+            "group": family, "family": family, "dtype": dtype, "shape": shape, "ksize": k,
+            "primary": "sepconv.correlate",
+            "contenders": {name: {"median_s": t} for name, t in times.items()},
+            "ratios": {"sepconv.correlate": {n: mine / t for n, t in times.items() if n[0] != "s"}
+                       | {scipy_name: mine / scipy}},
+        }  # fmt: skip
+
+    cases = [
+        case("gaussian", "float32", [64, 64], 3, 1.0, 2.0, 10.0),
+        case("box", "uint8", [64, 64], 31, 3.0, 1.0, 10.0),
+    ]
+    meta = {"date": "today", "cpu": "cpu", "logical_cpus": 2, "loadavg_start": [1, 1, 1]}
+    path = tmp_path / "filters.json"
+    path.write_text(json.dumps({"meta": meta, "cases": cases, "targets": [{"met": False}]}))
+    html, summary = _filtering._benchmark_html(path)
+    picture, folded = html.split("<details>", 1)
+    assert 'id="fig-filter-heatmap"' in picture and "<img" in picture and "<table" not in picture
+    assert "<table" in folded and folded.count("<tr>") == 1 + len(cases)
+    headings = re.findall(r"<th>([^<]+)</th>", folded)
+    assert headings[-2:] == ["÷ cv2", "÷ scipy"]  # scipy's two filters share a column
+    assert "<td>0.50</td><td>0.10</td>" in folded and "<td>3.00</td><td>0.30</td>" in folded
+    assert "target" not in html.replace("benchmark's own targets", "")
+    assert summary["cases"] == 2 and "targets" not in summary
+    assert summary["figure"] == "sepconv figure filter-heatmap --out filter-heatmap.png"
 
 
 def test_section_degrades_without_cv2_and_matplotlib(tmp_path, small_image, monkeypatch):

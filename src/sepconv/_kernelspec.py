@@ -45,9 +45,10 @@ def parse_kernel_spec(spec: str, ndim: int | None = None) -> np.ndarray:
         raise ValueError(f"kernel spec is empty; give {SPEC_HELP}")
     if text.startswith("["):
         try:
-            return np.asarray(ast.literal_eval(text))
+            weights = np.asarray(ast.literal_eval(text))
         except (ValueError, SyntaxError) as exc:
             raise ValueError(f"kernel matrix {text!r} is not a valid nested list: {exc}") from None
+        return _check_weights(weights, f"kernel matrix {text!r}", _MATRIX_LAYOUT)
     path = Path(text)
     if path.suffix.lower() in {".npy", ".txt", ".csv"}:
         return _read_kernel_file(path, text)
@@ -89,19 +90,35 @@ def _read_kernel_file(path: Path, text: str) -> np.ndarray:
         raise ValueError(
             f"kernel file {text!r} cannot be read as a kernel ({exc}); it must hold {layout}"
         ) from None
+    return _check_weights(weights, f"kernel file {text!r}", layout)
+
+
+#: What an inline kernel matrix must look like, for error messages.
+_MATRIX_LAYOUT = 'a nested list of numbers, such as "[[1,2,1],[2,4,2],[1,2,1]]"'
+
+
+def _check_weights(weights: np.ndarray, what: str, layout: str) -> np.ndarray:
+    """``weights`` if it holds at least one real, finite number; else an error naming ``what``.
+
+    Examples
+    --------
+    >>> _check_weights(np.array([]), "kernel matrix '[]'", _MATRIX_LAYOUT)
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel matrix '[]' holds no numbers: the kernel is empty; it must hold a nested ...
+    """
     if weights.size == 0:
-        raise ValueError(f"kernel file {text!r} holds no numbers; it must hold {layout}")
+        raise ValueError(f"{what} holds no numbers: the kernel is empty; it must hold {layout}")
     if weights.dtype.kind not in "biuf":
         raise ValueError(
-            f"kernel file {text!r} holds dtype {weights.dtype}, not real numbers; "
-            f"it must hold {layout}"
+            f"{what} holds dtype {weights.dtype}, not real numbers; it must hold {layout}"
         )
     bad = ~np.isfinite(weights)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"kernel file {text!r} holds {int(bad.sum())} NaN or infinite value(s), the first "
-            f"at index {where}; every tap must be a finite number: fix or regenerate the file"
+            f"{what} holds {int(bad.sum())} NaN or infinite value(s), the first at index "
+            f"{where}; every tap must be a finite number"
         )
     return weights
 

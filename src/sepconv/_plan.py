@@ -177,12 +177,18 @@ class Plan:
     def explain(self) -> str:
         """A few lines saying what will run, what it costs and why it was chosen.
 
+        The plan is chosen by its estimated memory loads per output element (the
+        quantity the engine's loops are bound by), not by its multiplications: a
+        symmetric pair of taps costs one multiplication but two loads, so the plan
+        with fewer multiplications is not always the faster one.
+
         Examples
         --------
         >>> import sepconv
         >>> print(sepconv.plan((64, 64), [[1, 2, 1], [2, 4, 2], [1, 2, 1]]).explain())
         ... # doctest: +ELLIPSIS
         separable: 2 passes of 3 taps (3 x 3 kernel on axes (0, 1) of a (64, 64) array)
+          why: cheapest exact method by estimated memory loads per output: 8.0 against direct 10.0
         ...
         """
         lines = [
@@ -190,14 +196,18 @@ class Plan:
             f"{self.axes} of a {self.shape} array)"
         ]
         lines.append(f"  why: {self.reason}")
+        lines.append(
+            "  cost: estimated memory loads per output element, what the engine's loops are "
+            "bound by; multiplications count a symmetric pair of taps once"
+        )
+        lines.append(f"    {'method':<9} {'loads':>7} {'mults':>7}  memory")
         for name in METHODS[1:]:
             if name in self.costs:
                 mark = "*" if name == self.method else " "
                 memory = self.memory.get(name)
                 lines.append(
-                    f"  {mark} {name:<9} {self.multiplications[name]:9.1f} multiplications/element"
-                    f", estimated cost {self.costs[name]:.1f}"
-                    + (f", memory {format_bytes(memory)}" if memory is not None else "")
+                    f"  {mark} {name:<9} {self.costs[name]:7.1f} {self.multiplications[name]:7.1f}"
+                    + (f"  {format_bytes(memory)}" if memory is not None else "")
                     + (
                         " (over budget)"
                         if memory is not None and memory > self.memory_budget
@@ -206,6 +216,17 @@ class Plan:
                 )
             elif name in self.rejected:
                 lines.append(f"    {name:<9} not used: {self.rejected[name]}")
+        fewer = [
+            name
+            for name in self.costs
+            if name != self.method
+            and self.multiplications[name] < self.multiplications[self.method]
+            and self.costs[name] > self.costs[self.method]
+        ]
+        if fewer:
+            lines.append(
+                f"  {' and '.join(fewer)}: fewer multiplications but more loads: estimated slower"
+            )
         lines.append(f"  memory budget: {format_bytes(self.memory_budget)} beyond input and output")
         if not self.exact or self.method == "lowrank":
             lines.append(
@@ -223,13 +244,27 @@ class Plan:
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        others = ", ".join(
-            f"{name} {self.multiplications[name]:.0f}"
-            for name in METHODS[1:]
-            if name in self.multiplications and name != self.method
+        # One line a reader can check: the estimated loads per output decide (the unit says
+        # so), the alternatives' loads show the margin; multiplications are told, not compared.
+        cost = self.costs[self.method]
+        others = [name for name in METHODS[1:] if name in self.costs and name != self.method]
+        over = {n for n in self.costs if self.memory.get(n, 0) > self.memory_budget}
+        if self.requested != "auto":
+            why = f"method={self.requested!r} was requested"
+        elif not others:
+            why = "the only plan for this kernel"
+        elif all(cost <= self.costs[n] for n in others):
+            why = "the cheapest plan"
+        else:
+            why = "the cheapest plan within the memory budget"
+        alternatives = ", ".join(
+            f"{n} {self.costs[n]:.0f}" + (" over budget" if n in over else "") for n in others
         )
-        text = f"{self._what()}, {self.multiplications[self.method]:.0f} mult/element"
-        return f"{text} (vs {others})" if others else text
+        return (
+            f"{self._what()}; {why}, about {cost:.0f} memory loads per output"
+            + (f" (against {alternatives})" if alternatives else "")
+            + f"; {self.multiplications[self.method]:.0f} multiplications per output"
+        )
 
     def _what(self) -> str:
         if self.method == "separable" and self.factors is not None:
@@ -237,7 +272,8 @@ class Plan:
             taps = " + ".join(str(s) for s in sizes)
             if len(set(sizes)) == 1:
                 taps = str(sizes[0])
-            text = f"separable: {len(sizes)} passes of {taps} taps"
+            passes = "1 pass" if len(sizes) == 1 else f"{len(sizes)} passes"
+            text = f"separable: {passes} of {taps} taps"
             running = [
                 ax
                 for ax, f in zip(self.axes, self.factors)
@@ -309,8 +345,9 @@ def plan(
     Examples
     --------
     >>> import sepconv
-    >>> str(sepconv.plan((256, 256), sepconv.kernels.sobel()))
-    'separable: 2 passes of 3 taps, 3 mult/element (vs direct 2, fft 39)'
+    >>> print(sepconv.plan((256, 256), sepconv.kernels.sobel()))
+    separable: 2 passes of 3 taps; the cheapest plan, about 7 memory loads per output (against
+    direct 8, fft 274); 3 multiplications per output
     >>> sepconv.plan((256, 256), sepconv.kernels.disk(7)).method
     'direct'
     >>> sepconv.plan((256, 256), sepconv.kernels.disk(7), rtol=0.3).method

@@ -194,14 +194,15 @@ def _fft_cost(
 
 
 def _reason(chosen: str, costs: dict[str, float], pool: list[str], rtol: float | None) -> str:
+    """Why ``chosen`` won, in the cost model's unit (memory loads per output element)."""
     ranked = sorted(pool, key=lambda m: costs[m])
     others = [m for m in ranked if m != chosen]
     if not others:
         return f"{chosen} is the only exact method for this kernel"
     runner = others[0]
     text = (
-        f"cheapest {'allowed' if rtol is not None else 'exact'} method: estimated cost "
-        f"{costs[chosen]:.1f} vs {runner} {costs[runner]:.1f}"
+        f"cheapest {'allowed' if rtol is not None else 'exact'} method by estimated memory "
+        f"loads per output: {costs[chosen]:.1f} against {runner} {costs[runner]:.1f}"
     )
     if "separable" not in pool and chosen != "separable":
         text += "; the kernel does not separate"

@@ -25,8 +25,35 @@ from .._files import json_default
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+def _untag_flags(command: Any, ctx: Any) -> None:
+    """Show no value type beside a flag (``--json``, ``--help``), in ``command`` and below.
+
+    typer's help prints every option's type (``--dtype <str>``), flags included
+    (``--json <bool>``), as if a flag took a value; an empty metavar shows nothing there.
+    """
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _untag_flags(sub, ctx)
+
+
 class _PlainErrorsGroup(TyperGroup):
-    """A typer group whose usage errors are click's plain, unwrapped lines."""
+    """A typer group whose usage errors are click's plain, unwrapped lines, and whose help
+    shows no ``<bool>`` beside flags."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _untag_flags(command, ctx)
+        return command
 
     def main(
         self,

@@ -116,6 +116,9 @@ def _ms(seconds: float | None) -> str:
 
 
 def _print_report(report: Any, title: str) -> None:
+    if not report.layers:  # no empty table with zero totals: say so, and why
+        console.print(f"{title}: {report}", markup=False, highlight=False, soft_wrap=True)
+        return
     table = Table(title=title)
     columns = ("layer", "kind", "rank", "weight error", "output error", "MACs before",
                "MACs after", "ms before", "ms after")  # fmt: skip

@@ -45,7 +45,13 @@ def filter_command(
     rtol: float = typer.Option(
         None, help="Relative kernel error allowed; lets auto pick a low-rank plan."
     ),
-    dtype: str = typer.Option(None, help="Output dtype (default: the input's), e.g. float32."),
+    dtype: str = typer.Option(
+        None,
+        help="Output dtype, e.g. float32. Default: the input's if it holds every value the "
+        "kernel can make from it, else float32 (float64 from 32- and 64-bit integers), so "
+        "nothing wraps around: negative taps (sobel) or taps summing above 1 (box without "
+        "normalize=True) on a uint8 image give float32.",
+    ),
     axes: str = typer.Option(
         None, help="Axes to filter, e.g. 0,1 (default: all but a colour channel axis)."
     ),
@@ -66,8 +72,10 @@ def filter_command(
 ) -> None:
     """Filter images, batches of images and out-of-core volumes with a kernel.
 
-    Colour images are filtered channel by channel; the output keeps the
-    input's dtype unless --dtype is given, and is written to a temporary
+    Colour images are filtered channel by channel.  The output keeps the
+    input's dtype where that holds every value the kernel can make from it;
+    otherwise it is float32 (see --dtype), which PNG and JPEG cannot store:
+    write .tif or .npy, or normalise the kernel.  It is written to a temporary
     file then renamed, so it is never half written.  A batch (directory or
     glob) writes OUTPUT/<same name>, skips outputs that exist and are newer
     than their input (--overwrite to redo), and reports each failing file
@@ -79,13 +87,15 @@ def filter_command(
 
     Examples:
 
-      sepconv filter photo.png edges.tif --kernel sobel:axis=0 --dtype float32
+      sepconv filter photo.png edges.tif --kernel sobel:axis=0
 
       sepconv filter scan.tif smooth.tif --kernel gaussian:sigma=2
 
-      sepconv filter raw/ smoothed/ --kernel "[[1,2,1],[2,4,2],[1,2,1]]"
+      sepconv filter raw/ smoothed/ --kernel binomial:n=5,normalize=True
 
-      sepconv filter "raw/**/*.png" out/ --kernel box:size=5 --workers 4
+      sepconv filter scan.npy blurred.npy --kernel "[[1,2,1],[2,4,2],[1,2,1]]"
+
+      sepconv filter "raw/**/*.png" out/ --kernel box:size=5,normalize=True --workers 4
 
       sepconv filter volume.zarr smooth.zarr --kernel gaussian:sigma=2 --chunks 64,256,256
 
@@ -103,6 +113,7 @@ def filter_command(
             convolve=convolve,
         )
         options.check()
+        _warn_if_it_wraps(kernel, dtype)
         chunk_shape = _int_tuple(chunks, "--chunks")
         batch = _io.is_batch(input)
         pairs = _io.batch_pairs(input, output) if batch else []
@@ -164,6 +175,32 @@ def filter_command(
     except (ValueError, TypeError, ImportError, OSError) as exc:
         _error(exc)
     _finish(results, as_json, single=not batch)
+
+
+def _warn_if_it_wraps(kernel: str, dtype: str | None) -> None:
+    """Warn, on stderr, when an unsigned ``--dtype`` meets a kernel with negative taps.
+
+    Asked for explicitly, the dtype is used (as scipy.ndimage's ``output`` is), but the
+    negative values such a kernel makes wrap around silently (-1 becomes 255 in uint8).
+    """
+    import numpy as np
+
+    from .._kernelspec import parse_kernel_spec
+
+    try:
+        target = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        return  # reported with the fix when the output is made
+    if target is None or target.kind != "u" or not (parse_kernel_spec(kernel) < 0).any():
+        return
+    Console(stderr=True).print(
+        f"warning: --dtype {target} cannot hold the negative values kernel {kernel!r} makes; "
+        f"they wrap around (-1 is stored as {np.array(-1).astype(target)!s}). Choose a signed "
+        "or float --dtype (int16, float32) to keep them.",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
 
 
 def _int_tuple(text: str | None, name: str) -> tuple[int, ...] | None:

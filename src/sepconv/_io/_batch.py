@@ -141,7 +141,7 @@ class FilterOptions:
 
     ``kernel`` is a kernel spec (see :func:`sepconv._kernelspec.parse_kernel_spec`),
     parsed for the number of spatial axes of each input; ``axes`` overrides the
-    spatial axes; ``dtype`` is the output dtype (``None`` keeps the input's).
+    spatial axes; ``dtype`` is the output dtype (``None``: see :meth:`output_dtype`).
     """
 
     kernel: str
@@ -164,6 +164,38 @@ class FilterOptions:
         """The kernel for ``ndim`` filtered axes."""
         return _parse_kernel(self.kernel, ndim)
 
+    def output_dtype(self, dtype: Any, weights: np.ndarray) -> np.dtype:
+        """The output dtype for an input of ``dtype``: ``self.dtype`` when given, else the
+        input's if it holds every value ``weights`` can make from it, else floating point.
+
+        An integer output wraps what it cannot hold (-1 becomes 255 in uint8), silently:
+        Sobel on a uint8 image, or taps summing above 1, would write garbage.  So without
+        an explicit dtype such inputs get float32 (float64 from 32- and 64-bit integers).
+        Values in ``(min - 1, max + 1)`` are kept: the cast truncates toward zero.
+
+        Examples
+        --------
+        >>> sobel = FilterOptions("sobel:axis=0").weights(2)
+        >>> FilterOptions("sobel:axis=0").output_dtype(np.uint8, sobel)
+        dtype('float32')
+        >>> FilterOptions("sobel:axis=0").output_dtype(np.float64, sobel)  # floats hold it all
+        dtype('float64')
+        >>> FilterOptions("sobel:axis=0", dtype="uint8").output_dtype(np.uint8, sobel)
+        dtype('uint8')
+        >>> mean = FilterOptions("box:size=3,normalize=True")  # taps sum to 1: uint8 holds it
+        >>> mean.output_dtype(np.uint8, mean.weights(2))
+        dtype('uint8')
+        >>> box = FilterOptions("box:size=3")  # a sum of 9 pixels: up to 9 * 255
+        >>> box.output_dtype(np.uint8, box.weights(2)), box.output_dtype(np.uint32, box.weights(2))
+        (dtype('float32'), dtype('float64'))
+        """
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "biu" or result_range(dtype, weights) is None:
+            return dtype
+        return np.promote_types(dtype, np.float32)
+
     def filter_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`sepconv.correlate` / :func:`sepconv.convolve`."""
         return {
@@ -173,6 +205,28 @@ class FilterOptions:
             "rtol": self.rtol,
             **self.extra,
         }
+
+
+def result_range(dtype: Any, weights: Any) -> tuple[float, float] | None:
+    """``(smallest, largest)`` value ``weights`` can make from data of integer ``dtype``,
+    or None when ``dtype`` holds all of them (values in ``(min - 1, max + 1)`` truncate
+    into it) or is not an integer type.
+
+    Examples
+    --------
+    >>> result_range(np.uint8, [[-1, 0, 1]]), result_range(np.uint8, [[0.25, 0.5, 0.25]])
+    ((-255.0, 255.0), None)
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biu":
+        return None
+    low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    w = np.asarray(weights, dtype=np.float64)
+    plus, minus = float(w[w > 0].sum()), float(w[w < 0].sum())
+    smallest, largest = plus * low + minus * high, plus * high + minus * low
+    if low - 1 < smallest and largest < high + 1:
+        return None
+    return smallest, largest
 
 
 _KERNEL_CACHE: dict[tuple[str, int], np.ndarray] = {}
@@ -197,7 +251,7 @@ def _filter_array(data: np.ndarray, axes: tuple[int, ...], options: FilterOption
     from .. import filters
 
     weights = options.weights(len(axes))
-    output = None if options.dtype is None else np.dtype(options.dtype)
+    output = options.output_dtype(data.dtype, weights)
     func = filters.convolve if options.convolve else filters.correlate
     from .._lazy import engine_threads
 

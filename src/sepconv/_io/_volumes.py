@@ -128,7 +128,7 @@ def filter_volume(
     spatial = Image(np.empty((0,) * array.ndim), channel_axis).spatial_axes
     axes = spatial if options.axes is None else options.axes
     weights = options.weights(len(axes))
-    output = None if options.dtype is None else np.dtype(options.dtype)
+    output = options.output_dtype(array.dtype, weights)
     func = sdask.convolve if options.convolve else sdask.correlate
     plan = _describe_plan(array.shape, array.dtype, weights, axes, options)
     result = func(array, weights, output=output, axes=axes, **options.filter_kwargs())

@@ -157,7 +157,31 @@ class SeparationReport:
             return "per output position"
         return "for input " + "x".join(map(str, self.input_size))
 
+    def _nothing_converted(self) -> str:
+        """What a report without converted layers says instead of an empty table."""
+        n = len(self.skipped)
+        if n:
+            why = (
+                f"the {'only convolution' if n == 1 else f'{n} convolutions'} of the model "
+                f"{'was' if n == 1 else 'were'} left as {'it is' if n == 1 else 'they are'}, "
+                f"for the reason{'' if n == 1 else 's'} below"
+            )
+        else:
+            why = "the model has no nn.Conv2d to convert"
+        kept = [f"{self.model_params_before:,} weights"]
+        if self.model_multiplications_before is not None:
+            kept.append(f"{self.model_multiplications_before:,} MACs {self._unit()}")
+        if self.latency_before is not None:
+            kept.append(f"{self.latency_before * 1e3:.3g} ms measured")
+        lines = [f"nothing converted: {why}; the model is unchanged ({', '.join(kept)})"]
+        if self.skipped:
+            lines.append(f"left as {'it is' if n == 1 else 'they are'} ({n}):")
+            lines += [f"  {name}: {reason}" for name, reason in self.skipped]
+        return "\n".join(lines)
+
     def __str__(self) -> str:
+        if not self.layers:
+            return self._nothing_converted()
         headers = (
             "layer",
             "kernel",

@@ -18,7 +18,8 @@ The six figures of the article sepconv grew from, recomputed:
 =========================  ==================================================================
 
 and the ones only sepconv can draw: :func:`singular_value_spectra` and :func:`lowrank_error`;
-from the JSON other parts of the project write: :func:`filter_speed`, :func:`layer_speedup` and
+from the JSON other parts of the project write: :func:`filter_speed`, :func:`filter_heatmap`,
+:func:`layer_speedup` and
 :func:`capacity_study`.  :data:`FIGURES` maps the names ``sepconv figure`` takes to the
 functions and :func:`draw` draws one by name.
 
@@ -43,6 +44,7 @@ from ._article import (
     sobel_filter,
     spatial_convolution,
 )
+from ._filter_map import filter_heatmap
 from ._ndimage import ndimage_speed
 from ._results import capacity_study, filter_speed, layer_speedup
 
@@ -58,6 +60,7 @@ __all__ = [
     "capacity_study",
     "depthwise_convolution",
     "draw",
+    "filter_heatmap",
     "filter_speed",
     "layer_speedup",
     "lowrank_error",
@@ -81,6 +84,7 @@ FIGURES: dict[str, Callable[..., Figure]] = {
     "spectra": singular_value_spectra,
     "lowrank": lowrank_error,
     "filter-speed": filter_speed,
+    "filter-heatmap": filter_heatmap,
     "ndimage-speed": ndimage_speed,
     "layer-speedup": layer_speedup,
     "capacity": capacity_study,
@@ -89,6 +93,7 @@ FIGURES: dict[str, Callable[..., Figure]] = {
 #: Where the figures drawn from results files look by default (relative to the working directory).
 RESULTS_DEFAULTS: dict[str, str] = {
     "filter-speed": "benchmarks/results/filters.json",
+    "filter-heatmap": "benchmarks/results/filters.json",
     "ndimage-speed": "benchmarks/results/ndimage.json",
     "layer-speedup": "benchmarks/results/layers_1thread.json",
     "capacity": "study/results.json",

@@ -16,15 +16,19 @@ if TYPE_CHECKING:
 
 __all__ = ["LOWRANK_KERNELS", "SPECTRA_KERNELS", "lowrank_error", "singular_value_spectra"]
 
-#: Kernels :func:`singular_value_spectra` draws by default (specs as ``sepconv analyze`` takes).
+#: Kernels :func:`singular_value_spectra` draws by default (specs as ``sepconv analyze`` takes);
+#: the report's kernel table analyses the same set, so its counts agree with this figure.
 SPECTRA_KERNELS = (
     "sobel",
+    "scharr",
+    "prewitt",
     "gaussian:sigma=2,ndim=2",
+    "gaussian:sigma=2,order=(0,1)",
     "box:size=5",
     "binomial:n=5",
-    "gabor:frequency=0.2",
     "laplacian",
     "log:sigma=1.4",
+    "gabor:frequency=0.2",
     "gabor:frequency=0.2,theta=0.785",
     "disk:radius=3",
     "disk:radius=7",
@@ -93,21 +97,23 @@ def singular_value_spectra(kernels: Any = None, *, small: bool = False) -> Figur
     axes[0].set_label("separable")
     axes[1].set_label("not separable")
     counts = [0, 0]
-    for i, (name, k) in enumerate(named.items()):
+    for name, k in named.items():
         a = analyze(k)
         s = a.singular_values
         rel = s / s[0] if s[0] > 0 else np.zeros_like(s)
-        ax = axes[0] if a.rank == 1 else axes[1]
-        counts[0 if a.rank == 1 else 1] += 1
+        side = 0 if a.rank == 1 else 1
+        ax = axes[side]
+        # Colours are counted per panel: lines side by side never share one.
         ax.plot(
             np.arange(1, rel.size + 1),
             np.maximum(rel, FLOOR),
             marker="o",
             markersize=3,
             linewidth=1.2,
-            color=COLORS[i % len(COLORS)],
+            color=COLORS[counts[side] % len(COLORS)],
             label=f"{name} (rank {a.rank})",
         )
+        counts[side] += 1
     for ax, title, n in zip(axes, ("separable: rank 1", "not separable: rank > 1"), counts):
         ax.set_yscale("log")
         ax.set_ylim(FLOOR / 3, 3)

@@ -35,12 +35,17 @@ SECTIONS: list[tuple[str, str]] = [
 
 @dataclass
 class Section:
-    """What one section contributes: a title, HTML body and the numbers behind it."""
+    """What one section contributes: a title, HTML body and the numbers behind it.
+
+    ``summary`` holds the section's cards for "At a glance": ``(label, value)`` or
+    ``(label, value, note)``, each saying what sepconv does for the reader (a measured
+    speed, a saving), not how the project tracks itself.
+    """
 
     title: str
     html: str
     data: dict[str, Any] = field(default_factory=dict)
-    summary: list[tuple[str, str]] = field(default_factory=list)
+    summary: list[tuple[str, ...]] = field(default_factory=list)
 
 
 @dataclass

@@ -111,8 +111,9 @@ def suite(tmp_path_factory) -> dict[str, dict]:
 
 def test_scipy_suite_runs_and_reaches_sepconv(suite):
     reached = [nodeid for nodeid, r in suite.items() if r["calls"]]
-    # Thousands of scipy's cases call the patched functions (quick run: ~1,200 of ~1,900).
-    assert len(reached) >= (1500 if FULL else 400), len(reached)
+    # Guards against a patch that silently did nothing.  With scipy 1.17, ~460 of the ~1,010
+    # quick cases reach sepconv.ndimage (~1,830 of 2,478 in all; front door: ~750 in all).
+    assert len(reached) >= 100, len(reached)
     names = {_function_of(nodeid) for nodeid in reached}
     assert names <= set(SCIPY_FUNCTIONS), names - set(SCIPY_FUNCTIONS)
 

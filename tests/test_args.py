@@ -26,14 +26,20 @@ def test_plan_takes_the_origins_correlate_takes_for_permuted_axes():
     np.testing.assert_allclose(lazy.compute(), ref, rtol=1e-12, atol=1e-12)
 
 
-def test_sepfilter_into_a_complex_output_equals_correlate():
-    # used to return 0j where correlate gives 0.25+0j
+def test_sepfilter_refuses_a_complex_output_for_real_data_as_correlate_does():
+    # sepfilter used to fill a complex output where correlate gave another answer;
+    # both now refuse it with scipy.ndimage.correlate's error (issue 18: accept exactly)
     x = np.ones((4, 5))
-    ours = sepconv.sepfilter(x, [[0.5], [0.5]], output=np.complex128)
-    ref = sepconv.correlate(x, np.outer([0.5], [0.5]), output=np.complex128)
-    assert ours.dtype == np.complex128
-    assert np.array_equal(ours, ref)
-    assert ours[0, 0] == 0.25 + 0j
+    with pytest.raises(RuntimeError, match="array type not supported") as theirs:
+        scipy.ndimage.correlate(x, np.outer([0.5], [0.5]), output=np.complex128)
+    for call in (
+        lambda: sepconv.sepfilter(x, [[0.5], [0.5]], output=np.complex128),
+        lambda: sepconv.correlate(x, np.outer([0.5], [0.5]), output=np.complex128),
+    ):
+        with pytest.raises(RuntimeError) as ours:
+            call()
+        assert str(ours.value).startswith(str(theirs.value))
+        assert "output" in str(ours.value)
 
 
 def test_dask_sepfilter_does_not_offer_an_option_it_cannot_take():

@@ -373,12 +373,17 @@ def assert_agree_to_rounding(front: np.ndarray, nd: np.ndarray, call: dict, whic
         assert np.all((error <= tol) | (np.isnan(front) & np.isnan(nd))), (error.max(), tol)
         return
     exact = _exact(call, which).real
-    if front.dtype.kind == "b":
-        assert not np.any((front != nd) & (np.abs(exact) > tol)), "bool differs away from 0"
+    # A result within rounding of an integer may truncate to either neighbour.
+    near = np.abs(exact - np.round(exact)) <= np.maximum(tol, 1e-6 * np.maximum(1.0, np.abs(exact)))
+    if front.dtype.kind == "b":  # bool stores the truncated value's low byte
+        assert not np.any((front != nd) & ~near), "bool differs away from an integer"
         return
-    near = np.abs(exact - np.round(exact)) <= 1e-6 * np.maximum(1.0, np.abs(exact))
     d = np.abs(_modular_difference(front, nd))
     allowed = (d == 0) | ((d == 1) & near) | (d <= tol)
+    if front.dtype == np.uint64:
+        # the uint64 cast changes branch at 2**63: a result within rounding of it may
+        # land on either side (a difference of 2**63)
+        allowed |= (d == 2**63) & (np.abs(exact - 2.0**63) <= tol)
     assert np.all(allowed), f"integer outputs differ by up to {d.max()} (tol {tol:.3g})"
 
 
@@ -388,6 +393,12 @@ def _front(which: str, call: dict[str, Any]) -> Callable[..., np.ndarray]:
         return getattr(sepconv, which)
 
     def sepfilter(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+        # correlate pairs the kernel's dimensions with the axes in increasing order,
+        # sepfilter factor i with axes[i]: the same filtering takes the sorted axes.
+        if axes is not None and not np.isscalar(axes):
+            axes = sorted(axes)
+        if not call["factors"]:  # the table's no-factor kernel is the 0-d 2.0
+            return 2.0 * sepconv.sepfilter(input, [], axes, None, mode, cval, origin)
         return sepconv.sepfilter(input, call["factors"], axes, output, mode, cval, origin)
 
     return sepfilter

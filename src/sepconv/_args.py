@@ -101,15 +101,14 @@ def _error(cls: type[Exception], scipy: str, ours: str) -> Exception:
     return cls(f"{scipy} ({ours})")
 
 
-def dtype_error(name: str, dtype: np.dtype, scipy: str | None = None) -> UnsupportedDtypeError:
-    """scipy's "array type ... not supported" (or ``scipy``), naming ``name`` and the fix."""
+def _dtype_fix(name: str, dtype: np.dtype) -> str:
     if name == "output":
         fix = "pass a supported one, e.g. output=np.float64"
     elif dtype.kind == "V":
         fix = (
             f"filter one field at a time, e.g. {name}[{name}.dtype.names[0]]"
             if dtype.names
-            else (f"view it as numbers, e.g. {name}.view(np.uint8)")
+            else f"view it as numbers, e.g. {name}.view(np.uint8)"
         )
     elif dtype.kind in "Mm":
         fix = f"filter its integer values, e.g. {name}.view(np.int64)"
@@ -117,11 +116,18 @@ def dtype_error(name: str, dtype: np.dtype, scipy: str | None = None) -> Unsuppo
         fix = "convert it first, e.g. " + (
             f"{name}.astype(np.float32)" if dtype.kind in "fc" else f"{name}.astype(np.float64)"
         )
+    return (
+        f"{name} dtype {dtype} is not supported; supported: bool, uint8 .. uint64, "
+        f"int8 .. int64, float32, float64, complex64, complex128; {fix}"
+    )
+
+
+def dtype_error(name: str, dtype: np.dtype, scipy: str | None = None) -> UnsupportedDtypeError:
+    """scipy's "array type ... not supported" (or ``scipy``), naming ``name`` and the fix."""
     return _error(
         UnsupportedDtypeError,
         scipy or f"array type {dtype!r} not supported",
-        f"{name} dtype {dtype} is not supported; supported: bool, uint8 .. uint64, "
-        f"int8 .. int64, float32, float64, complex64, complex128; {fix}",
+        _dtype_fix(name, dtype),
     )
 
 
@@ -155,8 +161,13 @@ def new_array(shape: tuple[int, ...], dtype: Any, zeros: bool = False) -> np.nda
 # --------------------------------------------------------------------------- arrays
 
 
-def as_input(input: Any) -> np.ndarray:
+def as_input(input: Any, output: Any = None, *, nd: bool = False) -> np.ndarray:
     """``np.asarray(input)`` with a dtype scipy.ndimage's filters accept.
+
+    The error is scipy's for the same call: a string dtype without ``output``
+    fails where scipy makes its output (``data type 'str32' not understood``),
+    any other unsupported dtype in scipy's C code (``array type ... not
+    supported``; ``nd``: its N-D correlate's wording).
 
     Examples
     --------
@@ -169,12 +180,24 @@ def as_input(input: Any) -> np.ndarray:
     """
     array = np.asarray(input)
     if not _supported(array.dtype):
-        raise dtype_error("input", array.dtype)
+        if output is None and array.dtype.kind in "USV":
+            try:
+                np.dtype(array.dtype.name)
+            except TypeError as exc:
+                raise _error(
+                    UnsupportedDtypeError, str(exc), _dtype_fix("input", array.dtype)
+                ) from None
+        raise dtype_error("input", array.dtype, "array type not supported" if nd else None)
     return array
 
 
 def get_output(
-    output: Any, input: np.ndarray, complex_output: bool = False, *, stacklevel: int = 4
+    output: Any,
+    input: np.ndarray,
+    complex_output: bool = False,
+    *,
+    stacklevel: int = 4,
+    nd: bool = False,
 ) -> np.ndarray:
     """scipy's ``_get_output``: a new array, or the validated ``output`` array.
 
@@ -189,6 +212,7 @@ def get_output(
     dtype('float32')
     """
     shape = input.shape
+    unsupported = "array type not supported" if nd else None
     if output is None:
         # np.empty, not scipy's np.zeros: every filter writes every sample.
         dtype = input.dtype if input.dtype.isnative else input.dtype.newbyteorder("=")
@@ -197,14 +221,15 @@ def get_output(
         return new_array(shape, dtype)
     if isinstance(output, (type, np.dtype)):
         try:
-            dtype = np.dtype(output)
+            # (np.zeros makes '<U1' of np.str_: the dtype scipy's array would have)
+            dtype = np.zeros(0, dtype=output).dtype
         except TypeError:
             raise TypeError(f"output must be an array or a dtype, got {output!r}") from None
         if complex_output and dtype.kind != "c":
             warnings.warn("promoting specified output dtype to complex", stacklevel=stacklevel)
             dtype = np.promote_types(dtype, np.complex64)
         if not _supported(dtype):
-            raise dtype_error("output", dtype)
+            raise dtype_error("output", dtype, unsupported)
         return new_array(shape, dtype, zeros=True)
     if isinstance(output, str):
         try:
@@ -224,12 +249,22 @@ def get_output(
                 f"output dtype {dtype} is not supported; pass a numeric dtype, e.g. 'float64'",
             )
         if not _supported(dtype):
-            raise dtype_error("output", dtype)
+            raise dtype_error("output", dtype, unsupported)
         return new_array(shape, dtype, zeros=True)
     if not isinstance(output, np.ndarray):
-        raise TypeError(
-            f"output must be None, a dtype or a NumPy array, got {type(output).__name__}"
-        )
+        # scipy takes np.asarray(output): a list of the right shape is a new array
+        given = output
+        output = np.asarray(output)
+        if output.shape != shape:
+            raise _error(
+                FilterArgumentError,
+                "output shape not correct",
+                f"output must have the input's shape {shape}, got "
+                f"{type(given).__name__} of shape {output.shape}",
+            )
+        if not _supported(output.dtype):
+            raise dtype_error("output", output.dtype, unsupported)
+        return np.array(output, copy=True)
     if output.shape != shape:
         raise _error(
             FilterArgumentError,
@@ -243,7 +278,7 @@ def get_output(
             f"output has dtype {output.dtype}; complex input or weights need a complex output",
         )
     if not _supported(output.dtype):
-        raise dtype_error("output", output.dtype)
+        raise dtype_error("output", output.dtype, unsupported)
     if not output.flags.writeable:
         raise _error(
             ValueError,
@@ -370,8 +405,11 @@ def to_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
     if axes is None:
         return tuple(range(ndim))
     if np.isscalar(axes):
-        items: list[Any] = [axes]
-    elif isinstance(axes, Iterable):
+        # scipy checks no range for a single axis here: the pass that uses it
+        # raises numpy's AxisError (check_axis); a negative one counts from the end
+        value = _index(axes, name)
+        return (value % ndim if -ndim <= value < ndim else value,)
+    if isinstance(axes, Iterable):
         items = list(axes)
     else:
         raise _error(
@@ -598,6 +636,11 @@ def nd_kernel(
             f"dimension per filtered axis, got shape {weights.shape}",
         )
     origins = [origin_of.get(a, 0) for a in range(ndim)]
+    if weights.size == 0:
+        # scipy counts only the non-empty axes of the kernel, then filters with
+        # no tap at all: every output is 0 (the caller writes it)
+        origins = [to_origin(o, k) for o, k in zip(origins, wshape)]
+        return weights, tuple(origins), _modes_nd(mode, axes, ndim, sequence_modes)
     if convolution:
         weights = weights[(slice(None, None, -1),) * ndim]
         origins = [
@@ -646,13 +689,11 @@ def normalize_nd(
     (sepconv.correlate's extension).
     """
     ndim = input.ndim
-    axes_given = axes
-    axes = to_axes(axes, ndim)
     as_weights(weights)
     # The kernel's checks come before the output's (scipy's order); the mode's after.
     kernel, origins, _ = nd_kernel(ndim, weights, "reflect", origin, axes, convolution)
-    output = get_output(output, input, stacklevel=5)
-    modes = _modes_nd(mode, to_axes(axes_given, ndim), ndim, sequence_modes)
+    output = get_output(output, input, stacklevel=5, nd=True)
+    modes = _modes_nd(mode, to_axes(axes, ndim), ndim, sequence_modes)
     if not complex_output:
         real_output(output, "array type not supported")
     return NDCall(input, kernel, output, modes, real_cval(cval), origins)

@@ -185,13 +185,18 @@ def sepfilter(
 ) -> np.ndarray:
     """Separable correlation: one 1-D kernel per filtered axis.
 
-    The result equals ``correlate(input, outer(*factors), ...)`` (what chaining
-    ``scipy.ndimage.correlate1d`` over the axes computes), computed in one fused
-    sweep for two adjacent axes; like :func:`cv2.sepFilter2D`, but N-D and with
-    scipy's boundary modes.  The arithmetic is done once in floating point,
-    with a single conversion at the end (chained ``correlate1d`` with an
-    integer output rounds after every axis), and zero taps are skipped as in
-    :func:`correlate`.
+    Factor ``i`` filters ``axes[i]`` (with ``mode[i]`` and ``origin[i]``): for
+    increasing ``axes`` the result equals ``correlate(input, outer(*factors),
+    ...)`` (what chaining ``scipy.ndimage.correlate1d`` over the axes computes;
+    ``correlate`` pairs the kernel's dimensions with the axes in increasing
+    order whatever order ``axes`` is given in).  Two adjacent axes run as one
+    fused sweep; like :func:`cv2.sepFilter2D`, but N-D and with scipy's
+    boundary modes.  The arithmetic is done once in floating point, with a
+    single conversion at the end (chained ``correlate1d`` with an integer
+    output rounds after every axis), and zero taps are skipped as in
+    :func:`correlate`.  Complex data or factors are filtered as ``correlate``
+    composes them from real filterings; no factor (``axes=()``) copies the
+    input.
 
     Parameters
     ----------
@@ -221,31 +226,51 @@ def sepfilter(
     key = call_key("sepconv.sepfilter", input, output, factors, axes, mode, cval, origin)
     if (done := replay(key, input, output)) is not None:
         return done
-    array = _args.as_input(input)
+    array = _args.as_input(input, output, nd=True)
     vectors = _as_factors(factors)
-    if array.dtype.kind == "c":
-        output = _args.get_output(output, array, complex_output=True)
-        cv = complex(cval)
-        sepfilter(array.real, vectors, axes, output.real, mode, cv.real, origin)
-        sepfilter(array.imag, vectors, axes, output.imag, mode, cv.imag, origin)
-        return output
     axes = _args.to_axes(axes, array.ndim)
+    if any(v.dtype.kind == "c" for v in vectors) or array.dtype.kind == "c":
+        # complex data or factors: the dense kernel, filtered as correlate composes it
+        # from real filterings (factor i goes with axes[i])
+        order = sorted(range(len(axes)), key=lambda i: axes[i])
+        dense = np.array(1.0)
+        for i in order:
+            dense = np.multiply.outer(dense, vectors[i])
+        origins = _args.to_sequence(origin, len(axes), "origin")
+        modes = (
+            mode
+            if isinstance(mode, str)
+            else [_args.to_sequence(mode, len(axes), "mode")[i] for i in order]
+        )
+        return _filter(
+            array,
+            dense,
+            output,
+            modes,
+            cval,
+            [origins[i] for i in order],
+            [axes[i] for i in order],
+            "auto",
+            None,
+            False,
+        )
     if len(vectors) != len(axes):
         raise _args.FilterArgumentError(
             "sequence argument must have length equal to input rank (factors must hold one "
             f"1-D kernel per filtered axis: {len(axes)} axes {axes} are filtered but "
             f"{len(vectors)} factors were given)"
         )
+    for ax in axes:
+        _args.check_axis(ax, array.ndim, "axes entry")
     origins = [
         _args.to_origin(o, v.size)
         for o, v in zip(_args.to_sequence(origin, len(axes), "origin"), vectors)
     ]
     modes = _args.to_modes(mode, len(axes))
     cval = _args.real_cval(cval)
-    output = _args.get_output(output, array)
-    if output.dtype.kind == "c":  # a real result asked for in a complex array, as correlate
-        sepfilter(array, vectors, axes, output.real, mode, cval, origin)
-        output.imag[...] = 0
+    output = _args.real_output(_args.get_output(output, array, nd=True), "array type not supported")
+    if not vectors:  # no axis filtered: the product of no factors is 1
+        output[...] = array
         return output
     for i, ax in enumerate(axes):  # a factor longer than its line folds to a short one
         vectors[i], (origins[i],), asked = fold_for_data(
@@ -315,7 +340,7 @@ def _filter(
     convolution: bool,
     key: Any = None,
 ) -> np.ndarray:
-    array = _args.as_input(input)
+    array = _args.as_input(input, output, nd=True)
     kernel = np.asarray(weights)
     if array.dtype.kind == "c" or kernel.dtype.kind == "c":
         if kernel.dtype.kind == "c" and not convolution:
@@ -335,17 +360,11 @@ def _filter(
             convolution=convolution,
         )
     call = _args.normalize_nd(
-        array,
-        kernel,
-        output,
-        mode,
-        cval,
-        origin,
-        axes,
-        convolution,
-        sequence_modes=True,
-        complex_output=True,
+        array, kernel, output, mode, cval, origin, axes, convolution, sequence_modes=True
     )
+    if call.weights.size == 0:  # no tap: every output is 0, as scipy's
+        call.output[...] = 0
+        return call.output
     if array.ndim == 0:  # one sample: the one-tap line it is
         _filter(
             array.reshape(1),
@@ -435,19 +454,12 @@ def _as_factors(factors: Any) -> list[np.ndarray]:
         v = np.asarray(item)
         if v.dtype == bool:
             v = v.astype(np.float64)
-        if v.dtype.kind == "c":
-            raise TypeError(
-                f"factors[{i}] is complex; sepfilter needs real factors (use correlate with "
-                "the complex kernel)"
-            )
-        if v.dtype.kind not in "iuf":
+        if v.dtype.kind not in "iufc":
             raise TypeError(
                 f"factors[{i}] must hold numbers, got dtype {v.dtype}; convert it first, e.g. "
                 f"np.asarray(factors[{i}], dtype=np.float64)"
             )
         if v.ndim != 1 or v.size == 0:
             raise ValueError(f"factors[{i}] must be a non-empty 1-D kernel, got shape {v.shape}")
-        vectors.append(v.astype(np.float64))
-    if not vectors:
-        raise ValueError("factors must hold at least one 1-D kernel")
+        vectors.append(v.astype(np.complex128 if v.dtype.kind == "c" else np.float64))
     return vectors

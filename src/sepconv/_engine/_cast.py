@@ -19,7 +19,8 @@ scipy assigns its double result with a C cast, which gcc compiles on x86-64 to:
   (``STORE_UINT64_ND``).
 
 Both arithmetic policies store with these rules (the fast policy's float32
-values convert exactly to double first, so the rule is the same).  Integer
+values convert exactly to double first, so the rule is the same); the fast
+policy serves sepconv's N-D front door, so it stores uint64 as ``NI_Correlate``.  Integer
 outputs are written through unsigned views of their width (the low bits are
 the same bytes), so Numba compiles one store per width; :func:`reload` reads
 such a view back with its sign, for the exact policy's intermediate rows.
@@ -159,11 +160,11 @@ def reload(out, stored, n, shift):
             out[i] = v - shift if v >= half else v
 
 
-def convert_like_scipy(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def convert_like_scipy(values: np.ndarray, dtype: np.dtype, nd: bool = False) -> np.ndarray:
     """Convert floating results to ``dtype`` the way scipy.ndimage's C code does.
 
-    The NumPy form of :func:`store` (``STORE_FLOAT`` .. ``STORE_INT64``, and
-    ``STORE_UINT64`` for uint64), for the paths that compute in NumPy (FFT).
+    The NumPy form of :func:`store` (``nd``: scipy's N-D correlate's uint64
+    rule), for the paths that compute in NumPy (FFT).
 
     Examples
     --------
@@ -180,7 +181,7 @@ def convert_like_scipy(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
         dtype_view = dtype
     out = np.empty(values.shape, unsigned_view(np.empty(0, dtype_view)).dtype)
     flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
-    store(out.reshape(-1), flat, flat.size, store_code(dtype_view))
+    store(out.reshape(-1), flat, flat.size, store_code(dtype_view, nd))
     return out.view(dtype)
 
 

@@ -72,4 +72,4 @@ def run_fft(
     if src.dtype.kind in "iu" and np.all(weights == np.round(weights)) and np.isfinite(cval):
         if float(cval) == round(float(cval)):
             result = np.rint(result)
-    dst[...] = convert_like_scipy(result, dst.dtype)
+    dst[...] = convert_like_scipy(result, dst.dtype, nd=True)

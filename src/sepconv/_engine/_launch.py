@@ -193,6 +193,8 @@ class ProgramCache:
         """Keep ``rec`` (made for input ``src`` and output ``dst``) under ``key``, if it can be."""
         if key is None or not rec.replayable or not rec.steps:
             return
+        if np.may_share_memory(src, dst):
+            return  # its steps cannot tell the input from the output by address
         program = Program(rec, src, dst)
         if program.nbytes > MAX_PROGRAM_BYTES:
             return

@@ -221,7 +221,7 @@ def _launch_sweep(
             nbands,
             nstrips,
             T,
-            store_code(dst.dtype, nd),
+            store_code(dst.dtype, nd or policy == FAST),
             dtype_code(src.dtype),
             dtype_code(dst.dtype),
             combine,
@@ -604,7 +604,7 @@ def run_dense(
         False,
         work,
         workers,
-        nd=policy == EXACT,
+        nd=True,
     )
     finish(out, copy_back)
 

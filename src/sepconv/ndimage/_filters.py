@@ -88,7 +88,7 @@ def correlate1d(
     key = call_key("correlate1d", input, output, weights, axis, mode, cval, origin, workers)
     if (done := replay(key, input, output)) is not None:
         return done
-    input = _args.as_input(input)
+    input = _args.as_input(input, output)
     weights = np.asarray(weights)
     workers = check_workers(workers)
     if input.dtype.kind == "c" or weights.dtype.kind == "c":
@@ -349,7 +349,7 @@ def gaussian_filter(
     )
     if (done := replay(key, input, output)) is not None:
         return done
-    input = _args.as_input(input)
+    input = _args.as_input(input, output)
     output = _args.get_output(output, input)
     axes = _args.to_axes(axes, input.ndim)
     num_axes = len(axes)
@@ -414,7 +414,7 @@ def _correlate_or_convolve(
     key = call_key(name, input, output, weights, mode, cval, origin, axes, workers)
     if (done := replay(key, input, output)) is not None:
         return done
-    input = _args.as_input(input)
+    input = _args.as_input(input, output, nd=True)
     weights = np.asarray(weights)
     workers = check_workers(workers)
     if input.dtype.kind == "c" or weights.dtype.kind == "c":
@@ -434,6 +434,9 @@ def _correlate_or_convolve(
             workers=workers,
         )
     call = _args.normalize_nd(input, weights, output, mode, cval, origin, axes, convolution)
+    if call.weights.size == 0:  # no tap: scipy's sums are all 0.0
+        call.output[...] = 0
+        return call.output
     if input.ndim == 0:  # one sample: the one-tap line it is
         _correlate_or_convolve(
             input.reshape(1),

@@ -38,8 +38,8 @@ def _size(size: Any) -> int:
         return operator.index(size)
     except TypeError:
         raise TypeError(
-            f"integer argument expected, got {type(size).__name__} (size must be an integer, "
-            f"got {size!r})"
+            f"'{type(size).__name__}' object cannot be interpreted as an integer (size must be "
+            f"an integer, got {size!r})"
         ) from None
 
 
@@ -53,7 +53,13 @@ def _box_origin(origin: Any, size: int) -> int:
             f"invalid origin (origin must satisfy -(size // 2) <= origin <= (size - 1) // 2, "
             f"i.e. lie in [{-(size // 2)}, {(size - 1) // 2}] for size {size}; got {origin})"
         )
-    return _args.to_origin(origin, size, scipy="invalid origin")
+    try:
+        return operator.index(origin)
+    except TypeError:  # within scipy's bounds, then refused by its C code
+        raise TypeError(
+            f"'{type(origin).__name__}' object cannot be interpreted as an integer (origin must "
+            f"be an integer, got {origin!r})"
+        ) from None
 
 
 @fill_doc
@@ -99,7 +105,7 @@ def uniform_filter1d(
     key = call_key("uniform_filter1d", input, output, size, axis, mode, cval, origin, workers)
     if (done := replay(key, input, output)) is not None:
         return done
-    input = _args.as_input(input)
+    input = _args.as_input(input, output)
     workers = check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
     size = _size(size)
@@ -163,7 +169,7 @@ def uniform_filter(
     key = call_key("uniform_filter", input, output, size, mode, cval, origin, axes, workers)
     if (done := replay(key, input, output)) is not None:
         return done
-    input = _args.as_input(input)
+    input = _args.as_input(input, output)
     output = _args.get_output(output, input, complex_output=input.dtype.kind == "c")
     axes = _args.to_axes(axes, input.ndim)
     num_axes = len(axes)

@@ -91,7 +91,7 @@ def _axpy3(b, bo, x, xo, xs, w, wo, ws, n):
         )
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _pass(y, yo, x, xo, xs, wt, wo, ws, n, taps):
     """``taps`` (1-3) consecutive taps of a kernel row over ``n`` contiguous values."""
     if taps == 3:
@@ -262,7 +262,7 @@ def correlate_blocks(start, stop, x, wt, bias, y, geom, rows):
                     )
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True)
 def _start(b, bo, pixels, lanes, bias, has_bias):
     """``pixels`` outputs from ``bo`` set to the bias (one value per lane) or zero."""
     if not has_bias:
@@ -272,7 +272,7 @@ def _start(b, bo, pixels, lanes, bias, has_bias):
         b[bo + p * lanes : bo + (p + 1) * lanes] = bias
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _taps(b, bo, buf, base, wt, wo, pixels, lanes, kw, sw, dw, tile):
     """Add one kernel row's ``kw`` taps to ``pixels`` outputs from ``bo``, reading ``buf``.
 
@@ -368,7 +368,7 @@ def weight_blocks(start, stop, x, gy, part, geom, rows):
                 part[po + tap * lanes + lane] = total
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _weight_taps(acc, ao, buf, base, g, go, pixels, lanes, kw, sw, dw, tile):
     """One kernel row's taps: ``acc[tap] += g[p] * buf[base + (p * sw + j * dw) * L]``."""
     tl = tile * lanes
@@ -393,7 +393,7 @@ def _weight_taps(acc, ao, buf, base, g, go, pixels, lanes, kw, sw, dw, tile):
                     _axpy(acc, a, buf, xo, g, go + p * lanes, lanes)
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _tap(y, yo, x, xo, wt, wo, lanes, sw, s, tile, a, b):
     """Add one tap (weights at ``wt[wo]``, input column ``ow * sw + s``) to outputs ``a .. b``."""
     if sw == 1:
@@ -405,7 +405,7 @@ def _tap(y, yo, x, xo, wt, wo, lanes, sw, s, tile, a, b):
             _axpy(y, yo + ow * lanes, x, xo + (ow * sw + s) * lanes, wt, wo, lanes)
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _kernel_row(y, yo, x, xo, wt, wo, spans, lanes, kw, sw, dw, pw, tile):
     """Add one kernel row's ``kw`` taps, input row at ``xo``, to the output row at ``yo``.
 
@@ -437,7 +437,7 @@ def _kernel_row(y, yo, x, xo, wt, wo, spans, lanes, kw, sw, dw, pw, tile):
         j += taps
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _weight_row(acc, ao, x, xo, gy, go, spans, lanes, kw, sw, dw, pw, tile):
     """One kernel row's taps of the weight gradient over one output row.
 
@@ -469,7 +469,7 @@ def _weight_row(acc, ao, x, xo, gy, go, spans, lanes, kw, sw, dw, pw, tile):
                 _weight_pair(acc, a, tl, x, xb, xs, gy, go + ow * lanes, lanes)
 
 
-@njit(fastmath=_FM, cache=True, inline="always")
+@njit(fastmath=_FM, cache=True)
 def _weight_tap(acc, ao, x, xo, gy, go, lanes, sw, s, tile, a, b):
     """``acc[ao ...] += gy[ow] * x[ow * sw + s]`` over outputs ``a .. b`` (one tap's tile)."""
     if sw == 1:

@@ -219,6 +219,9 @@ class DepthwiseFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):  # noqa: D102
+        # The layout decides the transposes (the kernels work channels-last) and
+        # the results' memory format: PyTorch's, channels-last for 2-D and 3-D
+        # channels-last inputs and contiguous otherwise.
         layout = "cl" if _channels_last(x) else "contiguous"
         if layout == "contiguous" and not x.is_contiguous():
             x = x.contiguous()
@@ -306,7 +309,7 @@ def _forward(arm, x, weight, bias, geom: Geometry, layout: str) -> torch.Tensor:
     b = np.zeros(0, xv.dtype) if bias is None else bias.detach().contiguous().numpy()
     g = _geom_array(geom, geom.spatial, geom.out, geom.stride, geom.pad_lo, tile)
     _correlate(xv, wt, b, _flat(out), g)
-    return out if layout == "cl" else out.contiguous()
+    return out if layout == "cl" and geom.dims > 1 else out.contiguous()
 
 
 def _long_rows(g: np.ndarray) -> bool:
@@ -357,7 +360,7 @@ def _backward(arm, grad, x, weight, geom: Geometry, layout: str, mask):
     gx = gw = gb = None
     if mask[0]:
         gx = _grad_input(gv, weight.detach(), geom, x.dtype)
-        gx = gx if layout == "cl" else gx.contiguous()
+        gx = gx if layout == "cl" and geom.dims > 1 else gx.contiguous()
     if mask[1]:
         gw = _grad_weight(_lanes(x.detach(), geom.multiplier), gv, geom)
         gw = gw.to(weight.dtype).reshape(weight.shape)

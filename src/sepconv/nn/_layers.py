@@ -53,7 +53,6 @@ class _Depthwise:
     """
 
     _dims: int
-    _torch_conv_forward: Callable
 
     def __init__(
         self,
@@ -87,7 +86,7 @@ class _Depthwise:
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
         if torch.jit.is_scripting():
-            return self._torch_conv_forward(input, weight, bias)
+            return self._scripted(input, weight, bias)
         return self._sepconv_forward(input, weight, bias)
 
     # The inference path may replace this layer by its fused kernel: it computes
@@ -134,7 +133,13 @@ class DepthwiseConv2d(_Depthwise, nn.Conv2d):
     """
 
     _dims = 2
-    _torch_conv_forward = nn.Conv2d._conv_forward
+
+    def _scripted(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        # nn.Conv2d._conv_forward, for TorchScript (which compiles each method once by name).
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(input, weight, bias, self.stride, (0, 0), self.dilation, self.groups)
+        return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class DepthwiseConv1d(_Depthwise, nn.Conv1d):
@@ -151,7 +156,13 @@ class DepthwiseConv1d(_Depthwise, nn.Conv1d):
     """
 
     _dims = 1
-    _torch_conv_forward = nn.Conv1d._conv_forward
+
+    def _scripted(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        # nn.Conv1d._conv_forward, for TorchScript (which compiles each method once by name).
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv1d(input, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv1d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class DepthwiseConv3d(_Depthwise, nn.Conv3d):
@@ -169,7 +180,13 @@ class DepthwiseConv3d(_Depthwise, nn.Conv3d):
     """
 
     _dims = 3
-    _torch_conv_forward = nn.Conv3d._conv_forward
+
+    def _scripted(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        # nn.Conv3d._conv_forward, for TorchScript (which compiles each method once by name).
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv3d(input, weight, bias, self.stride, (0, 0, 0), self.dilation, self.groups)
+        return F.conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class PointwiseConv2d(nn.Conv2d):

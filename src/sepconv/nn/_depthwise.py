@@ -49,7 +49,7 @@ from torch.nn import functional as F
 from . import _depthwise_kernels as kernels
 from . import _inference
 
-__all__ = ["ARMS", "DepthwiseFunction", "depthwise", "forced"]
+__all__ = ["ARMS", "DepthwiseFunction", "chosen", "depthwise", "forced"]
 
 ARMS = ("plain", "sepconv")
 # Output rows of at least this many values (Wo x channels) go row by row (_long_rows).
@@ -59,6 +59,8 @@ ROW_VALUES = 1024
 BLOCK_BYTES = 1 << 18
 # Element-taps per task of the row-by-row weight gradient (each task's sums are kept).
 TASK_WORK = 1 << 18
+# Tasks a call keeps at least, where there are that many planes (threads need tasks).
+MIN_TASKS = 8
 # Lanes x pixels of one weight tile in channels-last order: the shortest inner loop.
 TILE_VALUES = 256
 
@@ -242,6 +244,32 @@ class DepthwiseFunction(torch.autograd.Function):
         return (*grads, None)
 
 
+def chosen(x, weight, bias, stride, padding, dilation, dims: int) -> dict[str, str | None]:
+    """The arms kept so far for this call's forward and backward (``None``: undecided).
+
+    For benchmarks and tests.  The backward's key assumes the gradients that
+    ``requires_grad`` asks for.
+
+    Examples
+    --------
+    >>> import torch
+    >>> chosen(torch.zeros(1, 2, 5, 5), torch.zeros(2, 1, 3, 3), None, 1, 1, 1, 2)
+    {'forward': None, 'backward': None}
+    """
+    geom = _geometry(x, weight, bias, stride, padding, dilation, x.shape[1], dims)
+    if geom is None:
+        return {"forward": "plain", "backward": "plain"}
+    layout = "cl" if _channels_last(x) else "contiguous"
+    mask = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
+    decided = _inference.chosen()
+    return {
+        "forward": decided.get(
+            ("depthwise forward", x.dtype, layout, _key(geom), bias is not None)
+        ),
+        "backward": decided.get(("depthwise backward", x.dtype, layout, _key(geom), mask)),
+    }
+
+
 def _key(geom: Geometry) -> tuple:
     return (
         geom.batch,
@@ -332,24 +360,33 @@ def _correlate(xv, wt, bias, out, g: np.ndarray) -> None:
         rows = int(g[0] * g[5] * g[6])
         _inference._on_threads(kernels.correlate_rows, rows, (xv, wt, bias, out, g), work)
         return
-    rows, tasks = _blocks(g, xv.itemsize)
-    args = (xv, wt, bias, out, g, rows)
+    rows, planes, tasks = _blocks(g, xv.itemsize)
+    args = (xv, wt, bias, out, g, rows, planes)
     _inference._on_threads(kernels.correlate_blocks, tasks, args, work)
 
 
-def _blocks(g: np.ndarray, itemsize: int) -> tuple[int, int]:
-    """Output rows per block of ``*_blocks`` kernels and the number of blocks, from the shape.
+def _blocks(g: np.ndarray, itemsize: int) -> tuple[int, int, int]:
+    """Rows per block of the ``*_blocks`` kernels, whole planes per task, and tasks.
 
     A block's zero-padded input rows and its outputs take about
-    :data:`BLOCK_BYTES` (in L2 while its taps stream past); a block never
-    spans two output planes.
+    :data:`BLOCK_BYTES` (in L2 while its taps stream past).  Planes that fit
+    whole go several to a task (each task has its own accumulator to sum up
+    at the end, so a task of one 8 x 8 image would cost more in sums than in
+    products), keeping at least :data:`MIN_TASKS` tasks where there are that
+    many planes.  Depends on the shape alone, never on the threads.
     """
     lanes, do_, ho_, wo_ = (int(v) for v in g[4:8])
     kd, kh, kw, sh, sw, dh, dw = (int(g[i]) for i in (8, 9, 10, 12, 13, 15, 16))
     row = ((wo_ - 1) * sw + (kw - 1) * dw + 1) * lanes * itemsize
     halo = kd * ((kh - 1) * dh + 1 - sh)
-    rows = max(1, min(ho_, (BLOCK_BYTES // row - halo) // (kd * sh + 1)))
-    return rows, int(g[0]) * do_ * -(-ho_ // rows)
+    fit = (BLOCK_BYTES // row - halo) // (kd * sh + 1)
+    rows = max(1, min(ho_, fit))
+    total = int(g[0]) * do_
+    planes = 1
+    if fit >= ho_:
+        planes = max(1, min(fit // ho_, total // MIN_TASKS))
+        return rows, planes, -(-total // planes)
+    return rows, planes, total * -(-ho_ // rows)
 
 
 def _backward(arm, grad, x, weight, geom: Geometry, layout: str, mask):
@@ -401,11 +438,12 @@ def _grad_weight(xv: np.ndarray, gv: np.ndarray, geom: Geometry) -> torch.Tensor
     if _long_rows(g):
         out_rows = int(g[5] * g[6])
         rows = max(1, min(out_rows, -(-TASK_WORK // (int(g[7]) * lanes * taps))))
-        kernel, tasks = kernels.weight_tasks, int(g[0]) * -(-out_rows // rows)
+        kernel, tasks, extra = kernels.weight_tasks, int(g[0]) * -(-out_rows // rows), (rows,)
     else:
-        kernel, (rows, tasks) = kernels.weight_blocks, _blocks(g, xv.itemsize)
+        rows, planes, tasks = _blocks(g, xv.itemsize)
+        kernel, extra = kernels.weight_blocks, (rows, planes)
     part = np.empty(tasks * taps * lanes, np.float64)
-    _inference._on_threads(kernel, tasks, (xv, gv, part, g, rows), work)
+    _inference._on_threads(kernel, tasks, (xv, gv, part, g, *extra), work)
     # Task by task in a fixed order (NumPy's sum over the first axis of a C array).
     sums = part.reshape(tasks, taps, lanes).sum(axis=0)
     return torch.from_numpy(np.ascontiguousarray(sums.T))

@@ -210,11 +210,12 @@ def _geometry(geom, rows):
 
 
 @njit(nogil=True, fastmath=_FM, cache=True)
-def correlate_blocks(start, stop, x, wt, bias, y, geom, rows):
+def correlate_blocks(start, stop, x, wt, bias, y, geom, rows, planes):
     """Tasks ``start .. stop`` of the depthwise correlation ``y = x * w (+ bias)``.
 
     Task ``t`` is the block of ``rows`` output rows ``(t % B) * rows ...`` of
-    output plane ``t // B`` (``(n, od)``, ``B`` blocks per plane).  Its input
+    output plane ``t // B`` (``(n, od)``, ``B`` blocks per plane), or, for
+    ``planes > 1``, the whole planes ``t * planes ...`` (:func:`_task`).  A block's input
     rows are first copied, zero-padded, into a buffer (:func:`_fill`), so no
     tap needs a bounds check.  With stride 1 the block's outputs are then
     computed on the buffer's row pitch ``wp``: each tap (three at a time) is
@@ -228,38 +229,41 @@ def correlate_blocks(start, stop, x, wt, bias, y, geom, rows):
     _, _, _, _, lanes, do_, ho_, wo_ = geom[0:8]
     kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, tile = geom[8:21]
     wp, rin, blocks, flat = _geometry(geom, rows)
-    tl = tile * lanes
     buf = np.empty(kd * rin * wp * lanes, x.dtype)
     out = np.empty(rows * wp * lanes if flat else 0, x.dtype)
     has_bias = bias.shape[0] != 0
     for t in range(start, stop):
-        plane = t // blocks
-        r0 = (t % blocks) * rows
-        r = min(rows, ho_ - r0)
-        _fill(
-            buf, x, geom, plane // do_, plane % do_, r0, rin, (r - 1) * sh + (kh - 1) * dh + 1, wp
-        )
-        y0 = (plane * ho_ + r0) * wo_ * lanes
-        if flat:
-            m = (r - 1) * wp + wo_  # outputs on the buffer's pitch
-            _start(out, 0, m, lanes, bias, has_bias)
-            for a in range(kd):
-                for i in range(kh):
-                    base = (a * rin + i * dh) * wp * lanes
-                    _taps(out, 0, buf, base, wt, (a * kh + i) * kw * tl, m, lanes, kw, 1, dw, tile)
-            for q in range(r):
-                yo, oo = y0 + q * wo_ * lanes, q * wp * lanes
-                y[yo : yo + wo_ * lanes] = out[oo : oo + wo_ * lanes]
-            continue
+        first, count, r0, r = _task(t, blocks, rows, ho_, planes, geom[0] * do_)
+        for plane in range(first, first + count):
+            _correlate_block(buf, out, x, wt, bias, has_bias, y, geom, plane, r0, r, rin, wp, flat)
+
+
+@njit(nogil=True, fastmath=_FM, cache=True)
+def _correlate_block(buf, out, x, wt, bias, has_bias, y, geom, plane, r0, r, rin, wp, flat):
+    """Output rows ``r0 .. r0 + r`` of one plane (see :func:`correlate_blocks`)."""
+    _, _, _, _, lanes, do_, ho_, wo_ = geom[0:8]
+    kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, tile = geom[8:21]
+    tl = tile * lanes
+    _fill(buf, x, geom, plane // do_, plane % do_, r0, rin, (r - 1) * sh + (kh - 1) * dh + 1, wp)
+    y0 = (plane * ho_ + r0) * wo_ * lanes
+    if flat:
+        m = (r - 1) * wp + wo_  # outputs on the buffer's pitch
+        _start(out, 0, m, lanes, bias, has_bias)
+        for a in range(kd):
+            for i in range(kh):
+                base = (a * rin + i * dh) * wp * lanes
+                _taps(out, 0, buf, base, wt, (a * kh + i) * kw * tl, m, lanes, kw, 1, dw, tile)
         for q in range(r):
-            yo = y0 + q * wo_ * lanes
-            _start(y, yo, wo_, lanes, bias, has_bias)
-            for a in range(kd):
-                for i in range(kh):
-                    base = (a * rin + q * sh + i * dh) * wp * lanes
-                    _taps(
-                        y, yo, buf, base, wt, (a * kh + i) * kw * tl, wo_, lanes, kw, sw, dw, tile
-                    )
+            yo, oo = y0 + q * wo_ * lanes, q * wp * lanes
+            y[yo : yo + wo_ * lanes] = out[oo : oo + wo_ * lanes]
+        return
+    for q in range(r):
+        yo = y0 + q * wo_ * lanes
+        _start(y, yo, wo_, lanes, bias, has_bias)
+        for a in range(kd):
+            for i in range(kh):
+                base = (a * rin + q * sh + i * dh) * wp * lanes
+                _taps(y, yo, buf, base, wt, (a * kh + i) * kw * tl, wo_, lanes, kw, sw, dw, tile)
 
 
 @njit(nogil=True, cache=True)
@@ -310,7 +314,7 @@ def _finite(buf, kd, rin, used, row):
 
 
 @njit(nogil=True, fastmath=_FM, cache=True)
-def weight_blocks(start, stop, x, gy, part, geom, rows):
+def weight_blocks(start, stop, x, gy, part, geom, rows, planes):
     """Partial gradients of the weight for tasks ``start .. stop``, into ``part`` (float64).
 
     Tasks are :func:`correlate_blocks`' blocks of output rows; task ``t``
@@ -332,33 +336,10 @@ def weight_blocks(start, stop, x, gy, part, geom, rows):
     gbuf = np.zeros(rows * wp * lanes if flat else 0, x.dtype)
     acc = np.empty(taps * tl, x.dtype)
     for t in range(start, stop):
-        plane = t // blocks
-        r0 = (t % blocks) * rows
-        r = min(rows, ho_ - r0)
-        used = (r - 1) * sh + (kh - 1) * dh + 1
-        _fill(buf, x, geom, plane // do_, plane % do_, r0, rin, used, wp)
-        g0 = (plane * ho_ + r0) * wo_ * lanes
+        first, count, r0, r = _task(t, blocks, rows, ho_, planes, geom[0] * do_)
         acc[:] = 0
-        # Flat passes also multiply the zeros between rows by input values: exact
-        # (0 * v = 0) for a finite input only.
-        if flat and _finite(buf, kd, rin, used, wp * lanes):
-            for q in range(r):
-                gb, go = q * wp * lanes, g0 + q * wo_ * lanes
-                gbuf[gb : gb + wo_ * lanes] = gy[go : go + wo_ * lanes]
-            m = (r - 1) * wp + wo_
-            for a in range(kd):
-                for i in range(kh):
-                    base = (a * rin + i * dh) * wp * lanes
-                    ao = (a * kh + i) * kw * tl
-                    _weight_taps(acc, ao, buf, base, gbuf, 0, m, lanes, kw, 1, dw, tile)
-        else:
-            for q in range(r):
-                go = g0 + q * wo_ * lanes
-                for a in range(kd):
-                    for i in range(kh):
-                        base = (a * rin + q * sh + i * dh) * wp * lanes
-                        ao = (a * kh + i) * kw * tl
-                        _weight_taps(acc, ao, buf, base, gy, go, wo_, lanes, kw, sw, dw, tile)
+        for plane in range(first, first + count):
+            _weight_block(buf, gbuf, acc, x, gy, geom, plane, r0, r, rin, wp, flat)
         po = t * taps * lanes
         for tap in range(taps):
             for lane in range(lanes):
@@ -366,6 +347,47 @@ def weight_blocks(start, stop, x, gy, part, geom, rows):
                 for k in range(tile):
                     total += acc[tap * tl + k * lanes + lane]
                 part[po + tap * lanes + lane] = total
+
+
+@njit(nogil=True, cache=True)
+def _task(t, blocks, rows, ho, planes, total):
+    """Task ``t``'s first plane, its number of planes, and its output rows ``r0 .. r0 + r``."""
+    if planes > 1:
+        first = t * planes
+        return first, min(planes, total - first), 0, ho
+    r0 = (t % blocks) * rows
+    return t // blocks, 1, r0, min(rows, ho - r0)
+
+
+@njit(nogil=True, fastmath=_FM, cache=True)
+def _weight_block(buf, gbuf, acc, x, gy, geom, plane, r0, r, rin, wp, flat):
+    """One block's terms of the weight gradient, added to ``acc`` (see :func:`weight_blocks`)."""
+    _, _, _, _, lanes, do_, ho_, wo_ = geom[0:8]
+    kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, tile = geom[8:21]
+    tl = tile * lanes
+    used = (r - 1) * sh + (kh - 1) * dh + 1
+    _fill(buf, x, geom, plane // do_, plane % do_, r0, rin, used, wp)
+    g0 = (plane * ho_ + r0) * wo_ * lanes
+    # Flat passes also multiply the zeros between rows by input values: exact
+    # (0 * v = 0) for a finite input only.
+    if flat and _finite(buf, kd, rin, used, wp * lanes):
+        for q in range(r):
+            gb, go = q * wp * lanes, g0 + q * wo_ * lanes
+            gbuf[gb : gb + wo_ * lanes] = gy[go : go + wo_ * lanes]
+        m = (r - 1) * wp + wo_
+        for a in range(kd):
+            for i in range(kh):
+                base = (a * rin + i * dh) * wp * lanes
+                ao = (a * kh + i) * kw * tl
+                _weight_taps(acc, ao, buf, base, gbuf, 0, m, lanes, kw, 1, dw, tile)
+    else:
+        for q in range(r):
+            go = g0 + q * wo_ * lanes
+            for a in range(kd):
+                for i in range(kh):
+                    base = (a * rin + q * sh + i * dh) * wp * lanes
+                    ao = (a * kh + i) * kw * tl
+                    _weight_taps(acc, ao, buf, base, gy, go, wo_, lanes, kw, sw, dw, tile)
 
 
 @njit(fastmath=_FM, cache=True)

@@ -49,9 +49,12 @@ from torch.nn import functional as F
 from . import _depthwise_kernels as kernels
 from . import _inference
 
-__all__ = ["ARMS", "DepthwiseFunction", "chosen", "depthwise", "forced"]
+__all__ = ["ARMS", "KERNELS_VERSION", "DepthwiseFunction", "chosen", "depthwise", "forced"]
 
 ARMS = ("plain", "sepconv")
+# Bumped whenever these kernels' arithmetic (the order of their sums) changes: the
+# study keys cached runs by it (sepconv/study/_run.py).
+KERNELS_VERSION = 1
 # Output rows of at least this many values (Wo x channels) go row by row (_long_rows).
 ROW_VALUES = 1024
 # Bytes of one block's zero-padded input rows and outputs: about a quarter of

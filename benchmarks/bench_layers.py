@@ -666,7 +666,7 @@ def _depthwise_share(model: torch.nn.Module, run) -> float:
 
 
 def run_train(quick: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    budget = 0.2 if quick else 1.0
+    budget = 0.2 if quick else 0.5
     rows, nets = [], []
     for threads in (1, 2):
         torch.set_num_threads(threads)

@@ -338,8 +338,31 @@ def test_trial_calls_alternate_then_keep_the_faster_arm(monkeypatch):
 @pytest.mark.parametrize("ratio, kept", [(0.97, "plain"), (1.5, "plain"), (0.5, "sepconv")])
 def test_pytorch_is_kept_unless_clearly_slower(monkeypatch, ratio, kept):
     clock = _timed(monkeypatch, {"plain": 1.0, "sepconv": ratio})
-    _forward_calls(torch.randn(1, 4, 8, 8), torch.randn(4, 1, 3, 3), 2 * (inference.ROUNDS + 1) + 1)
-    assert clock.calls[-1] == kept
+    trial = 2 * (inference.ROUNDS + 1)
+    x, w = torch.randn(1, 4, 8, 8), torch.randn(4, 1, 3, 3)
+    _forward_calls(x, w, trial + 2)
+    assert list(inference.chosen().values()) == [kept]
+    # Kept PyTorch: later calls are F.conv2d itself, not this module's forward.
+    assert clock.calls[trial:] == ([] if kept == "plain" else ["sepconv"] * 2)
+
+
+def test_calls_that_keep_pytorch_get_pytorchs_own_autograd(monkeypatch):
+    _timed(monkeypatch, {"plain": 1.0, "sepconv": 2.0})
+    monkeypatch.setattr(
+        _depthwise, "_backward", _Clock({"plain": 1.0, "sepconv": 2.0}).wrap(_depthwise._backward)
+    )
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    w = torch.randn(4, 1, 3, 3, requires_grad=True)
+    for _ in range(2 * (inference.ROUNDS + 1)):
+        y = functional.depthwise_conv2d(x, w, padding=1)
+        y.sum().backward()
+    assert y.grad_fn.name() == "DepthwiseFunctionBackward"  # still measuring the backward
+    y = functional.depthwise_conv2d(x, w, padding=1)
+    assert y.grad_fn.name() == "ConvolutionBackward0"  # both passes keep PyTorch's kernels
+    inference.reset()  # measured afresh: this module's function again
+    assert functional.depthwise_conv2d(x, w, padding=1).grad_fn.name() == (
+        "DepthwiseFunctionBackward"
+    )
 
 
 def test_the_choice_is_per_shape_and_thread_count(monkeypatch):

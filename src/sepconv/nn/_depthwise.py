@@ -141,12 +141,63 @@ def depthwise(
             f"convolution, got {groups}; use torch.nn.functional.conv{dims}d for other groups"
         )
     conv = _CONV[dims]
+    call = _call(x, weight, bias, stride, padding, dilation, dims)
+    keys = _pytorch_calls.get(call) if call is not None else None
+    if keys is not None and all(_inference._decided.get(k) == "plain" for k in keys):
+        return conv(x, weight, bias, stride, padding, dilation, groups)
     geom = _geometry(x, weight, bias, stride, padding, dilation, groups, dims)
     if geom is None:
         return conv(x, weight, bias, stride, padding, dilation, groups)
+    if call is not None:
+        grads = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x, weight, bias)
+        )
+        keys = _keys(x, weight, bias, geom)[: 2 if grads else 1]
+        if all(_inference._decided.get(k) == "plain" for k in keys):
+            if len(_pytorch_calls) >= _inference.MAX_CHOICES:
+                _pytorch_calls.clear()
+            _pytorch_calls[call] = keys
+            return conv(x, weight, bias, stride, padding, dilation, groups)
     if x.dim() == dims + 1:  # unbatched, as PyTorch accepts
         return DepthwiseFunction.apply(x[None], weight, bias, geom)[0]
     return DepthwiseFunction.apply(x, weight, bias, geom)
+
+
+# Calls whose forward (and backward, where gradients are wanted) kept PyTorch's
+# kernels go straight to F.conv*d and PyTorch's own autograd, without this
+# module's Function and checks: the call's signature -> the choice keys that
+# must still say "plain" (a reset of the choices measures them again).
+_pytorch_calls: dict[tuple, tuple[tuple, ...]] = {}
+
+
+def _call(x, weight, bias, stride, padding, dilation, dims) -> tuple | None:
+    """A hashable signature of everything a call's choice depends on, or None (no shortcut)."""
+    if getattr(_local, "arm", None) is not None or torch.are_deterministic_algorithms_enabled():
+        return None
+    grad = torch.is_grad_enabled()
+    call = (
+        type(x),
+        x.shape,
+        x.stride(),
+        x.dtype,
+        x.device,
+        weight.shape,
+        weight.dtype,
+        None if bias is None else (bias.shape, bias.dtype),
+        stride,
+        padding,
+        dilation,
+        dims,
+        torch.get_num_threads(),
+        grad and x.requires_grad,
+        grad and weight.requires_grad,
+        grad and bias is not None and bias.requires_grad,
+    )
+    try:
+        hash(call)
+    except TypeError:  # a list argument
+        return None
+    return call
 
 
 def _geometry(x, weight, bias, stride, padding, dilation, groups, dims) -> Geometry | None:
@@ -232,7 +283,7 @@ class DepthwiseFunction(torch.autograd.Function):
             x = x.contiguous()
         ctx.save_for_backward(x, weight)
         ctx.geom, ctx.layout, ctx.has_bias = geom, layout, bias is not None
-        key = ("depthwise forward", x.dtype, layout, _key(geom), bias is not None)
+        key = _key("forward", x.dtype, layout, geom, bias is not None)
         return _measured(key, lambda arm: _forward(arm, x, weight, bias, geom, layout))
 
     @staticmethod
@@ -242,7 +293,7 @@ class DepthwiseFunction(torch.autograd.Function):
         mask = (*ctx.needs_input_grad[:2], ctx.has_bias and ctx.needs_input_grad[2])
         if torch.is_grad_enabled():  # create_graph: PyTorch's backward is differentiable
             return (*_plain_backward(grad, x, weight, geom, mask), None)
-        key = ("depthwise backward", x.dtype, layout, _key(geom), mask)
+        key = _key("backward", x.dtype, layout, geom, mask)
         grads = _measured(key, lambda arm: _backward(arm, grad, x, weight, geom, layout, mask))
         return (*grads, None)
 
@@ -262,18 +313,25 @@ def chosen(x, weight, bias, stride, padding, dilation, dims: int) -> dict[str, s
     geom = _geometry(x, weight, bias, stride, padding, dilation, x.shape[1], dims)
     if geom is None:
         return {"forward": "plain", "backward": "plain"}
+    forward, backward = _keys(x, weight, bias, geom)
+    decided = _inference.chosen()
+    return {"forward": decided.get(forward), "backward": decided.get(backward)}
+
+
+def _keys(x, weight, bias, geom: Geometry) -> tuple[tuple, tuple]:
+    """The choice keys of a call's forward and of its backward (the gradients required)."""
     layout = "cl" if _channels_last(x) else "contiguous"
     mask = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
-    decided = _inference.chosen()
-    return {
-        "forward": decided.get(
-            ("depthwise forward", x.dtype, layout, _key(geom), bias is not None)
-        ),
-        "backward": decided.get(("depthwise backward", x.dtype, layout, _key(geom), mask)),
-    }
+    forward = _key("forward", x.dtype, layout, geom, bias is not None)
+    return forward, _key("backward", x.dtype, layout, geom, mask)
 
 
-def _key(geom: Geometry) -> tuple:
+def _key(part: str, dtype, layout: str, geom: Geometry, extra) -> tuple:
+    """The choice key of one pass: everything its speed depends on, thread count included."""
+    return (f"depthwise {part}", dtype, layout, _shape(geom), extra)
+
+
+def _shape(geom: Geometry) -> tuple:
     return (
         geom.batch,
         geom.channels,

@@ -229,6 +229,8 @@ def test_what_the_kernels_do_not_cover_is_pytorchs_call():
         assert y.shape == (1, 4, 6, 6)
         assert inference.chosen() == {}  # nothing timed, nothing kept
     x = torch.randn(1, 4, 6, 6, requires_grad=True)
+    with _depthwise.forced("sepconv"), torch.autocast("cpu"):
+        assert functional.depthwise_conv2d(x, w, padding=1).dtype == torch.bfloat16
     with _depthwise.forced("sepconv"):
         traced = torch.jit.trace(lambda t: functional.depthwise_conv2d(t, w, padding=1), x)
     assert "DepthwiseFunction" not in str(traced.graph)

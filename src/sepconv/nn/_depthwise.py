@@ -4,15 +4,19 @@ PyTorch's CPU depthwise backward is slow (pytorch#13716, #18631, #37406): a
 5 x 5 depthwise step over 64 channels at 56^2 took 0.4 ms forward and 9.3 ms
 forward + backward in channels-last, most of a separable layer's training
 step.  :class:`DepthwiseFunction` computes all three parts with the Numba
-kernels of :mod:`sepconv.nn._depthwise_kernels` on the engine's thread pool:
+kernels of :mod:`sepconv.nn._depthwise_kernels` on the engine's thread pool,
+in channels-last order (contiguous inputs and gradients are transposed to it
+and the results back, to PyTorch's memory format):
 
-* forward: the depthwise correlation, output rows split between threads;
+* forward: the depthwise correlation, by tasks of output rows -- long rows in
+  place, short ones (``Wo x C`` under :data:`ROW_VALUES`) through blocks of
+  zero-padded input rows, one flat pass per tap over the block;
 * gradient of the input: for stride 1 the same correlation with the kernel
   flipped and padding ``d * (k - 1) - p``; for larger strides the transposed
   correlation, each input row gathering from the output rows that read it;
 * gradient of the weight: per-channel correlations of the input with the
-  output gradient, each task of rows summing into an accumulator of one tile
-  per tap that stays in L1, the tasks' partial sums then added in float64 in
+  output gradient, each task summing into an accumulator of one tile per
+  tap that stays in L1, the tasks' partial sums then added in float64 in
   task order (so the result does not depend on the thread count);
 * gradient of the bias: ``grad.sum`` over the batch and the pixels.
 
@@ -22,14 +26,17 @@ bookkeeping this shares): per (shape, layout, dtype, geometry, thread count)
 the forward and the backward each time PyTorch's kernels (arm ``"plain"``)
 and these (``"sepconv"``) on their first calls and keep the faster --
 these only if more than :data:`~sepconv.nn._inference.MARGIN` faster.  Each
-trial call computes the real result, so measuring costs no extra work.
+trial call computes the real result, so measuring costs no extra work, and
+once both passes of a call keep PyTorch's kernels, the call is
+``F.conv2d`` itself again (PyTorch's autograd, none of this module's
+overhead).
 Under ``torch.use_deterministic_algorithms(True)`` nothing is measured (a
 choice by timing could differ between two runs): these kernels run, whose
 results depend neither on timing nor on the thread count.
 
 Everything they do not cover goes to PyTorch unchanged: tensors not on the
 CPU, dtypes other than float32 and float64, scripting, tracing and
-compiling, functorch transforms, tensor subclasses, and every call PyTorch
+compiling, functorch transforms, autocast, tensor subclasses, and every call PyTorch
 would refuse (it then raises its own error).  A second derivative
 (``create_graph=True``) runs PyTorch's differentiable backward.
 """
@@ -174,6 +181,8 @@ def _call(x, weight, bias, stride, padding, dilation, dims) -> tuple | None:
     """A hashable signature of everything a call's choice depends on, or None (no shortcut)."""
     if getattr(_local, "arm", None) is not None or torch.are_deterministic_algorithms_enabled():
         return None
+    if torch.is_autocast_enabled("cpu"):
+        return None
     grad = torch.is_grad_enabled()
     call = (
         type(x),
@@ -211,8 +220,8 @@ def _geometry(x, weight, bias, stride, padding, dilation, groups, dims) -> Geome
             return None
     if x.dtype not in (torch.float32, torch.float64) or x.dim() not in (dims + 1, dims + 2):
         return None
-    if torch._C._are_functorch_transforms_active():
-        return None
+    if torch._C._are_functorch_transforms_active() or torch.is_autocast_enabled("cpu"):
+        return None  # vmap / grad transforms; autocast's casts are PyTorch's to make
     shape = x.shape if x.dim() == dims + 2 else (1, *x.shape)
     n, c, spatial = shape[0], shape[1], tuple(shape[2:])
     if weight.dim() != dims + 2 or weight.shape[1] != 1 or groups != c:

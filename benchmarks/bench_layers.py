@@ -20,21 +20,23 @@ depthwise step took no time at all (conv / pointwise step / MAC ratio)::
 
     python benchmarks/bench_layers.py --inference --threads 1 [--quick]
 
-``--train`` times training steps instead (``layers_train*``), batch 8 and 32, 1 and 2
-threads, contiguous and channels-last, each step = forward + backward of a fixed output
+``--train`` times training steps instead (``layers_train*``), 1 and 2 threads,
+contiguous and channels-last, each step = forward + backward of a fixed output
 gradient (weights and input gradients)::
 
     python benchmarks/bench_layers.py --train [--quick]
 
-per layer (issue 25's four shapes, 512->512 @ 7^2 k=3, and the depthwise layers of
-MobileNetV2 and EfficientNet-B0 at 224^2, each with the pointwise projection that follows
-it): the dense ``nn.Conv2d``, ``DepthwiseSeparableConv2d`` as shipped (its depthwise step
-on sepconv's kernels where they measured faster) and with PyTorch's depthwise kernels
-forced, and the depthwise step alone (forward, forward + backward) shipped and on
-PyTorch's kernels, all interleaved after the measured choice's trial calls; then a
-MobileNetV2 built from its transformers config, 224^2, batch 8, training step with its
-depthwise ``nn.Conv2d`` layers swapped for ``sepconv.nn.DepthwiseConv2d`` (same weights)
-against the original.
+per layer (issue 25's four shapes and 512->512 @ 7^2 k=3 at batch 8 and 32, the
+depthwise layers of MobileNetV2 and EfficientNet-B0 at 224^2 at batch 8, each with the
+pointwise projection that follows it): the dense ``nn.Conv2d``,
+``DepthwiseSeparableConv2d`` as shipped (its depthwise step on sepconv's kernels where
+they measured faster) and with PyTorch's depthwise kernels forced, and the depthwise
+step alone (forward, forward + backward) shipped and on PyTorch's kernels, all
+interleaved after the measured choice's trial calls; then a MobileNetV2 built from its
+transformers config, 224^2, batch 8, training step with its depthwise ``nn.Conv2d``
+layers swapped for ``sepconv.nn.DepthwiseConv2d`` (same weights) against the original.
+``--study`` runs the capacity study's training with PyTorch's depthwise kernels and
+with sepconv's (``layers_study*``).
 
 What is timed: for each MobileNet-like layer (32->64 at 112^2, 64->128 at 56^2,
 128->128 at 28^2, 256->256 at 14^2; kernel 3 and 5; stride 1, "same" zero padding,
@@ -508,7 +510,7 @@ def bench_train(
         "dw forward, PyTorch": _forward_only(dw, x, "plain"),
         "dw step, PyTorch": _step(dw, x, grad_dw, "plain"),
     }
-    t = _time(funcs, budget, min_rounds=3, settle=True)
+    t = _time(funcs, budget, min_rounds=3)
     wall = {name: v["wall_median_s"] for name, v in t.items()}
     input_size = (c_in, size, size)
     macs_conv = profile(conv, input_size, batch_size=batch).multiplications
@@ -666,12 +668,13 @@ def _depthwise_share(model: torch.nn.Module, run) -> float:
 
 
 def run_train(quick: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    budget = 0.2 if quick else 0.5
+    budget = 0.2 if quick else 0.3
     rows, nets = [], []
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for family, spec in _train_layers(quick):
-            for batch in (8,) if quick else (8, 32):
+            # Batch 32 for issue 25's shapes; the architectures' layers at batch 8.
+            for batch in (8, 32) if family == "issue 25" else (8,):
                 for layout in ("NCHW", "channels_last"):
                     rows.append(bench_train(family, spec, batch, layout, budget))
         for layout in ("NCHW", "channels_last"):
@@ -756,8 +759,8 @@ def render_train_markdown(rows: list[dict[str, Any]], nets: list[dict[str, Any]]
         f"{meta['cpu']}, torch {versions['torch']}, numba {versions['numba']}; load average "
         f"{meta['loadavg_start']} -> {meta['loadavg_end']}; {meta['date']}; {meta['seconds']} s."
         "\n\nOne step = forward + backward of a fixed output gradient (input and weight "
-        "gradients); wall-clock medians of interleaved calls, each after an untimed call of the "
-        "same contender, after the measured choice's trial calls. *separable step* = "
+        "gradients); wall-clock medians of interleaved calls (at least 3 rounds), after the "
+        "measured choice's trial calls. *separable step* = "
         "`DepthwiseSeparableConv2d` as shipped; *with PyTorch dw* = the same layer with PyTorch's "
         "depthwise kernels forced; efficiency = (conv step / separable step) / MAC ratio; "
         "*vs PyTorch dw* = (with PyTorch dw) / (shipped): above 1 is faster. *dw step / fwd* = "

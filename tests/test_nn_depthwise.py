@@ -417,3 +417,35 @@ def test_two_threads_calling_at_once_get_pytorchs_results():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_study_training_repeats_exactly_and_matches_pytorchs_kernels_to_rounding():
+    from sepconv.study import build_model
+    from sepconv.study._train import deterministic, train
+
+    gen = np.random.default_rng(0)
+    images = gen.standard_normal((96, 1, 8, 8)).astype(np.float32)
+    labels = (images[:, 0, 2:6, 2:6].mean((1, 2)) > 0).astype(np.int64)
+
+    def trained(arm):
+        torch.manual_seed(0)
+        model = build_model("depthwise", 4, 1, 2)
+        with deterministic(1), _depthwise.forced(arm):
+            loss = train(
+                model,
+                images,
+                labels,
+                steps=12,
+                batch_size=32,
+                lr=0.01,
+                weight_decay=0.0,
+                augment=1,
+                seed=1,
+            )
+        return loss, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    ours, again, theirs = trained(None), trained(None), trained("plain")
+    assert ours[0] == again[0] and torch.equal(ours[1], again[1])  # deterministic: sepconv's
+    assert ours[0] != theirs[0] or not torch.equal(ours[1], theirs[1])  # other kernels ran
+    assert abs(ours[0] - theirs[0]) < 1e-4
+    assert torch.allclose(ours[1], theirs[1], rtol=1e-4, atol=1e-5)

@@ -20,6 +20,25 @@ sd, sh, sw, dd, dh, dw, pd, ph, pw, T`` (``p*``: zero padding before the first
 pixel of each axis, maybe negative; the output size says where the padding
 after ends).  Weights ``wt`` are flat ``(kd * kh * kw, T, L)``.
 
+Two loop structures, chosen by the caller from the row length (measured):
+
+* ``correlate_rows`` / ``weight_tasks`` go output row by output row, reading
+  the input in place; each tap's valid columns come from ``_spans`` (computed
+  once per call), and the columns where a whole kernel row lies inside take
+  its taps three (or two) per pass;
+* ``correlate_blocks`` / ``weight_blocks`` first copy a block of input rows,
+  zero-padded, into a buffer; with stride 1 each tap is then one flat pass
+  over the whole block on the buffer's row pitch -- the few columns between
+  rows are computed and dropped -- so that images of 4^2-14^2 pixels cost a
+  handful of long loops instead of a few short ones per row.
+
+``scatter_rows`` (the gradient of the input for strides above 1) goes row by
+row.  Why the loops stop at three taps per pass and do not keep several
+outputs' partial sums in registers as oneDNN does: Numba gives LLVM no
+``noalias`` on arrays, so every loop carries runtime overlap checks, and
+LLVM's vectoriser gives up beyond eight of them (about seven memory streams);
+a four-output register block left the loop scalar.
+
 Each kernel is ``nogil`` and takes a task range first, ``(start, stop, ...)``,
 for :func:`sepconv._engine._pool.parallel_for`.  A task computes the same
 values whichever thread runs it, so results never depend on the thread count.
@@ -30,7 +49,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["correlate_blocks", "scatter_rows", "weight_blocks"]
+__all__ = [
+    "correlate_blocks",
+    "correlate_rows",
+    "scatter_rows",
+    "weight_blocks",
+    "weight_tasks",
+]
 
 # Contraction to fused multiply-adds only (the engine's rule): no reassociation.
 _FM = {"contract"}

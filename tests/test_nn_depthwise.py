@@ -19,7 +19,13 @@ from hypothesis import strategies as st  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from sepconv.nn import DepthwiseConv1d, DepthwiseConv2d, DepthwiseConv3d, _depthwise, functional  # noqa: E402  # noqa: E402
+from sepconv.nn import (  # noqa: E402
+    DepthwiseConv1d,
+    DepthwiseConv2d,
+    DepthwiseConv3d,
+    _depthwise,
+    functional,
+)
 from sepconv.nn import _inference as inference  # noqa: E402
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}

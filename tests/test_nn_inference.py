@@ -19,8 +19,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch import nn  # noqa: E402
 
-from sepconv.nn import DepthwiseSeparableConv2d  # noqa: E402
-from sepconv.nn import _depthwise  # noqa: E402
+from sepconv.nn import DepthwiseSeparableConv2d, _depthwise  # noqa: E402
 from sepconv.nn import _inference as inference  # noqa: E402
 from sepconv.nn._fused import sgemm_address  # noqa: E402
 

@@ -63,6 +63,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -81,6 +82,7 @@ __all__ = [
     "chosen_arm",
     "forced",
     "forward",
+    "measure",
     "pending",
     "reset",
 ]
@@ -96,6 +98,8 @@ STRIP_BYTES = 1 << 20
 
 # Choices kept at most: a model fed ever new input sizes must not grow them without bound.
 MAX_CHOICES = 1024
+
+T = TypeVar("T")
 
 _choices: dict[tuple, dict[str, list[float]]] = {}
 _decided: dict[tuple, str] = {}
@@ -191,16 +195,36 @@ def forward(layer: nn.Module, x: torch.Tensor, plain: Callable[[torch.Tensor], t
     arm = getattr(_local, "arm", None)
     if arm is not None:
         return _run(arm if arm in arms else "plain", layer, x, plain)
-    key = _key(layer, x)
+    return measure(_key(layer, x), arms, lambda arm: _run(arm, layer, x, plain))
+
+
+def measure(key: tuple, arms: tuple[str, ...], run: Callable[[str], T]) -> T:
+    """``run(arm)`` with the arm kept for ``key``; while undecided, a timed trial call.
+
+    Until :func:`choose` decides, each call runs the arm with the fewest
+    samples (in the order of ``arms``) and records its time; the decision is
+    kept per ``key`` (which must include everything the speed depends on,
+    the thread count among it).  Shared by every measured path of
+    ``sepconv.nn`` (this module's arms, the depthwise kernels of
+    :mod:`sepconv.nn._depthwise`): :func:`pending`, :func:`chosen` and
+    :func:`reset` cover them all.
+
+    Examples
+    --------
+    >>> reset()
+    >>> [measure(("doc",), ("plain", "other"), lambda arm: arm) for _ in range(4)]
+    ['plain', 'other', 'plain', 'other']
+    >>> reset()
+    """
     arm = _decided.get(key)
     if arm is not None:
-        return _run(arm, layer, x, plain)
+        return run(arm)
     if len(_decided) + len(_choices) >= MAX_CHOICES:
         reset()  # measured afresh from here: a few trial calls per shape
     samples = _choices.setdefault(key, {a: [] for a in arms})
     arm = min(samples, key=lambda a: len(samples[a]))  # the arm with fewest samples, in order
     start = time.perf_counter()
-    out = _run(arm, layer, x, plain)
+    out = run(arm)
     samples[arm].append(time.perf_counter() - start)
     decision = choose(samples)
     if decision is not None:
@@ -293,12 +317,19 @@ def applicable(layer: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
 
 
 def _plain_conv(conv: nn.Module | None) -> bool:
-    """A module whose call is exactly ``nn.Conv2d.forward``: no override, no hooks."""
+    """A module whose call is exactly ``nn.Conv2d.forward``: no override, no hooks.
+
+    (sepconv's depthwise layers qualify: their ``_conv_forward``, marked
+    ``computes_conv``, computes the same convolution with other kernels.)
+    """
     cls = type(conv)
     return (
         issubclass(cls, nn.Conv2d)
         and cls.forward is _CONV_FORWARD
-        and cls._conv_forward is _CONV_CONV_FORWARD
+        and (
+            cls._conv_forward is _CONV_CONV_FORWARD
+            or getattr(cls._conv_forward, "computes_conv", False)
+        )
         and not conv._forward_hooks
         and not conv._forward_pre_hooks
     )

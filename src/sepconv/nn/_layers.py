@@ -12,12 +12,15 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .._args import check_positive_int
-from . import _inference
+from . import _depthwise, _inference
 
 __all__ = [
+    "DepthwiseConv1d",
     "DepthwiseConv2d",
+    "DepthwiseConv3d",
     "DepthwiseSeparableConv2d",
     "PointwiseConv2d",
     "SpatialSeparableConv2d",
@@ -39,39 +42,25 @@ def _pair(value: _Size2, name: str, minimum: int = 1) -> tuple[int, int]:
     return (v, v)
 
 
-class DepthwiseConv2d(nn.Conv2d):
-    """One ``kernel_size`` filter per input channel (``depth_multiplier`` of them).
+class _Depthwise:
+    """The depthwise layers' shared part: ``nn.ConvNd`` with ``groups=in_channels``, our kernels.
 
-    An ``nn.Conv2d`` with ``groups=in_channels`` and
-    ``out_channels = in_channels * depth_multiplier``; output channel
-    ``c * depth_multiplier + m`` is filter ``m`` of input channel ``c`` (Keras'
-    ``DepthwiseConv2D`` order).
-
-    Parameters
-    ----------
-    in_channels : int
-    kernel_size : int or (int, int)
-    depth_multiplier : int
-        Filters per input channel.
-    stride, padding, dilation, bias, padding_mode, device, dtype
-        As for :class:`torch.nn.Conv2d` (``padding="same"`` included).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sepconv.nn import DepthwiseConv2d
-    >>> layer = DepthwiseConv2d(3, 5, depth_multiplier=2, bias=False)
-    >>> layer.weight.shape, layer(torch.zeros(1, 3, 12, 12)).shape
-    (torch.Size([6, 1, 5, 5]), torch.Size([1, 6, 8, 8]))
+    ``_conv_forward`` (called by ``nn.ConvNd.forward``) computes the same
+    convolution through :func:`sepconv.nn._depthwise.depthwise`, whose CPU
+    kernels make the backward cost about what the forward does, and which
+    keeps PyTorch's kernels wherever they measure faster.  Scripted, it is
+    ``nn.ConvNd``'s own.
     """
+
+    _dims: int
 
     def __init__(
         self,
         in_channels: int,
-        kernel_size: _Size2,
-        stride: _Size2 = 1,
-        padding: _Padding = 0,
-        dilation: _Size2 = 1,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] | str = 0,
+        dilation: int | tuple[int, ...] = 1,
         *,
         depth_multiplier: int = 1,
         bias: bool = True,
@@ -94,6 +83,110 @@ class DepthwiseConv2d(nn.Conv2d):
             device=device,
             dtype=dtype,
         )
+
+    def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        if torch.jit.is_scripting():
+            return self._scripted(input, weight, bias)
+        return self._sepconv_forward(input, weight, bias)
+
+    # The inference path may replace this layer by its fused kernel: it computes
+    # exactly the convolution nn.ConvNd would (sepconv/nn/_inference.py).
+    _conv_forward.computes_conv = True
+
+    @torch.jit.unused
+    def _sepconv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias) -> torch.Tensor:
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            padding = 0
+        return _depthwise.depthwise(
+            input, weight, bias, self.stride, padding, self.dilation, self.groups, self._dims
+        )
+
+
+class DepthwiseConv2d(_Depthwise, nn.Conv2d):
+    """One ``kernel_size`` filter per input channel (``depth_multiplier`` of them).
+
+    An ``nn.Conv2d`` with ``groups=in_channels`` and
+    ``out_channels = in_channels * depth_multiplier``; output channel
+    ``c * depth_multiplier + m`` is filter ``m`` of input channel ``c`` (Keras'
+    ``DepthwiseConv2D`` order).  On the CPU it runs sepconv's depthwise
+    kernels where they measure faster than PyTorch's, the backward above all
+    (see :func:`sepconv.nn.functional.depthwise_conv2d`).
+
+    Parameters
+    ----------
+    in_channels : int
+    kernel_size : int or (int, int)
+    depth_multiplier : int
+        Filters per input channel.
+    stride, padding, dilation, bias, padding_mode, device, dtype
+        As for :class:`torch.nn.Conv2d` (``padding="same"`` included).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sepconv.nn import DepthwiseConv2d
+    >>> layer = DepthwiseConv2d(3, 5, depth_multiplier=2, bias=False)
+    >>> layer.weight.shape, layer(torch.zeros(1, 3, 12, 12)).shape
+    (torch.Size([6, 1, 5, 5]), torch.Size([1, 6, 8, 8]))
+    """
+
+    _dims = 2
+
+    def _scripted(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        # nn.Conv2d._conv_forward, for TorchScript (which compiles each method once by name).
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(input, weight, bias, self.stride, (0, 0), self.dilation, self.groups)
+        return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class DepthwiseConv1d(_Depthwise, nn.Conv1d):
+    """:class:`DepthwiseConv2d` for ``(N, C, L)`` signals: an ``nn.Conv1d`` with ``groups=C``.
+
+    Same arguments (ints or 1-tuples), same kernels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sepconv.nn import DepthwiseConv1d
+    >>> DepthwiseConv1d(4, 3, padding=1)(torch.zeros(2, 4, 10)).shape
+    torch.Size([2, 4, 10])
+    """
+
+    _dims = 1
+
+    def _scripted(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        # nn.Conv1d._conv_forward, for TorchScript (which compiles each method once by name).
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv1d(input, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv1d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class DepthwiseConv3d(_Depthwise, nn.Conv3d):
+    """:class:`DepthwiseConv2d` for ``(N, C, D, H, W)`` volumes: an ``nn.Conv3d`` with ``groups=C``.
+
+    Same arguments (ints or 3-tuples), same kernels; PyTorch's own CPU
+    backward is slowest here (pytorch#37406).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sepconv.nn import DepthwiseConv3d
+    >>> DepthwiseConv3d(2, 3, padding=1)(torch.zeros(1, 2, 4, 5, 6)).shape
+    torch.Size([1, 2, 4, 5, 6])
+    """
+
+    _dims = 3
+
+    def _scripted(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        # nn.Conv3d._conv_forward, for TorchScript (which compiles each method once by name).
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv3d(input, weight, bias, self.stride, (0, 0, 0), self.dilation, self.groups)
+        return F.conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class PointwiseConv2d(nn.Conv2d):
@@ -172,7 +265,10 @@ class DepthwiseSeparableConv2d(nn.Module):
     the plain one only if it is clearly faster (see ``sepconv/nn/_inference.py``).
     The paths agree to float32 rounding, not bit for bit, so those first calls
     may differ from each other in the last bits.  Training, and any call with
-    gradients enabled, always runs the plain path.
+    gradients enabled, always runs the plain path, whose depthwise step
+    (:class:`DepthwiseConv2d`) measures sepconv's depthwise kernels against
+    PyTorch's in the same way, forward and backward apart: PyTorch's CPU
+    depthwise backward is many times its forward.
 
     Examples
     --------

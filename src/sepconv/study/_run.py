@@ -201,7 +201,8 @@ def run_study(
             base_models: dict[int, Any] = {}
             for family, width, seed in plan:
                 label = f"{family} w{width} seed {seed}"
-                key = config_key({**common, "family": family, "width": width, "seed": seed})
+                parts = {**common, "family": family, "width": width, "seed": seed}
+                key = config_key({**parts, **_kernels(family)})
                 stem = cache / f"{family}-w{width}-s{seed}-{key}"
                 keep = family == "standard" and width == config.conversion_width
                 record = None if force else _read_json(stem.with_suffix(".json"))
@@ -241,7 +242,7 @@ def run_study(
                     parts["calibration"] = CALIBRATION_IMAGES
                 if config.finetune_temperature is not None:  # likewise for label fine-tunes
                     parts["distill"] = config.finetune_temperature
-                key = config_key(parts)
+                key = config_key({**parts, **_kernels(kind)})
                 path = cache / f"convert-{kind}-x{setting}-{init}-s{seed}-{key}.json"
                 record = None if force else _read_json(path)
                 if record is None:
@@ -367,6 +368,20 @@ def _write_outputs(
     atomic_write(files["conversion.csv"], to_csv(conversion, CONVERSION_COLUMNS))
     atomic_write(files["results.json"], to_json(result.to_dict()))
     return result
+
+
+def _kernels(family: str) -> dict[str, Any]:
+    """Cache-key part of the networks whose training runs sepconv's depthwise kernels.
+
+    Their results round differently from PyTorch's kernels (and from an older
+    version of sepconv's), so a cached run of either is trained again; the
+    other families keep their keys.
+    """
+    if family != "depthwise":
+        return {}
+    from ..nn._depthwise import KERNELS_VERSION
+
+    return {"depthwise_kernels": KERNELS_VERSION}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

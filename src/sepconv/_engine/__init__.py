@@ -10,7 +10,10 @@ What runs (one kernel layer for every path):
   when their axes are adjacent (:mod:`._sweep`: a ring of rows, bands x
   strips of a plane, OpenCV's FilterEngine); :func:`run_terms` -- a sum of
   separable terms over two adjacent axes in one sweep (low-rank kernels, the
-  terms of a Laplacian); :func:`run_dense` -- a dense kernel (2-D through the
+  terms of a Laplacian); :func:`run_bank` -- several filterings of one read
+  of the data in one sweep (shared horizontal passes, input transforms,
+  several outputs or their quotient: derivative banks, normalized
+  convolution); :func:`run_dense` -- a dense kernel (2-D through the
   sweep, row by row; more axes through :mod:`._dense`); :func:`run_box_exact`
   -- scipy's running sums (:mod:`._box`); :func:`run_fft` -- scipy.fft.
 * The arithmetic policy is the only variation (:mod:`._arith`): ``"exact"``
@@ -41,6 +44,7 @@ from ._passes import (
     Pass,
     kept_axes,
     mirrored_rows,
+    run_bank,
     run_box_exact,
     run_dense,
     run_direct,
@@ -49,12 +53,27 @@ from ._passes import (
     run_terms,
     work_dtype,
 )
-from ._sweep import COMBINE_ADD_DST, COMBINE_HYPOT_DST, COMBINE_SUM, ORDER_HV, ORDER_VH
+from ._sweep import (
+    COMBINE_ADD_DST,
+    COMBINE_DIVIDE,
+    COMBINE_HYPOT,
+    COMBINE_HYPOT_DST,
+    COMBINE_SEPARATE,
+    COMBINE_SUM,
+    ORDER_HV,
+    ORDER_VH,
+    TRANSFORM_NONE,
+    TRANSFORM_NOT_NAN,
+    TRANSFORM_ZERO_NAN,
+)
 from ._tables import RUNNING_LOADS, RUNNING_MIN, fold_taps, running_constant
 
 __all__ = [
     "COMBINE_ADD_DST",
+    "COMBINE_DIVIDE",
+    "COMBINE_HYPOT",
     "COMBINE_HYPOT_DST",
+    "COMBINE_SEPARATE",
     "COMBINE_SUM",
     "EXACT",
     "FAST",
@@ -65,6 +84,9 @@ __all__ = [
     "RUNNING_LOADS",
     "RUNNING_MIN",
     "ProgramCache",
+    "TRANSFORM_NONE",
+    "TRANSFORM_NOT_NAN",
+    "TRANSFORM_ZERO_NAN",
     "Recording",
     "address_of",
     "call",
@@ -77,6 +99,7 @@ __all__ = [
     "parallel_for",
     "pointer",
     "recording",
+    "run_bank",
     "run_box_exact",
     "run_dense",
     "run_direct",

@@ -40,6 +40,7 @@ __all__ = [
     "Pass",
     "kept_axes",
     "mirrored_rows",
+    "run_bank",
     "run_box_exact",
     "run_dense",
     "run_direct",
@@ -183,6 +184,33 @@ def _sizes(
     return band, strip, -(-H // band), nstrips
 
 
+class _Bank(NamedTuple):
+    """What one sweep computes (:mod:`._sweep`'s banks).
+
+    ``hpasses[h] = (source, transform, table)``: a horizontal pass into ring
+    ``h``; ``hborders[h]``: its value beyond a ``'constant'`` edge (the fast
+    policy's filtered constant); ``terms[t] = (h, table)``: a vertical pass
+    over ring ``h``; ``combine``: how the terms make the outputs.
+    """
+
+    hpasses: list[tuple[int, int, tuple]]
+    hborders: list[float]
+    terms: list[tuple[int, tuple]]
+    combine: int = _sweep.COMBINE_SUM
+    tol: float = 0.0
+    fill: float = math.nan
+
+
+def _per_term(tables: Sequence[tuple], hcvals: Sequence[float], combine: int) -> _Bank:
+    """A bank of ``(vertical, horizontal)`` table pairs, one horizontal pass per term."""
+    return _Bank(
+        [(0, _sweep.TRANSFORM_NONE, h) for _, h in tables],
+        list(hcvals),
+        [(t, v) for t, (v, _) in enumerate(tables)],
+        combine,
+    )
+
+
 def _launch_sweep(
     src: np.ndarray,
     dst: np.ndarray,
@@ -194,22 +222,25 @@ def _launch_sweep(
     bw: int,
     idxH: np.ndarray,
     idxW: np.ndarray,
-    tables: list[tuple],
+    bank: _Bank,
     cval: float,
-    hcvals: Sequence[float],
-    combine: int,
     cborder: bool,
     work: np.dtype,
     workers: int | None,
     nd: bool = False,
+    stacked: tuple[int, int] = (1, 1),
 ) -> None:
-    """Launch one sweep of ``src`` into ``dst`` (C-contiguous, native, not overlapping)."""
+    """Launch one sweep of ``src`` into ``dst`` (C-contiguous, native, not overlapping).
+
+    ``stacked``: how many sources ``src`` and outputs ``dst`` stack along a
+    first axis of their own (1: the array itself).
+    """
     R = plane.W * plane.C
-    T = len(tables)
-    size = plane.B * plane.H * R * max(kv + kw, 1) * T
-    band, strip, nbands, nstrips = _sizes(plane, kv, kw, T, order, work.itemsize, size)
-    hti, htw = stack([t[1] for t in tables], work)
-    vti, vtw = stack([t[0] for t in tables], work)
+    T, NH = len(bank.terms), len(bank.hpasses)
+    size = plane.B * plane.H * R * (NH * kw + T * kv)
+    band, strip, nbands, nstrips = _sizes(plane, kv, kw, NH, order, work.itemsize, size)
+    hti, htw = stack([table for _, _, table in bank.hpasses], work)
+    vti, vtw = stack([table for _, table in bank.terms], work)
     gi = np.array(
         [
             plane.C,
@@ -224,15 +255,25 @@ def _launch_sweep(
             store_code(dst.dtype, nd or policy == FAST),
             dtype_code(src.dtype),
             dtype_code(dst.dtype),
-            combine,
+            bank.combine,
             int(cborder),
             R,
+            stacked[0],
+            NH,
         ],
         np.int64,
     )
-    fl = np.array([cval, *hcvals], np.float64)
-    shapes = ((plane.B, plane.H, R * src.itemsize), (plane.B, plane.H, R * dst.itemsize))
-    rest = (gi, idxH, idxW, hti, htw, vti, vtw, fl)
+    fl = np.array([cval, *bank.hborders, bank.tol, bank.fill], np.float64)
+    links = np.array(
+        [v for source, transform, _ in bank.hpasses for v in (source, transform)]
+        + [h for h, _ in bank.terms],
+        np.int64,
+    )
+    shapes = (
+        (stacked[0], plane.B, plane.H, R * src.itemsize),
+        (stacked[1], plane.B, plane.H, R * dst.itemsize),
+    )
+    rest = (gi, idxH, idxW, hti, htw, vti, vtw, fl, links)
     entry = _ENTRIES[(policy, order)]
     launch(entry, plane.B * nbands * nstrips, raw(src), raw(dst), shapes, rest, size, workers)
 
@@ -327,10 +368,8 @@ def _one_pass(
             0,
             idx,
             idxW,
-            [(table, ident)],
+            _per_term([(table, ident)], [cval], _sweep.COMBINE_SUM),
             cval,
-            [cval],
-            _sweep.COMBINE_SUM,
             False,
             work,
             workers,
@@ -349,10 +388,8 @@ def _one_pass(
             before,
             idxH,
             idx,
-            [(ident, table)],
+            _per_term([(ident, table)], [hcval], _sweep.COMBINE_SUM),
             cval,
-            [hcval],
-            _sweep.COMBINE_SUM,
             False,
             work,
             workers,
@@ -371,10 +408,8 @@ def _one_pass(
             0,
             idx,
             idxW,
-            [(table, ident)],
+            _per_term([(table, ident)], [cval], _sweep.COMBINE_SUM),
             cval,
-            [cval],
-            _sweep.COMBINE_SUM,
             False,
             work,
             workers,
@@ -479,13 +514,130 @@ def run_terms(
         bw,
         idxH,
         idxW,
-        tables,
+        _per_term(tables, hcvals, combine),
         cval,
-        hcvals,
-        combine,
         cborder,
         work,
         workers,
+    )
+    finish(out, copy_back)
+
+
+def _transformed_value(value: float, transform: int) -> float:
+    """What a horizontal pass's input transform makes of ``value`` (cval beyond an edge)."""
+    nan = math.isnan(value)
+    if transform == _sweep.TRANSFORM_ZERO_NAN:
+        return 0.0 if nan else value
+    if transform == _sweep.TRANSFORM_NOT_NAN:
+        return 0.0 if nan else 1.0
+    return value
+
+
+def run_bank(
+    src: np.ndarray,
+    dst: np.ndarray,
+    axes: tuple[int | None, int | None],
+    hpasses: Sequence[tuple[int, int, np.ndarray | None]],
+    terms: Sequence[tuple[int, np.ndarray | None]],
+    modes: Sequence[str],
+    cval: float,
+    origins: Sequence[int],
+    *,
+    combine: int = _sweep.COMBINE_SEPARATE,
+    tol: float = 0.0,
+    fill: float = math.nan,
+    work: np.dtype | None = None,
+    workers: int | None = None,
+) -> None:
+    """A bank of separable filterings over two adjacent axes in one sweep (fast policy).
+
+    ``src`` stacks the sources along a first axis of its own, ``(S, *shape)``,
+    and ``dst`` the outputs, ``(outputs, *shape)`` (one dtype each).
+    ``axes = (v_axis, h_axis)`` with ``h_axis == v_axis + 1``; either may be
+    None (no pass along it).  ``hpasses[h] = (source, transform, weights)``
+    correlates source ``source``, read through ``transform``
+    (``_sweep.TRANSFORM_*``), along ``h_axis`` (``weights`` None: no pass);
+    ``terms[t] = (h, weights)`` correlates that result along ``v_axis``.
+    ``combine`` makes the outputs: ``COMBINE_SEPARATE`` (term ``t`` into
+    ``dst[t]``), ``COMBINE_SUM``, ``COMBINE_DIVIDE`` (term 0 over term 1 where
+    ``|term 1| > tol``, ``fill`` elsewhere) or ``COMBINE_HYPOT`` into ``dst[0]``.
+    Every pass along an axis has the same length (one ring); ``modes`` and
+    ``origins`` are ``(vertical, horizontal)``.  Each term is computed as
+    :func:`run_terms` computes it, so a bank equals its terms run one by one.
+
+    Examples
+    --------
+    >>> from sepconv._engine import _sweep
+    >>> x = np.arange(20.0).reshape(1, 4, 5)
+    >>> x[0, 1, 2] = np.nan
+    >>> out = np.empty((1, 4, 5))
+    >>> box = np.ones(3)
+    >>> Z, V = _sweep.TRANSFORM_ZERO_NAN, _sweep.TRANSFORM_NOT_NAN
+    >>> run_bank(x, out, (0, 1), [(0, Z, box), (0, V, box)], [(0, box), (1, box)],
+    ...          ("nearest", "nearest"), 0.0, (0, 0), combine=_sweep.COMBINE_DIVIDE)
+    >>> float(out[0, 1, 2])  # the mean of its eight valid neighbours
+    7.0
+    """
+    shape = src.shape[1:]
+    if src.size == 0 or math.prod(shape) == 0:
+        return
+    v_axis, h_axis = axes
+    first_v = next((v for _, v in terms if v is not None), None)
+    first_h = next((h for _, _, h in hpasses if h is not None), None)
+    kv = 1 if first_v is None else first_v.shape[0]
+    kw = 1 if first_h is None else first_h.shape[0]
+    if work is None:
+        sums = [float(np.abs(h).sum()) if h is not None else 1.0 for _, _, h in hpasses]
+        abs_sum = max(sums) * max(
+            (float(np.abs(v).sum()) if v is not None else 1.0) for _, v in terms
+        )
+        work = work_dtype(src.dtype, dst.dtype, abs_sum, kv * kw)
+    work = np.dtype(work)
+    out, copy_back = target(dst)
+    current = _independent(source(src), out)
+    if v_axis is None and h_axis is None:
+        raise ValueError("a bank filters at least one axis")
+    plane = _plane(shape, v_axis, h_axis)
+    bv, av = kernel_reach(kv, origins[0])
+    bw, aw = kernel_reach(kw, origins[1])
+    idxH = (
+        np.arange(plane.H, dtype=np.int64)
+        if v_axis is None
+        else extend_indices(shape[v_axis], bv, av, modes[0])
+    )
+    idxW = (
+        np.arange(plane.W, dtype=np.int64)
+        if h_axis is None
+        else extend_indices(shape[h_axis], bw, aw, modes[1])
+    )
+    bank = _Bank(
+        [(s, tr, identity_table(bw) if h is None else fast_table(h)) for s, tr, h in hpasses],
+        [
+            _transformed_value(cval, tr) * (1.0 if h is None else float(np.sum(h)))
+            for _, tr, h in hpasses
+        ],
+        [(h, identity_table(bv) if v is None else fast_table(v)) for h, v in terms],
+        combine,
+        tol,
+        fill,
+    )
+    _launch_sweep(
+        current,
+        out,
+        plane,
+        FAST,
+        _sweep.ORDER_HV,
+        kv,
+        kw,
+        bw,
+        idxH,
+        idxW,
+        bank,
+        cval,
+        False,
+        work,
+        workers,
+        stacked=(src.shape[0], dst.shape[0]),
     )
     finish(out, copy_back)
 
@@ -597,10 +749,8 @@ def run_dense(
         bw,
         idxH,
         idxW,
-        tables,
+        _per_term(tables, hcvals, _sweep.COMBINE_SUM),
         cval,
-        hcvals,
-        _sweep.COMBINE_SUM,
         False,
         work,
         workers,

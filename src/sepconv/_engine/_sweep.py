@@ -39,6 +39,21 @@ Terms combine by ``COMBINE_SUM`` (added in the work dtype, stored once),
 scipy's ``generic_laplace`` does ``output += term``) or ``COMBINE_HYPOT_DST``
 (``sqrt(sum(term**2))`` in the output dtype, ``generic_gradient_magnitude``).
 
+Banks (``ORDER_HV``, the fast policy).  A sweep may read several stacked
+sources (``src`` is ``(S, B, H, R)``) and write several outputs (``dst`` is
+``(outputs, B, H, R)``).  Its horizontal passes are listed apart from its
+terms: each horizontal pass reads one source through an input transform
+(``TRANSFORM_NONE``; ``TRANSFORM_ZERO_NAN``, NaN samples as 0;
+``TRANSFORM_NOT_NAN``, 0 where NaN and 1 elsewhere; infinities are data) into its own ring, and
+each term is a vertical pass over one of those rings -- so terms that share a
+horizontal kernel share its pass (a Hessian's three derivatives need three
+horizontal passes, not six; normalized convolution's numerator and
+denominator are two transforms of one read of the input).  Terms are then
+summed (``COMBINE_SUM``), written one per output (``COMBINE_SEPARATE``),
+divided (``COMBINE_DIVIDE``: term 0 over term 1 where ``|term 1| > tol``,
+``fill`` elsewhere) or combined as ``sqrt(sum(term**2))`` in the work dtype
+(``COMBINE_HYPOT``).  The exact policy keeps one horizontal pass per term.
+
 Arrays arrive as raw bytes (``uint8``, rows of ``R * itemsize``); rows are
 converted by :mod:`._cast` with dtype codes, so each entry point is compiled
 once per work dtype whatever the input and output dtypes.
@@ -67,11 +82,17 @@ from ._cast import load, load_at, reload_row, store_row
 
 __all__ = [
     "COMBINE_ADD_DST",
+    "COMBINE_DIVIDE",
+    "COMBINE_HYPOT",
     "COMBINE_HYPOT_DST",
+    "COMBINE_SEPARATE",
     "COMBINE_SUM",
     "GEOMETRY",
     "ORDER_HV",
     "ORDER_VH",
+    "TRANSFORM_NONE",
+    "TRANSFORM_NOT_NAN",
+    "TRANSFORM_ZERO_NAN",
     "load_row",
     "sweep_exact_hv",
     "sweep_exact_vh",
@@ -81,6 +102,8 @@ __all__ = [
 
 ORDER_HV, ORDER_VH = 0, 1
 COMBINE_SUM, COMBINE_ADD_DST, COMBINE_HYPOT_DST = 0, 1, 2
+COMBINE_SEPARATE, COMBINE_DIVIDE, COMBINE_HYPOT = 3, 4, 5
+TRANSFORM_NONE, TRANSFORM_ZERO_NAN, TRANSFORM_NOT_NAN = 0, 1, 2
 
 #: Fields of the int64 geometry vector, in order.
 GEOMETRY = (
@@ -99,9 +122,12 @@ GEOMETRY = (
     "combine",
     "cborder",  # exact VH: the intermediate's 'constant' border along W is cval
     "R",  # elements per row
+    "sources",  # stacked sources (S)
+    "hpasses",  # horizontal passes (rings) of a bank
 )
 G_C, G_KV, G_KW, G_BW, G_BAND, G_STRIP, G_NBANDS, G_NSTRIPS = range(8)
 G_TERMS, G_RULE, G_SCODE, G_DCODE, G_COMBINE, G_CBORDER, G_R = range(8, 15)
+G_SOURCES, G_HPASSES = 15, 16
 
 
 @njit(cache=True, nogil=True)
@@ -174,20 +200,65 @@ def _hrow(lin, row, L, C, ti, tw, accumulate, p0, policy):
         hpass_fast(lin, row, L, C, ti, tw, accumulate)
 
 
-@njit(cache=True, nogil=True)
-def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
-    """Horizontal first (see the module docstring); ``kv == 1``: one horizontal pass.
+@njit(cache=True, nogil=True, inline="always")
+def _transformed(lin, tl, transform, n):
+    # A horizontal pass's input: the loaded row itself, or its transform in ``tl``.
+    if transform == TRANSFORM_NONE:
+        return lin
+    if transform == TRANSFORM_ZERO_NAN:
+        for i in range(n):
+            x = lin[i]
+            tl[i] = x if x == x else 0
+    else:
+        for i in range(n):
+            x = lin[i]
+            tl[i] = 1 if x == x else 0
+    return tl
 
-    A fast vertical box factor keeps running column sums across the band
-    (restarted every :func:`._arith.refresh_interval` rows), for which the
-    ring holds one more row: the one leaving the window.
+
+@njit(cache=True, nogil=True)
+def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
+    """Output row ``y`` of every output from the terms' rows ``acc``."""
+    if combine == COMBINE_SEPARATE:
+        for term in range(T):
+            store_row(dst[term, b, y], p0, acc[term], L, rule, dcode)
+        return
+    row = acc[0]
+    if combine == COMBINE_DIVIDE:
+        den = acc[1]
+        for i in range(L):
+            d = den[i]
+            row[i] = row[i] / d if abs(d) > tol else fill
+    elif combine == COMBINE_HYPOT:
+        for i in range(L):
+            row[i] = row[i] * row[i]
+        for term in range(1, T):
+            r = acc[term]
+            for i in range(L):
+                row[i] += r[i] * r[i]
+        for i in range(L):
+            row[i] = np.sqrt(row[i])
+    store_row(dst[0, b, y], p0, row, L, rule, dcode)
+
+
+@njit(cache=True, nogil=True)
+def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, policy):
+    """Horizontal first (see the module docstring); ``kv == 1``: horizontal passes only.
+
+    ``links`` holds each horizontal pass's source and transform, then each
+    term's horizontal pass; ``fl`` is ``cval``, each horizontal pass's value
+    beyond a ``'constant'`` edge (the fast policy's filtered constant), ``tol``
+    and ``fill``.  A fast vertical box factor keeps running column sums across
+    the band (restarted every :func:`._arith.refresh_interval` rows), for
+    which the ring holds one more row: the one leaving the window.
     """
     literally(policy)
-    H = dst.shape[1]
+    H = dst.shape[2]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
     T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
+    combine, S, NH = gi[G_COMBINE], gi[G_SOURCES], gi[G_HPASSES]
     W = gi[G_R] // C
-    cval = fl[0]
+    cval, tol, fill = fl[0], fl[1 + NH], fl[2 + NH]
     work = htw.dtype
     flat = kv == 1  # no vertical pass at all: no ring, no intermediate
     boxes = False
@@ -196,59 +267,75 @@ def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
         boxes = boxes or (policy != 0 and vti[term, 0] == KIND_BOX)
     nring = kv + 1 if boxes else kv
     refresh = refresh_interval(kv)
+    summed = combine == COMBINE_SUM
     for t in range(t0, t1):
         b, y0, y1, p0, L = _task(t, gi, H)
         Lpad = L + (kw - 1) * C
-        acc = np.empty(L, work)
-        lin = np.empty(Lpad, work)
-        if flat:  # terms add
+        acc = np.empty((1 if summed else T, L), work)
+        lin = np.empty((S, Lpad), work)
+        tl = np.empty(Lpad, work)
+        if flat:  # each term is its horizontal pass
             for y in range(y0, y1):
-                load_row(src[b, idxH[y]], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
+                for s in range(S):
+                    load_row(src[s, b, idxH[y]], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
                 for term in range(T):
-                    _hrow(lin, acc, L, C, hti[term], htw[term], term > 0, p0, policy)
-                store_row(dst[b, y], p0, acc, L, rule, dcode)
+                    h = links[2 * NH + term]
+                    hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
+                    out = acc[0] if summed else acc[term]
+                    _hrow(hin, out, L, C, hti[h], htw[h], summed and term > 0, p0, policy)
+                _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
             continue
         tmp = np.empty(8 * L, np.uint8)
-        ring = np.empty((T, nring, L), work)
+        ring = np.empty((NH, nring, L), work)
         vsum = np.empty((T, L if boxes else 1), np.float64)
         stale = np.ones(T, np.bool_)
         for yp in range(y0, y1 + kv - 1):
             sr = idxH[yp]
             slot = yp % nring
             if sr >= 0:
-                load_row(src[b, sr], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
-            for term in range(T):
-                row = ring[term, slot]
+                for s in range(S):
+                    load_row(src[s, b, sr], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
+            for h in range(NH):
+                row = ring[h, slot]
                 if sr < 0:
                     # exact: scipy's second pass pads the intermediate with cval;
                     # fast: the filtered constant row (cval * sum of the taps).
-                    _fill(row, L, cval if policy == 0 else fl[1 + term])
+                    _fill(row, L, cval if policy == 0 else fl[1 + h])
                     continue
-                _hrow(lin, row, L, C, hti[term], htw[term], False, p0, policy)
-                if policy == 0 and hti[term, 0] != KIND_IDENTITY and vti[term, 0] != KIND_IDENTITY:
+                hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
+                _hrow(hin, row, L, C, hti[h], htw[h], False, p0, policy)
+                if policy == 0 and hti[h, 0] != KIND_IDENTITY and vti[h, 0] != KIND_IDENTITY:
                     # a second pass follows: the first is stored in the output dtype
+                    # (the exact policy has one horizontal pass per term)
                     _round_trip(row, tmp, L, rule, dcode)
             if yp < y0 + kv - 1:
                 continue
             y = yp - (kv - 1)
             for term in range(T):
+                rows = ring[links[2 * NH + term]]
+                out = acc[0] if summed else acc[term]
+                more = summed and term > 0
                 if policy == 0:
-                    vpass_exact(ring[term], y, nring, 0, L, vti[term], vtw[term], acc)
+                    vpass_exact(rows, y, nring, 0, L, vti[term], vtw[term], out)
                 elif vti[term, 0] == KIND_BOX:
                     fresh = stale[term] or (y - y0) % refresh == 0
                     ok = vbox_fast(
-                        ring[term], y, nring, kv, L, vtw[term, 0], vsum[term], fresh, acc, term > 0
+                        rows, y, nring, kv, L, vtw[term, 0], vsum[term], fresh, out, more
                     )
                     stale[term] = not ok
                 else:
-                    vpass_fast(ring[term], y, nring, 0, L, vti[term], vtw[term], acc, term > 0)
-            store_row(dst[b, y], p0, acc, L, rule, dcode)
+                    vpass_fast(rows, y, nring, 0, L, vti[term], vtw[term], out, more)
+            _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
 
 
 @njit(cache=True, nogil=True)
-def _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
-    """Vertical first (see the module docstring); ``kw == 1`` and one term: one vertical pass."""
+def _vh(t0, t1, sources, outputs, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
+    """Vertical first (see the module docstring); ``kw == 1`` and one term: one vertical pass.
+
+    One source and one output (the first of the stacks).
+    """
     literally(policy)
+    src, dst = sources[0], outputs[0]
     H = dst.shape[1]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
     T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
@@ -395,20 +482,20 @@ def _copy_ints(out, s, n):
 
 
 @njit(cache=True, nogil=True)
-def sweep_exact_hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
-    _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 0)
+def sweep_exact_hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links):
+    _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, 0)
 
 
 @njit(cache=True, nogil=True)
-def sweep_exact_vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
+def sweep_exact_vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links):
     _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 0)
 
 
 @njit(cache=True, nogil=True)
-def sweep_fast_hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
-    _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 1)
+def sweep_fast_hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links):
+    _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, 1)
 
 
 @njit(cache=True, nogil=True)
-def sweep_fast_vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl):
+def sweep_fast_vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links):
     _vh(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, 1)

@@ -437,8 +437,12 @@ def test_sepfilter_errors_name_factors():
         sepconv.sepfilter(x, [[1, 2, 1]])
     with pytest.raises(ValueError, match=r"factors\[1\] must be a non-empty 1-D kernel"):
         sepconv.sepfilter(x, [[1, 2, 1], [[1, 2]]])
-    with pytest.raises(TypeError, match=r"factors\[0\] is complex"):
-        sepconv.sepfilter(x, [[1j], [1]])
+    # complex factors are filtered as correlate filters their outer product
+    z = np.random.default_rng(0).random((4, 5))
+    f = [np.array([1j, 2.0]), np.array([0.5, -1.0, 1 + 1j])]
+    ours = sepconv.sepfilter(z, f)
+    ref = ndi.correlate(z.astype(complex), np.outer(*f))
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- OpenCV

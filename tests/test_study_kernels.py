@@ -6,19 +6,18 @@ import importlib.util
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sepconv import report, study
+from sepconv import plot, report, study
 from sepconv._cli import app
-from sepconv.study import KernelsConfig, StudyConfig, run_kernels
-from sepconv.study import _kernels, _zoo
+from sepconv.study import KernelsConfig, StudyConfig, _kernels, _zoo, run_kernels
 from sepconv.study._forced import ForcedConfig
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("facenet_pytorch") is None
-    or importlib.util.find_spec("onnx") is None,
+    importlib.util.find_spec("facenet_pytorch") is None or importlib.util.find_spec("onnx") is None,
     reason="the zoo extra is not installed (pip install 'sepconv[zoo]')",
 )
 
@@ -102,6 +101,10 @@ def test_kernels_json_has_every_number_the_issue_names(tiny):
     for name in _kernels.FIGURE_FILES:
         with Image.open(out / name) as png:
             assert png.width > 300
+    with np.load(out / "singular_values.npz") as spectra:
+        conv2 = spectra["mtcnn-pnet:conv2"]
+        assert conv2.shape == (16 * 10, 3) and np.all(np.diff(conv2, axis=1) <= 0)
+        assert "study-depthwise-textures:seed 1: conv3.depthwise" in spectra.files
 
 
 def test_restated_capacity_flags_where_data_sets_disagree(tiny):
@@ -165,3 +168,24 @@ def test_report_section_states_the_claims_and_the_answers(measured, tmp_path):
     config, out, kwargs = measured[0]
     assert config == KernelsConfig.quick() and out == tmp_path / "kernels"
     assert kwargs["caches"] == {"digits": tmp_path / "study" / "runs"}
+
+
+def test_figures_draw_what_kernels_json_holds(tiny):
+    out, result = tiny
+    data = result.data
+    fig = plot.trained_rank1(data)
+    axes = {ax.get_label(): ax for ax in fig.axes}
+    lines = {ln.get_label(): ln for ln in axes["dense"].get_lines()}
+    pnet = next(n for n in data["networks"] if n["key"] == "mtcnn-pnet")
+    expected = [100 * r["rank1_share_10"] for r in pnet["layers"]]
+    assert list(lines["MTCNN P-Net"].get_ydata()) == expected
+    depthwise = {ln.get_label() for ln in axes["depthwise"].get_lines()}
+    assert "PP-OCRv4 text detector" in depthwise and "MTCNN P-Net" not in depthwise
+    fig = plot.forced_agreement(out / "kernels.json")
+    crops = next(ax for ax in fig.axes if ax.get_label() == "crops")
+    assert len(crops.get_lines()) == 3 * 3  # three methods, three nets
+    assert plot.draw("trained-spectra", results=out / "kernels.json", small=True).axes
+    with pytest.raises(ValueError, match="does not exist"):
+        plot.trained_spectra(out / "nope.json")
+    with pytest.raises(ValueError, match="no 'networks'"):
+        plot.trained_rank1({"config": {}})

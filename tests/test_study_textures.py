@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepconv.study import load_data, split_dataset
-from sepconv.study import _bundled, _textures
+from sepconv.study import _bundled, _textures, load_data, split_dataset
 
 
 @pytest.fixture(scope="module")

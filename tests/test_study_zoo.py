@@ -12,16 +12,15 @@ import importlib.util
 import numpy as np
 import pytest
 import torch
+from _facenet import facenet_pytorch
 from torch.nn import functional as F
 
-from _facenet import facenet_pytorch
 from sepconv.study import _mtcnn, _zoo
 from sepconv.study._bundled import bundled_image, lfw_subset
 from sepconv.study._forced import lfw_crops
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("facenet_pytorch") is None
-    or importlib.util.find_spec("onnx") is None,
+    importlib.util.find_spec("facenet_pytorch") is None or importlib.util.find_spec("onnx") is None,
     reason="the zoo extra is not installed (pip install 'sepconv[zoo]')",
 )
 

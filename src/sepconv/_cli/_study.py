@@ -161,7 +161,7 @@ def kernels(
     1. "Not all kernels can be separated": the singular values of every k x k kernel (k >= 3)
     of MTCNN's P-, R- and O-Net, YOLOv8n and PP-OCRv4's text detector -- weights read from the
     pip packages facenet-pytorch, nudenet and rapidocr-onnxruntime (pip install
-    'sepconv[zoo]'; nothing is downloaded) -- and of the study's own trained networks, each
+    "sepconv\\[zoo]"; nothing is downloaded) -- and of the study's own trained networks, each
     beside random weights of the same shapes.
 
     2. What forcing separation costs: MTCNN with every k x k convolution made separable
@@ -171,7 +171,8 @@ def kernels(
     3. "Small separable networks might fail to learn": the capacity study on two data sets
     (digits and textures), its conclusion restated for both with the seed spread.
 
-    Writes OUT/kernels.json, rank1_depth.png, spectra.png and forced.png.
+    Writes OUT/kernels.json, rank1_depth.png, spectra.png, forced.png and
+    singular_values.npz (every analysed kernel's singular values).
 
     Examples:
 

@@ -118,13 +118,24 @@ def _spectra(data: dict[str, Any], result: Any) -> str:
                     f"{t['median_rank1_error']:.2f} ({r['median_rank1_error']:.2f})",
                 ]
             )
+    dense_only = [
+        n["title"]
+        for n in data["networks"]
+        if n.get("origin") == "package" and "depthwise" not in n["summary"]
+    ]
     return (
         "<h3>1. Do trained kernels separate?</h3>"
         "<p>For every convolution with a kernel of at least 3 x 3, each (output, input) "
         "k x k slice -- one per channel for depthwise layers -- is split into singular "
         "values. A slice is rank 1 (spatially separable) within an error when its best "
         "rank-1 approximation (truncated SVD) is that close in relative Frobenius norm. "
-        "Depthwise layers are counted apart from dense ones.</p>"
+        "Depthwise layers are counted apart from dense ones"
+        + (
+            f"; {escape(', '.join(dense_only))} have none (every convolution is dense)"
+            if dense_only
+            else ""
+        )
+        + ".</p>"
         + table(
             [
                 "network",

@@ -19,6 +19,7 @@ can be separated*, and warns that small depthwise separable networks *might fail
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -179,11 +180,12 @@ def run_kernels(
     timings: dict[str, float] = {}
 
     networks = []
+    spectra: dict[str, np.ndarray] = {}
     t0 = time.perf_counter()
     for key in config.networks:
         say(f"  reading {key}")
         net = load_network(key)
-        analysis = analyse_layers(key, net.layers, seed=config.seed)
+        analysis = analyse_layers(key, net.layers, seed=config.seed, keep=spectra)
         networks.append({**net.describe(), "origin": "package", **analysis})
     timings["zoo_spectra"] = time.perf_counter() - t0
 
@@ -200,7 +202,7 @@ def run_kernels(
     t0 = time.perf_counter()
     for result in studies.values():
         for family in KERNEL_FAMILIES:
-            entry = own_network(result, family, seed=config.seed)
+            entry = own_network(result, family, seed=config.seed, keep=spectra)
             if entry is not None:
                 networks.append(entry)
     timings["own_spectra"] = time.perf_counter() - t0
@@ -223,16 +225,26 @@ def run_kernels(
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "seconds": round(time.perf_counter() - start, 2),
     }
-    files = write_outputs(out_dir, data)
+    files = write_outputs(out_dir, data, spectra)
     return KernelsResult(out_dir, data, files, studies)
 
 
-def write_outputs(out_dir: Path, data: dict[str, Any]) -> dict[str, Path]:
-    """``kernels.json`` and the figures of :data:`FIGURE_FILES`."""
+def write_outputs(
+    out_dir: Path, data: dict[str, Any], spectra: Mapping[str, np.ndarray]
+) -> dict[str, Path]:
+    """``kernels.json``, the figures of :data:`FIGURE_FILES` and ``singular_values.npz``.
+
+    The archive holds every analysed layer's singular values (float32, one row per k x k
+    slice, largest first) under ``"<network key>:<layer name>"``.
+    """
     from .. import plot
     from ._plot import figure_png
 
     files = {"kernels.json": out_dir / "kernels.json"}
+    files["singular_values.npz"] = out_dir / "singular_values.npz"
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{k: v.astype(np.float32) for k, v in spectra.items()})
+    atomic_write_bytes(files["singular_values.npz"], buffer.getvalue())
     for name, function in FIGURE_FILES.items():
         fig = getattr(plot, function)(data)
         files[name] = out_dir / name
@@ -254,7 +266,9 @@ def study_convolutions(model: Any) -> list[ConvWeight]:
     ]
 
 
-def own_network(result: Any, family: str, *, seed: int = 0) -> dict[str, Any] | None:
+def own_network(
+    result: Any, family: str, *, seed: int = 0, keep: dict[str, np.ndarray] | None = None
+) -> dict[str, Any] | None:
     """The kernels of the study's ``family`` networks at the conversion width, all seeds pooled.
 
     ``None`` when the study kept no weights for them (another width, or an older cache).
@@ -283,7 +297,7 @@ def own_network(result: Any, family: str, *, seed: int = 0) -> dict[str, Any] | 
     layers = [replace(c, depth=i % per_seed) for i, c in enumerate(layers)]
     dataset = result.dataset["name"]
     key = f"study-{family}-{dataset}"
-    analysis = analyse_layers(key, layers, seed=seed)
+    analysis = analyse_layers(key, layers, seed=seed, keep=keep)
     analysis["convolutions"] = per_seed
     for summary in analysis["summary"].values():
         summary["layers"] //= len(seeds)  # layers of one network; their kernels pool all seeds

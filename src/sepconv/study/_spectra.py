@@ -197,12 +197,20 @@ def layer_seed(network: str, depth: int, seed: int = 0) -> list[int]:
     return [seed, zlib.crc32(network.encode()), depth]
 
 
-def analyse_layers(network: str, layers: Iterable[ConvWeight], *, seed: int = 0) -> dict[str, Any]:
+def analyse_layers(
+    network: str,
+    layers: Iterable[ConvWeight],
+    *,
+    seed: int = 0,
+    keep: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Per layer and per network: the separability of the trained and of random kernels.
 
     Only layers with ``k >= MIN_KERNEL`` in both directions are analysed; ``convolutions``
     counts all of them, for the depth axis.  The network summary pools every slice of one
     kind (``dense`` apart from ``depthwise``), so a large layer weighs more than a small one.
+    ``keep``, if given, receives every analysed layer's singular values (one row per slice)
+    under ``"<network>:<layer name>"``.
 
     Examples
     --------
@@ -225,6 +233,8 @@ def analyse_layers(network: str, layers: Iterable[ConvWeight], *, seed: int = 0)
         control = slice_singular_values(
             random_like(layer.weight, layer_seed(network, layer.depth, seed))
         )
+        if keep is not None:
+            keep[f"{network}:{layer.name}"] = trained
         kind = layer.kind
         bucket = pooled.setdefault(kind, {"trained": [], "random": []})
         bucket["trained"].append(trained)

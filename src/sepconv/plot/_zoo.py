@@ -47,8 +47,9 @@ def trained_rank1(
     """Share of rank-1 kernels per layer against the layer's depth, trained and random.
 
     One panel for dense layers, one for depthwise ones; each network is a line of its layers'
-    ``rank1_share_<tolerance>`` at their relative depth (0 = first convolution, 1 = last),
-    and its random-weights control the grey markers at the same depths.
+    ``rank1_share_<tolerance>`` at their relative depth (0 = first convolution, 1 = last;
+    layers of several seeds at one depth are averaged), and its random-weights control the
+    grey markers at the same depths.
 
     Parameters
     ----------
@@ -85,11 +86,14 @@ def trained_rank1(
             ]
             if not rows:
                 continue
-            rows.sort(key=lambda r: r["depth_fraction"])
-            x = [r["depth_fraction"] for r in rows]
+            # The study's networks are pooled over seeds: one point per depth, their mean.
+            by_depth: dict[float, list[Mapping[str, Any]]] = {}
+            for r in rows:
+                by_depth.setdefault(r["depth_fraction"], []).append(r)
+            x = sorted(by_depth)
             ax.plot(
                 x,
-                [100 * r[field] for r in rows],
+                [100 * sum(r[field] for r in by_depth[d]) / len(by_depth[d]) for d in x],
                 marker="o",
                 markersize=3,
                 linewidth=1.2,
@@ -97,7 +101,13 @@ def trained_rank1(
                 linestyle="--" if net.get("origin") == "study" else "-",
                 label=net.get("title", net.get("key", "?")),
             )
-            ax.scatter(x, [100 * r["random"][field] for r in rows], s=8, marker="x", color=_RANDOM)
+            ax.scatter(
+                [r["depth_fraction"] for r in rows],
+                [100 * r["random"][field] for r in rows],
+                s=8,
+                marker="x",
+                color=_RANDOM,
+            )
             drawn += 1
         ax.scatter([], [], s=8, marker="x", color=_RANDOM, label="random weights (same shapes)")
         ax.set_title(f"{kind} layers" if drawn else f"{kind} layers (none)")

@@ -249,7 +249,7 @@ def _print_kernels(data: dict[str, Any]) -> None:
         "faces found",
         "mean IoU",
         "landmarks % box",
-        "extra",
+        "extra / no-face",
     ):
         conv.add_column(name, justify="left" if name == "method" else "right")
     for row in forced["rows"]:
@@ -262,7 +262,7 @@ def _print_kernels(data: dict[str, Any]) -> None:
             f"{faces['matched']} / {faces['original']}",
             "-" if faces["mean_iou"] is None else f"{faces['mean_iou']:.3f}",
             "-" if faces["landmark_error"] is None else f"{faces['landmark_error']:.2f}",
-            str(faces["extra"] + row["negatives"]["extra"]),
+            f"{faces['extra']} / {row['negatives']['converted']}",
         )
     console.print(conv)
     console.print("[bold]Small separable networks, on two data sets[/bold]")

@@ -215,7 +215,8 @@ def _forced(data: dict[str, Any], result: Any) -> str:
                 f"{faces['matched']} / {faces['original']}",
                 "-" if faces["mean_iou"] is None else f"{faces['mean_iou']:.3f}",
                 "-" if faces["landmark_error"] is None else f"{faces['landmark_error']:.2f}",
-                f"{faces['extra']} / {negatives['extra']}",
+                faces["extra"],
+                negatives["converted"],
             ]
         )
     evaluation = forced["evaluation"]
@@ -247,7 +248,9 @@ def _forced(data: dict[str, Any], result: Any) -> str:
                 "faces found again",
                 "mean IoU",
                 "landmark error (% of box width)",
-                "extra detections (faces / no-face images)",
+                "extra faces",
+                "detections without faces (original: "
+                f"{sum(original['detections'][n] for n in evaluation['images_without_faces'])})",
             ],
             rows,
         )

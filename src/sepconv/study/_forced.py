@@ -101,7 +101,7 @@ class ForcedConfig:
             calibration_images=("camera", "coffee"),
             negative_images=("brick", "coins"),
             mosaic_faces=20,
-            max_crops=256,
+            max_crops=128,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -155,7 +156,8 @@ def run_kernels(
     force : bool
         Train the capacity studies again even where cached.
     progress : bool or callable
-        ``True`` shows the studies' progress bars; a callable gets one line per step.
+        ``True`` shows the studies' progress bars and prints one line per step on stderr; a
+        callable gets the lines instead (no bars).
 
     Returns
     -------
@@ -172,8 +174,13 @@ def run_kernels(
     from ._zoo import load_network
 
     config = KernelsConfig.full() if config is None else config
-    say: Callable[[str], None] = progress if callable(progress) else (lambda message: None)
     bars = progress is True
+    if callable(progress):
+        say: Callable[[str], None] = progress
+    elif bars:  # one line per step on stderr, beside the studies' progress bars
+        say = lambda message: print(message.strip(), file=sys.stderr)  # noqa: E731
+    else:
+        say = lambda message: None  # noqa: E731
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -20,7 +20,6 @@ can be separated*, and warns that small depthwise separable networks *might fail
 from __future__ import annotations
 
 import io
-import json
 import os
 import platform
 import sys
@@ -523,22 +522,6 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def read_kernels(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A ``kernels.json`` written by :func:`run_kernels` (a ``ValueError`` naming the fix)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{p} does not exist; write it with `sepconv study kernels --quick`")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{p} is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or "networks" not in data:
-        raise ValueError(
-            f"{p} has no 'networks'; expected the kernels.json of sepconv study kernels"
-        )
-    return data
-
-
 __all__ = [
     "CLAIMS",
     "FIGURE_FILES",
@@ -547,7 +530,6 @@ __all__ = [
     "KernelsResult",
     "answers",
     "own_network",
-    "read_kernels",
     "restate_capacity",
     "run_kernels",
     "study_convolutions",

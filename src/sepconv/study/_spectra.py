@@ -180,6 +180,14 @@ def slice_statistics(singular_values: np.ndarray | Sequence[np.ndarray]) -> dict
     return out
 
 
+def _layer_statistics(singular_values: np.ndarray) -> dict[str, Any]:
+    # A layer's row keeps the numbers, not the curve: the CDF is drawn per network only, and
+    # would make up most of kernels.json for a 64-layer network.
+    stats = slice_statistics(singular_values)
+    del stats["rank1_error_cdf"]
+    return stats
+
+
 def random_like(weight: np.ndarray, seed: int | Sequence[int]) -> np.ndarray:
     """Untrained weights of ``weight``'s shape: PyTorch's default ``nn.Conv2d`` initialisation.
 
@@ -207,7 +215,8 @@ def analyse_layers(
     """Per layer and per network: the separability of the trained and of random kernels.
 
     Only layers with ``k >= MIN_KERNEL`` in both directions are analysed; ``convolutions``
-    counts all of them, for the depth axis.  The network summary pools every slice of one
+    counts all of them, for the depth axis.  Layer rows have :func:`slice_statistics` without
+    the ``rank1_error_cdf`` curve.  The network summary pools every slice of one
     kind (``dense`` apart from ``depthwise``), so a large layer weighs more than a small one.
     ``keep``, if given, receives every analysed layer's singular values (one row per slice)
     under ``"<network>:<layer name>"``.
@@ -248,8 +257,8 @@ def analyse_layers(
                 "depth_fraction": layer.depth / max(count - 1, 1),
                 "shape": [int(n) for n in layer.weight.shape],
                 "groups": layer.groups,
-                **slice_statistics(trained),
-                "random": slice_statistics(control),
+                **_layer_statistics(trained),
+                "random": _layer_statistics(control),
             }
         )
     summary = {

@@ -249,7 +249,7 @@ def _print_kernels(data: dict[str, Any]) -> None:
         "faces found",
         "mean IoU",
         "landmarks % box",
-        "extra / no-face",
+        "extra faces / no-face det.",
     ):
         conv.add_column(name, justify="left" if name == "method" else "right")
     for row in forced["rows"]:

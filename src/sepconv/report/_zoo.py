@@ -220,6 +220,7 @@ def _forced(data: dict[str, Any], result: Any) -> str:
             ]
         )
     evaluation = forced["evaluation"]
+    no_face = sum(original["detections"][n] for n in evaluation["images_without_faces"])
     accuracy = original["accuracy"]
     return (
         "<h3>2. What forcing separation costs: MTCNN</h3>"
@@ -240,21 +241,24 @@ def _forced(data: dict[str, Any], result: Any) -> str:
         + table(
             [
                 "replacement",
-                "rank r",
-                "weights of the k x k layers",
+                "r",
+                "k x k weights",
                 "max weight error",
-                "crop decisions kept P / R / O (%)",
-                "mean |face prob. change| P / R / O",
-                "faces found again",
+                "crops kept P / R / O (%)",
+                "mean |prob. change| P / R / O",
+                "faces found",
                 "mean IoU",
-                "landmark error (% of box width)",
+                "landmarks (% box)",
                 "extra faces",
-                "detections without faces (original: "
-                f"{sum(original['detections'][n] for n in evaluation['images_without_faces'])})",
+                f"no-face detections (original {no_face})",
             ],
             rows,
         )
-        + f"<p>The original k x k layers hold {original['weights']:,} weights.</p>"
+        + f"<p>The original k x k layers hold {original['weights']:,} weights (biases "
+        'included). "crops kept": share of the test crops whose face / non-face decision at '
+        "the net's threshold is the original's; \"faces found\": the original cascade's "
+        "faces that the converted one finds again (box IoU at least 0.5); landmarks: mean "
+        "distance of the five points, in percent of the face box's width.</p>"
         + png_bytes_figure(
             (result.out_dir / "forced.png").read_bytes(),
             "Agreement of MTCNN made separable with the original, against the rank.",

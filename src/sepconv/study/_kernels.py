@@ -439,6 +439,7 @@ def answers(
     """
     rows = {(r["method"], r["rank"]): r for r in forced.get("rows", [])}
     out = []
+    said: set[str] = set()  # data sets whose capacity study an earlier network answered
     for net in networks:
         separable = []
         for kind, summary in net["summary"].items():
@@ -461,7 +462,7 @@ def answers(
                 if separable
                 else "No k x k layer.",
                 "forced": _forced_answer(net, rows),
-                "small": _small_answer(net, capacity),
+                "small": _small_answer(net, capacity, said),
             }
         )
     return out
@@ -480,12 +481,15 @@ def _forced_answer(net: Mapping[str, Any], rows: Mapping[tuple[str, Any], Any]) 
     return "Made separable without fine-tuning: " + "; ".join(parts) + "."
 
 
-def _small_answer(net: Mapping[str, Any], capacity: Mapping[str, Any]) -> str:
+def _small_answer(net: Mapping[str, Any], capacity: Mapping[str, Any], said: set[str]) -> str:
     if net.get("origin") == "study":
         dataset = net["key"].rsplit("-", 1)[1]
         info = capacity.get("datasets", {}).get(dataset)
         if info is None:
             return "Not measured (no capacity study on this data set)."
+        if dataset in said:
+            return f"The capacity study on {dataset}, as above."
+        said.add(dataset)
         lines = [
             f"the {FAMILY_NAMES[family]} network at width {f['smallest_width']} is "
             f"{f['gap_mean']:.1f} points below the standard one (per seed {f['gap_min']:.1f} "

@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt onnx onnxruntime requests threadpoolctl
+	$(BIN)/python -m pip install --quiet --no-deps facenet-pytorch==2.5.3 nudenet==3.4.2 rapidocr-onnxruntime==1.4.4
 	touch $(STAMP)
 
 ## The main job: the report on the built-in defaults, written to report/index.html

@@ -42,7 +42,7 @@ def test_tiny_study_prints_tables_and_finding(tmp_path):
     result = runner.invoke(app, ["study", "--out", str(tmp_path), *TINY])
     assert result.exit_code == 0, result.output
     assert "Test accuracy on digits" in result.output
-    assert "Finding" in result.output and "sepconv.nn.separate" in result.output
+    assert "Finding" in result.output and "sepconv.nn.convert" in result.output
     assert (tmp_path / "results.json").is_file()
     again = runner.invoke(app, ["study", "--out", str(tmp_path), *TINY, "--json"])
     assert again.exit_code == 0, again.output

@@ -95,6 +95,23 @@ def test_cache_skips_finished_runs_and_force_redoes_them(tiny, monkeypatch):
     assert _numbers(forced) == _numbers(first)
 
 
+def test_every_family_keeps_its_weights_at_the_conversion_width(tiny, tmp_path):
+    import torch
+
+    from sepconv.study import build_model
+
+    out, result = tiny
+    kept = {(r["family"], r["width"]) for r in result.runs if result.weights_path(r)}
+    assert kept == {(f, 2) for f in ("standard", "depthwise", "spatial")}
+    run = next(r for r in result.runs if r["family"] == "depthwise" and r["width"] == 2)
+    model = build_model("depthwise", 2, 1, 10)
+    model.load_state_dict(torch.load(result.weights_path(run), weights_only=True))
+    # A second study elsewhere that shares the cache trains nothing.
+    shared = run_study(TINY, tmp_path / "other", cache=out / "runs")
+    assert shared.trained == 0 and shared.cache_dir == out / "runs"
+    assert not (tmp_path / "other" / "runs").exists()
+
+
 def test_a_changed_setting_is_a_new_configuration(tiny):
     out, _ = tiny
     more = StudyConfig(

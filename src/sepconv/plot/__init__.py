@@ -19,9 +19,10 @@ The six figures of the article sepconv grew from, recomputed:
 
 and the ones only sepconv can draw: :func:`singular_value_spectra` and :func:`lowrank_error`;
 from the JSON other parts of the project write: :func:`filter_speed`, :func:`filter_heatmap`,
-:func:`layer_speedup` and
-:func:`capacity_study`.  :data:`FIGURES` maps the names ``sepconv figure`` takes to the
-functions and :func:`draw` draws one by name.
+:func:`layer_speedup`, :func:`capacity_study`, and from ``sepconv study kernels``'s
+``kernels.json``: :func:`trained_rank1`, :func:`trained_spectra` and :func:`forced_agreement`.
+:data:`FIGURES` maps the names ``sepconv figure`` takes to the functions and :func:`draw` draws
+one by name.
 
 Every function takes ``small=True`` for a smaller, faster drawing (tests, thumbnails); numbers in
 cells are exact values (integers) or rounded to three significant digits.  Axes carry labels
@@ -47,6 +48,7 @@ from ._article import (
 from ._filter_map import filter_heatmap
 from ._ndimage import ndimage_speed
 from ._results import capacity_study, filter_speed, layer_speedup
+from ._zoo import forced_agreement, trained_rank1, trained_spectra
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -62,6 +64,7 @@ __all__ = [
     "draw",
     "filter_heatmap",
     "filter_speed",
+    "forced_agreement",
     "layer_speedup",
     "lowrank_error",
     "ndimage_speed",
@@ -71,6 +74,8 @@ __all__ = [
     "singular_value_spectra",
     "sobel_filter",
     "spatial_convolution",
+    "trained_rank1",
+    "trained_spectra",
 ]
 
 #: Names ``sepconv figure`` takes, in the article's order, then the analysis figures.
@@ -88,6 +93,9 @@ FIGURES: dict[str, Callable[..., Figure]] = {
     "ndimage-speed": ndimage_speed,
     "layer-speedup": layer_speedup,
     "capacity": capacity_study,
+    "trained-rank1": trained_rank1,
+    "trained-spectra": trained_spectra,
+    "forced-agreement": forced_agreement,
 }
 
 #: Where the figures drawn from results files look by default (relative to the working directory).
@@ -97,6 +105,9 @@ RESULTS_DEFAULTS: dict[str, str] = {
     "ndimage-speed": "benchmarks/results/ndimage.json",
     "layer-speedup": "benchmarks/results/layers_1thread.json",
     "capacity": "study/results.json",
+    "trained-rank1": "kernels/kernels.json",
+    "trained-spectra": "kernels/kernels.json",
+    "forced-agreement": "kernels/kernels.json",
 }
 
 

@@ -53,6 +53,10 @@ class Dataset:
         ``"digits"``, or the folder / file name.
     files : tuple of str or None
         For a folder, each image's path relative to it (in the order of ``images``).
+    parts : ndarray of int8 or None
+        A fixed split: 0 training, 1 validation, 2 test for each image (the texture patches,
+        whose parts come from disjoint image regions).  ``None``: :func:`split_dataset`
+        draws a stratified random split.
     """
 
     images: np.ndarray
@@ -60,6 +64,7 @@ class Dataset:
     classes: tuple[str, ...]
     name: str
     files: tuple[str, ...] | None = None
+    parts: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -74,6 +79,8 @@ class Dataset:
         digest.update(np.ascontiguousarray(self.images).tobytes())
         digest.update(np.ascontiguousarray(self.labels).tobytes())
         digest.update("\0".join(self.classes).encode())
+        if self.parts is not None:  # only then, so that older caches keep their keys
+            digest.update(np.ascontiguousarray(self.parts).tobytes())
         return digest.hexdigest()
 
     def describe(self) -> dict[str, object]:
@@ -85,8 +92,13 @@ class Dataset:
             "image_shape": list(self.shape),
             "classes": list(self.classes),
             "per_class": [int(c) for c in counts],
+            "split": "stratified random" if self.parts is None else "fixed regions",
             "fingerprint": self.fingerprint,
         }
+
+
+#: Data sets that ship inside installed packages, by the name ``load_data`` accepts.
+BUILTIN_DATA: tuple[str, ...] = ("digits", "textures")
 
 
 def load_data(source: str | os.PathLike[str] | None = None) -> Dataset:
@@ -94,9 +106,12 @@ def load_data(source: str | os.PathLike[str] | None = None) -> Dataset:
 
     Parameters
     ----------
-    source : path or None
-        ``None``: the 1,797 8x8 handwritten digits shipped with scikit-learn
-        (``sklearn.datasets.load_digits``; no download).  A folder: one sub-folder per class,
+    source : path, str or None
+        ``None`` or ``"digits"``: the 1,797 8x8 handwritten digits shipped with scikit-learn
+        (``sklearn.datasets.load_digits``; no download).  ``"textures"``: 16x16 texture
+        patches of six images bundled with scikit-image, split by image region (see
+        :func:`sepconv.study._textures.load_textures`); write ``./textures`` for a folder of
+        that name.  A folder: one sub-folder per class,
         each holding images (PNG, JPEG, BMP, GIF, TIFF, WebP, PNM) of one common size; all grey
         images are read as one channel, otherwise as RGB.  A ``.npz`` file: array ``x`` of shape
         ``(N, H, W)`` or channels-last ``(N, H, W, C)`` with ``C <= 4``, and array ``y`` of
@@ -120,13 +135,17 @@ def load_data(source: str | os.PathLike[str] | None = None) -> Dataset:
     >>> data.images.shape, len(data.classes)
     ((1797, 1, 8, 8), 10)
     """
-    if source is None:
+    if source is None or (isinstance(source, str) and source == "digits"):
         return _load_digits()
+    if isinstance(source, str) and source == "textures":
+        from ._textures import load_textures
+
+        return load_textures()
     path = Path(source)
     if not path.exists():
         raise ValueError(
             f"data: {str(path)!r} does not exist; give a folder with one sub-folder of images "
-            "per class, or a .npz file with arrays 'x' and 'y'"
+            f"per class, a .npz file with arrays 'x' and 'y', or one of {BUILTIN_DATA}"
         )
     if path.is_dir():
         return _load_folder(path)
@@ -347,8 +366,10 @@ def split_dataset(
 ) -> Split:
     """Split every class in the same proportions, seeded, then normalise with training statistics.
 
-    Each class keeps at least one image in each part.  Images are standardised per channel with
-    the mean and standard deviation of the training part only, so no test pixel leaks in.
+    Each class keeps at least one image in each part.  A data set with fixed ``parts`` (the
+    texture patches) keeps them instead, whatever the seed and fractions.  Images are
+    standardised per channel with the mean and standard deviation of the training part only,
+    so no test pixel leaks in.
 
     Examples
     --------
@@ -359,15 +380,19 @@ def split_dataset(
     """
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
-    for label in range(len(dataset.classes)):
-        members = np.flatnonzero(dataset.labels == label)
-        members = members[rng.permutation(len(members))]
-        n = len(members)
-        n_test = min(max(1, round(n * test_fraction)), n - 2)
-        n_val = min(max(1, round(n * val_fraction)), n - n_test - 1)
-        parts["test"].append(members[:n_test])
-        parts["val"].append(members[n_test : n_test + n_val])
-        parts["train"].append(members[n_test + n_val :])
+    if dataset.parts is not None:
+        for code, name in enumerate(parts):
+            parts[name].append(np.flatnonzero(dataset.parts == code))
+    else:
+        for label in range(len(dataset.classes)):
+            members = np.flatnonzero(dataset.labels == label)
+            members = members[rng.permutation(len(members))]
+            n = len(members)
+            n_test = min(max(1, round(n * test_fraction)), n - 2)
+            n_val = min(max(1, round(n * val_fraction)), n - n_test - 1)
+            parts["test"].append(members[:n_test])
+            parts["val"].append(members[n_test : n_test + n_val])
+            parts["train"].append(members[n_test + n_val :])
     indices = {k: np.sort(np.concatenate(v)) for k, v in parts.items()}
     train = dataset.images[indices["train"]]
     mean = train.mean(axis=(0, 2, 3), dtype=np.float64)

@@ -70,6 +70,8 @@ class StudyResult:
     complete : bool
         ``False`` when the study was interrupted.
     seconds : float
+    cache_dir : Path or None
+        Where the finished runs (and the weights at the conversion width) are cached.
     """
 
     out_dir: Path
@@ -85,6 +87,18 @@ class StudyResult:
     cached: int = 0
     complete: bool = True
     seconds: float = 0.0
+    cache_dir: Path | None = None
+
+    def weights_path(self, run: dict[str, Any]) -> Path | None:
+        """The cached state dict of one of :attr:`runs`, if the study kept it.
+
+        Every family's networks at the conversion width keep their weights.
+        """
+        if self.cache_dir is None or "key" not in run:
+            return None
+        stem = f"{run['family']}-w{run['width']}-s{run['seed']}-{run['key']}"
+        path = self.cache_dir / f"{stem}.pt"
+        return path if path.is_file() else None
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``results.json``."""
@@ -119,6 +133,7 @@ def run_study(
     *,
     force: bool = False,
     progress: bool = False,
+    cache: str | os.PathLike[str] | None = None,
 ) -> StudyResult:
     """Train the study's networks and write ``results.json``, CSVs, ``split.json`` and the plot.
 
@@ -134,6 +149,9 @@ def run_study(
         Train again even where a cached result exists (and overwrite it).
     progress : bool
         Show progress bars on stderr.
+    cache : path, optional
+        Folder of finished runs; default ``out/runs``.  Studies of the same data may share
+        one: a run is found by the hash of everything that decides it.
 
     Returns
     -------
@@ -168,7 +186,7 @@ def run_study(
     dataset = data if isinstance(data, Dataset) else load_data(data)
     split = split_dataset(dataset, config.split_seed, config.val_fraction, config.test_fraction)
     out_dir = Path(out)
-    cache = out_dir / "runs"
+    cache = out_dir / "runs" if cache is None else Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "split.json", to_json(split.to_dict(dataset)))
 
@@ -204,11 +222,13 @@ def run_study(
                 parts = {**common, "family": family, "width": width, "seed": seed}
                 key = config_key({**parts, **_kernels(family)})
                 stem = cache / f"{family}-w{width}-s{seed}-{key}"
-                keep = family == "standard" and width == config.conversion_width
+                # Weights are kept at the conversion width: the standard network's to convert,
+                # every family's for the kernel study (sepconv study kernels).
+                keep = width == config.conversion_width
                 record = None if force else _read_json(stem.with_suffix(".json"))
                 if record is not None and (not keep or stem.with_suffix(".pt").exists()):
                     counts["cached"] += 1
-                    if keep:
+                    if keep and family == "standard":
                         model = build_model(family, width, dataset.shape[0], len(dataset.classes))
                         model.load_state_dict(torch.load(stem.with_suffix(".pt")))
                         base_models[seed] = model
@@ -221,7 +241,8 @@ def run_study(
                         torch.save(model.state_dict(), buffer)
                         # The weights first: a record on disk always has its weights beside it.
                         atomic_write_bytes(stem.with_suffix(".pt"), buffer.getvalue())
-                        base_models[seed] = model
+                        if family == "standard":
+                            base_models[seed] = model
                     atomic_write(stem.with_suffix(".json"), to_json(record))
                     counts["trained"] += 1
                 runs.append(record)
@@ -269,10 +290,19 @@ def run_study(
                 counts,
                 False,
                 time.perf_counter() - start,
+                cache,
             )
         raise
     return _write_outputs(
-        out_dir, config, dataset, runs, conversion_runs, counts, True, time.perf_counter() - start
+        out_dir,
+        config,
+        dataset,
+        runs,
+        conversion_runs,
+        counts,
+        True,
+        time.perf_counter() - start,
+        cache,
     )
 
 
@@ -336,6 +366,7 @@ def _write_outputs(
     counts: dict[str, int],
     complete: bool,
     seconds: float,
+    cache: Path,
 ) -> StudyResult:
     from ._plot import figure_png, plot_results
 
@@ -358,6 +389,7 @@ def _write_outputs(
         cached=counts["cached"],
         complete=complete,
         seconds=seconds,
+        cache_dir=cache,
     )
     files = {name: out_dir / name for name in OUTPUT_FILES}
     result.files = files

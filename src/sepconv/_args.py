@@ -620,6 +620,14 @@ def nd_kernel(
                 "weights must have one dimension per filtered axis, i.e. one "
                 f"dimension per axis in axes={axes}",
             )
+        for a in axes:
+            if not 0 <= a < ndim:  # a single axis scipy did not range-check: its origin's slot
+                raise _error(
+                    IndexError,
+                    "list assignment index out of range",
+                    f"axes={a} is out of range for a {ndim}-D input; pass an axis in "
+                    f"[{-ndim}, {ndim - 1}]",
+                )
         weights = np.expand_dims(weights, tuple(a for a in range(ndim) if a not in axes))
     origin_of = entries_by_axis(origin, axes, ndim, "origin")
     wshape = [k for k in weights.shape if k > 0]

@@ -185,7 +185,9 @@ def kernels(
 
     config = KernelsConfig.quick() if quick else KernelsConfig.full()
     try:
-        result = run_kernels(config, out, force=force, progress=not as_json)
+        from ..plot import KERNEL_FIGURES
+
+        result = run_kernels(config, out, force=force, progress=not as_json, figures=KERNEL_FIGURES)
     except ZooMissingError as exc:
         raise typer.BadParameter(str(exc)) from None
     except KeyboardInterrupt:

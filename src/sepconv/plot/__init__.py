@@ -48,12 +48,13 @@ from ._article import (
 from ._filter_map import filter_heatmap
 from ._ndimage import ndimage_speed
 from ._results import capacity_study, filter_speed, layer_speedup
-from ._zoo import forced_agreement, trained_rank1, trained_spectra
+from ._zoo import KERNEL_FIGURES, forced_agreement, trained_rank1, trained_spectra
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "KERNEL_FIGURES",
     "ARTICLE_KERNEL",
     "FIGURES",
     "LOWRANK_KERNELS",

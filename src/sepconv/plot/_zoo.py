@@ -271,3 +271,11 @@ def forced_agreement(results: str | Path | Mapping[str, Any], *, small: bool = F
         "(rank r: each kernel rank r, or mid_channels = r x in_channels)"
     )
     return fig
+
+
+#: The figures ``sepconv study kernels`` writes beside ``kernels.json``: file name -> function.
+KERNEL_FIGURES = {
+    "rank1_depth.png": trained_rank1,
+    "spectra.png": trained_spectra,
+    "forced.png": forced_agreement,
+}

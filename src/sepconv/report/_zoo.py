@@ -42,6 +42,7 @@ def build(ctx: Context) -> Section:
     # Always the quick run (about half a minute); the full one is a documented command whose
     # results are kept in docs/study/kernels/.  Its digits study shares the runs of the study
     # section (the same quick settings), so only the texture study trains here.
+    from ..plot import KERNEL_FIGURES
     from ..study import KernelsConfig, run_kernels
 
     out = ctx.out_dir / "kernels"
@@ -51,6 +52,7 @@ def build(ctx: Context) -> Section:
         out,
         caches={"digits": ctx.out_dir / "study" / "runs"},
         progress=ctx.progress,
+        figures=KERNEL_FIGURES,
     )
     data = result.data
     html = (

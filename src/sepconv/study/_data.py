@@ -110,7 +110,7 @@ def load_data(source: str | os.PathLike[str] | None = None) -> Dataset:
         ``None`` or ``"digits"``: the 1,797 8x8 handwritten digits shipped with scikit-learn
         (``sklearn.datasets.load_digits``; no download).  ``"textures"``: 16x16 texture
         patches of six images bundled with scikit-image, split by image region (see
-        :func:`sepconv.study._textures.load_textures`); write ``./textures`` for a folder of
+        :func:`sepconv.study._textures.texture_patches`); write ``./textures`` for a folder of
         that name.  A folder: one sub-folder per class,
         each holding images (PNG, JPEG, BMP, GIF, TIFF, WebP, PNM) of one common size; all grey
         images are read as one channel, otherwise as RGB.  A ``.npz`` file: array ``x`` of shape
@@ -138,9 +138,10 @@ def load_data(source: str | os.PathLike[str] | None = None) -> Dataset:
     if source is None or (isinstance(source, str) and source == "digits"):
         return _load_digits()
     if isinstance(source, str) and source == "textures":
-        from ._textures import load_textures
+        from ._textures import TEXTURES, texture_patches
 
-        return load_textures()
+        images, labels, parts = texture_patches()
+        return Dataset(images, labels, TEXTURES, "textures", parts=parts)
     path = Path(source)
     if not path.exists():
         raise ValueError(

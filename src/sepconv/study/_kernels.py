@@ -41,12 +41,6 @@ from ._zoo import ZOO_KEYS
 
 #: Bumped when a number in ``kernels.json`` changes meaning.
 KERNELS_VERSION = 1
-#: The figures written beside ``kernels.json``: file name -> ``sepconv.plot`` function name.
-FIGURE_FILES = {
-    "rank1_depth.png": "trained_rank1",
-    "spectra.png": "trained_spectra",
-    "forced.png": "forced_agreement",
-}
 #: Study families whose kernels are k x k (the spatial family's are k x 1 and 1 x k).
 KERNEL_FAMILIES: tuple[str, ...] = ("standard", "depthwise")
 
@@ -140,6 +134,7 @@ def run_kernels(
     caches: Mapping[str, str | os.PathLike[str]] | None = None,
     force: bool = False,
     progress: bool | Callable[[str], None] = False,
+    figures: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
 ) -> KernelsResult:
     """Measure the article's two claims and write ``kernels.json`` and its figures to ``out``.
 
@@ -157,6 +152,10 @@ def run_kernels(
     progress : bool or callable
         ``True`` shows the studies' progress bars and prints one line per step on stderr; a
         callable gets the lines instead (no bars).
+    figures : mapping, optional
+        File name -> function drawing a matplotlib figure from ``kernels.json``'s data,
+        written beside it (the CLI and the report pass ``sepconv.plot.KERNEL_FIGURES``:
+        drawing belongs to the layers above the study).
 
     Returns
     -------
@@ -231,19 +230,22 @@ def run_kernels(
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "seconds": round(time.perf_counter() - start, 2),
     }
-    files = write_outputs(out_dir, data, spectra)
+    files = write_outputs(out_dir, data, spectra, figures or {})
     return KernelsResult(out_dir, data, files, studies)
 
 
 def write_outputs(
-    out_dir: Path, data: dict[str, Any], spectra: Mapping[str, np.ndarray]
+    out_dir: Path,
+    data: dict[str, Any],
+    spectra: Mapping[str, np.ndarray],
+    figures: Mapping[str, Callable[[dict[str, Any]], Any]],
 ) -> dict[str, Path]:
-    """``kernels.json``, the figures of :data:`FIGURE_FILES` and ``singular_values.npz``.
+    """``kernels.json``, the ``figures`` (file name -> drawing function) and
+    ``singular_values.npz``.
 
     The archive holds every analysed layer's singular values (float32, one row per k x k
     slice, largest first) under ``"<network key>:<layer name>"``.
     """
-    from .. import plot
     from ._plot import figure_png
 
     files = {"kernels.json": out_dir / "kernels.json"}
@@ -251,8 +253,8 @@ def write_outputs(
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **{k: v.astype(np.float32) for k, v in spectra.items()})
     atomic_write_bytes(files["singular_values.npz"], buffer.getvalue())
-    for name, function in FIGURE_FILES.items():
-        fig = getattr(plot, function)(data)
+    for name, function in figures.items():
+        fig = function(data)
         files[name] = out_dir / name
         atomic_write_bytes(files[name], figure_png(fig))
     data["files"] = sorted(files)
@@ -528,7 +530,6 @@ def _environment() -> dict[str, Any]:
 
 __all__ = [
     "CLAIMS",
-    "FIGURE_FILES",
     "KERNELS_VERSION",
     "KernelsConfig",
     "KernelsResult",

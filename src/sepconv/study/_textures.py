@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._bundled import bundled_image
-from ._data import Dataset
 
 #: The classes, in label order (names of scikit-image's bundled images).
 TEXTURES: tuple[str, ...] = ("brick", "grass", "gravel", "ihc", "moon", "hubble_deep_field")
@@ -54,14 +53,16 @@ def patch_origins(side: int = SIDE, patch: int = PATCH) -> dict[str, list[tuple[
     return out
 
 
-def load_textures() -> Dataset:
+def texture_patches() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The texture data set: 16 x 16 grey patches of six bundled images, split by region.
+
+    ``load_data("textures")`` makes the :class:`~sepconv.study.Dataset` of them.
 
     Returns
     -------
-    Dataset
-        ``images (N, 1, 16, 16)``, ``labels``, ``classes`` = :data:`TEXTURES`, name
-        ``"textures"`` and ``parts`` (0 train, 1 validation, 2 test), which
+    images, labels, parts : ndarray
+        ``images (N, 1, 16, 16)`` float32, each patch standardised; ``labels`` (int64)
+        index :data:`TEXTURES`; ``parts`` (int8: 0 train, 1 validation, 2 test), which
         :func:`sepconv.study.split_dataset` uses instead of a random split.
 
     Raises
@@ -94,13 +95,11 @@ def load_textures() -> Dataset:
     mean = stack.mean(axis=(1, 2), keepdims=True)
     std = np.maximum(stack.std(axis=(1, 2), keepdims=True), STD_FLOOR)
     stack = ((stack - mean) / std).astype(np.float32)[:, None]
-    return Dataset(
+    return (
         np.ascontiguousarray(stack),
         np.array(labels, dtype=np.int64),
-        TEXTURES,
-        "textures",
-        parts=np.array(parts, dtype=np.int8),
+        np.array(parts, dtype=np.int8),
     )
 
 
-__all__ = ["BANDS", "PATCH", "SIDE", "STD_FLOOR", "TEXTURES", "load_textures", "patch_origins"]
+__all__ = ["BANDS", "PATCH", "SIDE", "STD_FLOOR", "TEXTURES", "patch_origins", "texture_patches"]

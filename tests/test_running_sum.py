@@ -30,7 +30,7 @@ def test_long_constant_factors_plan_running_sums_at_a_flat_cost():
     costs = []
     for k in (31, 101, 301):
         p = sepconv.plan((512, 512), np.full((k, k), 1.0 / k**2), dtype=np.float32)
-        assert p.method == "separable" and "running sums on axes (0, 1)" in p.explain()
+        assert p.method == "separable" and "box sums on axes (0, 1)" in p.explain()
         costs.append(p.costs["separable"])
     assert costs[0] == costs[1] == costs[2]
     short = sepconv.plan((512, 512), np.full((3, 3), 1.0 / 9), dtype=np.float32)
@@ -46,7 +46,7 @@ def test_box_filters_match_scipy_in_every_mode(mode, k):
     # both axes longer than the kernel: shorter ones fold the kernel first (_reduce)
     x = RNG.standard_normal((k + 9, 330))
     p = sepconv.plan(x.shape, np.full((k, k), 1.0 / k**2), dtype=np.float32)
-    assert "running sums on axes (0, 1)" in p.explain()
+    assert "box sums on axes (0, 1)" in p.explain()
     ours = sepconv.correlate(x, np.full((k, k), 1.0 / k**2), mode=mode, cval=1.5)
     expected = separable_reference(x, [box(k), box(k)], (0, 1), mode, 1.5)
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-13)

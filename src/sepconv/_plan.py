@@ -10,7 +10,8 @@ the quantity the engine's vectorised loops are bound by:
 * ``separable``: the taps of each 1-D factor, plus two (read the input, write
   the output) for the fused pass of the last two axes and four more for every
   further axis (a full pass through a work buffer); a constant factor of at
-  least ``sepconv._engine.RUNNING_MIN`` taps runs as a running sum and costs
+  least ``sepconv._engine.RUNNING_MIN`` taps runs as box sums (running sums down
+  columns, doubling sums along rows: :func:`sepconv._engine._arith.hbox_fast`) and costs
   ``RUNNING_LOADS`` whatever its length; size-1 kernel axes cost nothing;
 * ``lowrank``: the sum over its separable terms, sharing one input row;
 * ``fft``: ``15 * log2(n)`` per padded element for the forward and inverse
@@ -280,7 +281,7 @@ class Plan:
                 if _engine.running_constant(f) is not None
             ]
             if running:
-                text += f", running sums on axes {tuple(running)}"
+                text += f", box sums on axes {tuple(running)}"
             return text
         if self.method == "lowrank" and self.terms is not None:
             return f"lowrank: {len(self.terms)} separable terms"

@@ -64,7 +64,7 @@ _FASTMATH = {"contract"}
 # =========================================================================== exact
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _xpair4(acc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n, anti):
     # Four taps per sweep over acc, added left to right: each sample sees exactly
     # the one-tap-at-a-time sequence, with a quarter of the loads/stores of acc.
@@ -80,7 +80,7 @@ def _xpair4(acc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n, anti):
             ) + (a4[i] + b4[i]) * f4
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _xpair1(acc, a, b, f, n, anti):
     if anti:
         for i in range(n):
@@ -90,20 +90,20 @@ def _xpair1(acc, a, b, f, n, anti):
             acc[i] += (a[i] + b[i]) * f
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _xtaps4(acc, a1, a2, a3, a4, f1, f2, f3, f4, n):
     for i in range(n):
         acc[i] = (((acc[i] + a1[i] * f1) + a2[i] * f2) + a3[i] * f3) + a4[i] * f4
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _xnd4(acc, a1, a2, a3, a4, f1, f2, f3, f4, n):
     # NI_Correlate: acc += w * x (weight first; multiplication commutes exactly).
     for i in range(n):
         acc[i] = (((acc[i] + f1 * a1[i]) + f2 * a2[i]) + f3 * a3[i]) + f4 * a4[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def hpass_exact(buf, acc, n, C, ti, tw, accumulate):
     """``acc[:n]`` = (or +=, for KIND_ND) the exact filtering of the padded row ``buf``.
 
@@ -211,7 +211,7 @@ def hpass_exact(buf, acc, n, C, ti, tw, accumulate):
         j += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
     """``acc[:n]`` = the exact filtering down columns ``j0 .. j0 + n`` of the ring.
 
@@ -295,7 +295,7 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
 ADD, INIT_CENTER, INIT, ADD_CENTER = 0, 1, 2, 3
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always", _nrt=False)
 def _fpair4(acc, mode, c, fc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n, anti):
     if anti:
         if mode == INIT_CENTER:
@@ -369,7 +369,7 @@ def _fpair4(acc, mode, c, fc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n,
                 )
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always", _nrt=False)
 def _fpair1(acc, mode, c, fc, a, b, f, n, anti):
     if anti:
         if mode == INIT_CENTER:
@@ -399,7 +399,7 @@ def _fpair1(acc, mode, c, fc, a, b, f, n, anti):
                 acc[i] += f * (a[i] + b[i])
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always", _nrt=False)
 def _fsingle4(acc, init, a1, a2, a3, a4, f1, f2, f3, f4, n):
     if init:
         for i in range(n):
@@ -409,7 +409,7 @@ def _fsingle4(acc, init, a1, a2, a3, a4, f1, f2, f3, f4, n):
             acc[i] += f1 * a1[i] + f2 * a2[i] + f3 * a3[i] + f4 * a4[i]
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always", _nrt=False)
 def _fsingle1(acc, init, a, f, n):
     if init:
         for i in range(n):
@@ -419,7 +419,7 @@ def _fsingle1(acc, init, a, f, n):
             acc[i] += f * a[i]
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, _nrt=False)
 def hpass_fast(buf, acc, n, C, ti, tw, accumulate):
     """``acc[:n]`` = (or += with ``accumulate``) the fast filtering of the padded row ``buf``."""
     kind = ti[T_KIND]
@@ -514,7 +514,7 @@ def hpass_fast(buf, acc, n, C, ti, tw, accumulate):
             acc[i] = 0
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, _nrt=False)
 def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
     """``acc[:n]`` = (or +=) the fast filtering down columns ``j0 .. j0 + n`` of the ring."""
     kind = ti[T_KIND]
@@ -609,10 +609,13 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
             acc[i] = 0
 
 
-# =========================================================================== running sums (fast)
+# =========================================================================== box factors (fast)
 
-#: A constant factor (all taps ``w``) as a running sum (the fast policy only).
+#: A constant factor (all taps ``w``): doubling sums along a row, running sums
+#: down columns (the fast policy only).
 KIND_BOX = 5
+
+_DBL_MAX = 1.7976931348623157e308
 
 # Outputs between recomputations of a running sum from scratch: at least this
 # many, and at least twice the window (the recomputation then costs at most
@@ -620,9 +623,9 @@ KIND_BOX = 5
 REFRESH_MIN = 128
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def refresh_interval(k):
-    """Outputs between recomputations of a running sum of ``k`` taps.
+    """Rows between recomputations of a vertical running sum of ``k`` taps.
 
     Sums are kept in float64 and restarted from a direct sum every
     ``N = max(128, 2 k)`` outputs (at fixed positions along the line), as scipy
@@ -633,107 +636,64 @@ def refresh_interval(k):
     return max(REFRESH_MIN, 2 * k)
 
 
-@njit(cache=True, nogil=True)
-def _finite_run(buf, start, count, step):
-    """Whether ``buf[start + i * step]`` is finite for ``i < count`` (``x - x`` is 0 only then)."""
-    bad = 0.0
-    for i in range(count):
-        x = np.float64(buf[start + i * step])
-        bad += x - x
-    return bad == 0.0
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, _nrt=False)
+def hbox_fast(buf, out, n, C, k, w, scratch, accumulate):
+    """``out[q] (=, +=) w * sum_{j<k} buf[q + j C]`` for ``q < n``, by doubling sums.
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _put(out, q, v, accumulate):
-    if accumulate:
-        out[q] += v
-    else:
-        out[q] = v
-
-
-@njit(cache=True, nogil=True)
-def _box_segment(buf, out, x0, x1, c, C, k, wf, accumulate):
-    """One running-sum segment of channel ``c``: outputs ``x0 .. x1`` (direct if non-finite)."""
-    base = x0 * C + c
-    if not _finite_run(buf, base, x1 - x0 + k - 1, C):
-        for x in range(x0, x1):  # directly: NaN and infinity as scipy has them
-            t = 0.0
-            for j in range(k):
-                t += buf[(x + j) * C + c]
-            _put(out, x * C + c, wf * t, accumulate)
-        return
-    t = 0.0
-    for j in range(k):
-        t += buf[base + j * C]
-    _put(out, base, wf * t, accumulate)
-    for x in range(x0 + 1, x1):
-        q = x * C + c
-        t += np.float64(buf[q + (k - 1) * C]) - np.float64(buf[q - C])
-        _put(out, q, wf * t, accumulate)
-
-
-@njit(cache=True, nogil=True)
-def _box_four(buf, out, x0, length, c, C, k, wf, accumulate):
-    """Four consecutive segments of ``length`` outputs from ``x0``, advanced side by side:
-    four independent chains of additions instead of one."""
-    step = length * C
-    b0 = x0 * C + c
-    if not _finite_run(buf, b0, 4 * length + k - 1, C):
-        for g in range(4):
-            _box_segment(buf, out, x0 + g * length, x0 + (g + 1) * length, c, C, k, wf, accumulate)
-        return
-    t0 = t1 = t2 = t3 = 0.0
-    for j in range(k):
-        q = b0 + j * C
-        t0 += buf[q]
-        t1 += buf[q + step]
-        t2 += buf[q + 2 * step]
-        t3 += buf[q + 3 * step]
-    _put(out, b0, wf * t0, accumulate)
-    _put(out, b0 + step, wf * t1, accumulate)
-    _put(out, b0 + 2 * step, wf * t2, accumulate)
-    _put(out, b0 + 3 * step, wf * t3, accumulate)
-    ahead = (k - 1) * C
-    for i in range(1, length):
-        q = b0 + i * C
-        t0 += np.float64(buf[q + ahead]) - np.float64(buf[q - C])
-        t1 += np.float64(buf[q + step + ahead]) - np.float64(buf[q + step - C])
-        t2 += np.float64(buf[q + 2 * step + ahead]) - np.float64(buf[q + 2 * step - C])
-        t3 += np.float64(buf[q + 3 * step + ahead]) - np.float64(buf[q + 3 * step - C])
-        _put(out, q, wf * t0, accumulate)
-        _put(out, q + step, wf * t1, accumulate)
-        _put(out, q + 2 * step, wf * t2, accumulate)
-        _put(out, q + 3 * step, wf * t3, accumulate)
-
-
-@njit(cache=True, nogil=True)
-def hbox_fast(buf, out, n, C, k, w, first, accumulate):
-    """``out[q] (=, +=) w * sum_{j<k} buf[q + j C]`` for ``q < n``, by running sums.
-
-    ``first`` is the absolute padded column of ``buf[0]``: sums restart at
-    columns that are multiples of :func:`refresh_interval`, wherever the strip
-    starts, so results do not depend on the strips.  Whole segments advance four
-    side by side (independent chains of additions).  A segment whose window
-    reads NaN or infinity is summed directly (running sums would keep it).
+    A sum of ``k`` consecutive samples is a sum of blocks of ``2**b``
+    consecutive samples, one per set bit ``b`` of ``k``; block sums of ``2 m``
+    samples are two of ``m`` added (``s_2m[q] = s_m[q] + s_m[q + m C]``).  So
+    a row costs ``log2(k)`` vector additions per output for the blocks and
+    ``popcount(k)`` to add them up -- 8 for ``k = 31``, 9 for ``k = 101`` --
+    every one a contiguous loop that vectorises (a running sum is one chain
+    of dependent additions per line, 4-8 times slower here).  Each output is
+    a sum of ``k`` terms in a tree of depth at most ``log2(k) + popcount(k)``
+    (the rounding bound), the same for every output wherever its strip
+    starts; NaN and infinities propagate as in a direct sum (no subtraction).
+    ``scratch`` holds three rows of ``len(buf)``: two block levels and the sum.
     """
-    refresh = refresh_interval(k)
-    X = n // C  # outputs per channel
-    wf = np.float64(w)
-    head = min(X, (refresh - first % refresh) % refresh)  # up to the first restart
-    for c in range(C):
-        if head:
-            _box_segment(buf, out, 0, head, c, C, k, wf, accumulate)
-        x = head
-        while x + 4 * refresh <= X:
-            _box_four(buf, out, x, refresh, c, C, k, wf, accumulate)
-            x += 4 * refresh
-        while x < X:
-            end = min(X, x + refresh)
-            _box_segment(buf, out, x, end, c, C, k, wf, accumulate)
-            x = end
+    lev_a, lev_b, total = scratch[0], scratch[1], scratch[2]
+    valid = n + (k - 1) * C  # samples of buf the outputs read
+    level = buf
+    into = lev_a
+    flip = False
+    m = 1  # block length of ``level``
+    offset = 0  # samples already covered by the blocks added to ``total``
+    started = False
+    while True:
+        # (slices, not level[i + step]: a shifted index may be negative to
+        # Numba, whose wraparound test would keep the loop from vectorising)
+        if k & m:
+            block = level[offset * C : offset * C + n]
+            if started:
+                for i in range(n):
+                    total[i] += block[i]
+            else:
+                for i in range(n):
+                    total[i] = block[i]
+                started = True
+            offset += m
+        if 2 * m > k:
+            break
+        step = m * C
+        valid -= step
+        ahead = level[step : step + valid]
+        for i in range(valid):
+            into[i] = level[i] + ahead[i]
+        level = into
+        flip = not flip
+        into = lev_b if flip else lev_a
+        m *= 2
+    wf = w
+    if accumulate:
+        for i in range(n):
+            out[i] += wf * total[i]
+    else:
+        for i in range(n):
+            out[i] = wf * total[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def vbox_fast(ring, y, nring, k, n, w, vsum, fresh, acc, accumulate):
     """``acc[:n] (=, +=) w * (sum of the k ring rows of output row y)`` by a running sum.
 
@@ -744,7 +704,6 @@ def vbox_fast(ring, y, nring, k, n, w, vsum, fresh, acc, accumulate):
     for fresh sums until they are finite again).
     """
     wf = np.float64(w)
-    bad = 0.0
     if fresh:
         for i in range(n):
             vsum[i] = 0.0
@@ -757,14 +716,17 @@ def vbox_fast(ring, y, nring, k, n, w, vsum, fresh, acc, accumulate):
         leave = ring[(y - 1) % nring]
         for i in range(n):
             vsum[i] += np.float64(enter[i]) - np.float64(leave[i])
+    # Non-finite sums counted as integers: a float sum of ``t - t`` would not
+    # vectorise (its additions may not be reordered).
+    bad = 0
     if accumulate:
         for i in range(n):
             t = vsum[i]
-            bad += t - t
+            bad += not abs(t) <= _DBL_MAX
             acc[i] += wf * t
     else:
         for i in range(n):
             t = vsum[i]
-            bad += t - t
+            bad += not abs(t) <= _DBL_MAX
             acc[i] = wf * t
-    return bad == 0.0
+    return bad == 0

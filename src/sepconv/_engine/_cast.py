@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._native import reinterpret
+
 __all__ = [
     "DTYPE_CODES",
     "STORE_FLOAT",
@@ -91,7 +93,7 @@ def signed_shift(dtype: np.dtype) -> int:
     return 1 << (8 * dtype.itemsize) if dtype.kind == "i" else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _cvt64(x):
     # cvttsd2si with a 64-bit destination: NaN and out-of-range give INT64_MIN.
     if x >= -9.223372036854775808e18 and x < 9.223372036854775808e18:
@@ -99,7 +101,7 @@ def _cvt64(x):
     return np.int64(-9223372036854775808)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _cvt32(x):
     # cvttsd2si with a 32-bit destination: NaN and out-of-range give INT32_MIN.
     if x > -2147483649.0 and x < 2147483648.0:
@@ -107,7 +109,7 @@ def _cvt32(x):
     return np.int64(-2147483648)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _cvtu64(x):
     # gcc's double -> uint64 without AVX-512: below 2**63 (NaN included, as
     # ``comisd`` reports unordered as "below") a signed conversion, else the
@@ -117,7 +119,7 @@ def _cvtu64(x):
     return _cvt64(x - 9.223372036854775808e18) ^ np.int64(-9223372036854775808)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _cvtu64_nd(x):
     if x >= 9.223372036854775808e18:
         return _cvt64(x - 9.223372036854775808e18) ^ np.int64(-9223372036854775808)
@@ -126,7 +128,7 @@ def _cvtu64_nd(x):
     return _cvt64(x)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def store(dst, acc, n, code):
     """``dst[:n] = C cast of acc[:n]`` by rule ``code`` (one vector loop per rule)."""
     if code == 0:
@@ -146,7 +148,7 @@ def store(dst, acc, n, code):
             dst[i] = _cvtu64_nd(np.float64(acc[i]))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reload(out, stored, n, shift):
     """``out[:n] = (double) stored[:n]``; ``shift`` (``2**bits``) reads an unsigned view
     of a signed dtype back with its sign (0: read as is)."""
@@ -213,13 +215,13 @@ def dtype_code(dtype: np.dtype) -> int:
     return DTYPE_CODES[np.dtype(dtype)]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _copy(into, part, n):
     for i in range(n):
         into[i] = part[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def load(raw, s0, into, n, code):
     """``into[:n] = elements s0 .. s0 + n`` of the raw row ``raw``, converted.
 
@@ -229,50 +231,50 @@ def load(raw, s0, into, n, code):
     if code == 0 or code == 10:
         _copy(into, raw[s0 : s0 + n], n)
     elif code == 1:
-        _copy(into, raw.view(np.int8)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.int8)[s0 : s0 + n], n)
     elif code == 2:
-        _copy(into, raw.view(np.uint16)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.uint16)[s0 : s0 + n], n)
     elif code == 3:
-        _copy(into, raw.view(np.int16)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.int16)[s0 : s0 + n], n)
     elif code == 4:
-        _copy(into, raw.view(np.uint32)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.uint32)[s0 : s0 + n], n)
     elif code == 5:
-        _copy(into, raw.view(np.int32)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.int32)[s0 : s0 + n], n)
     elif code == 6:
-        _copy(into, raw.view(np.uint64)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.uint64)[s0 : s0 + n], n)
     elif code == 7:
-        _copy(into, raw.view(np.int64)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.int64)[s0 : s0 + n], n)
     elif code == 8:
-        _copy(into, raw.view(np.float32)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.float32)[s0 : s0 + n], n)
     else:
-        _copy(into, raw.view(np.float64)[s0 : s0 + n], n)
+        _copy(into, reinterpret(raw, np.float64)[s0 : s0 + n], n)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def load_at(raw, s, code):
     """Element ``s`` of the raw row ``raw`` as a double."""
     if code == 0 or code == 10:
         return np.float64(raw[s])
     if code == 1:
-        return np.float64(raw.view(np.int8)[s])
+        return np.float64(reinterpret(raw, np.int8)[s])
     if code == 2:
-        return np.float64(raw.view(np.uint16)[s])
+        return np.float64(reinterpret(raw, np.uint16)[s])
     if code == 3:
-        return np.float64(raw.view(np.int16)[s])
+        return np.float64(reinterpret(raw, np.int16)[s])
     if code == 4:
-        return np.float64(raw.view(np.uint32)[s])
+        return np.float64(reinterpret(raw, np.uint32)[s])
     if code == 5:
-        return np.float64(raw.view(np.int32)[s])
+        return np.float64(reinterpret(raw, np.int32)[s])
     if code == 6:
-        return np.float64(raw.view(np.uint64)[s])
+        return np.float64(reinterpret(raw, np.uint64)[s])
     if code == 7:
-        return np.float64(raw.view(np.int64)[s])
+        return np.float64(reinterpret(raw, np.int64)[s])
     if code == 8:
-        return np.float64(raw.view(np.float32)[s])
-    return raw.view(np.float64)[s]
+        return np.float64(reinterpret(raw, np.float32)[s])
+    return reinterpret(raw, np.float64)[s]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def store_row(raw, s0, acc, n, rule, code):
     """Elements ``s0 .. s0 + n`` of the raw output row ``raw`` = C cast of ``acc[:n]``.
 
@@ -282,18 +284,18 @@ def store_row(raw, s0, acc, n, rule, code):
     if code == 0 or code == 1 or code == 10:
         store(raw[s0 : s0 + n], acc, n, rule)
     elif code == 2 or code == 3:
-        store(raw.view(np.uint16)[s0 : s0 + n], acc, n, rule)
+        store(reinterpret(raw, np.uint16)[s0 : s0 + n], acc, n, rule)
     elif code == 4 or code == 5:
-        store(raw.view(np.uint32)[s0 : s0 + n], acc, n, rule)
+        store(reinterpret(raw, np.uint32)[s0 : s0 + n], acc, n, rule)
     elif code == 6 or code == 7:
-        store(raw.view(np.uint64)[s0 : s0 + n], acc, n, rule)
+        store(reinterpret(raw, np.uint64)[s0 : s0 + n], acc, n, rule)
     elif code == 8:
-        store(raw.view(np.float32)[s0 : s0 + n], acc, n, rule)
+        store(reinterpret(raw, np.float32)[s0 : s0 + n], acc, n, rule)
     else:
-        store(raw.view(np.float64)[s0 : s0 + n], acc, n, rule)
+        store(reinterpret(raw, np.float64)[s0 : s0 + n], acc, n, rule)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reload_row(row, raw, n, code):
     """``row[:n] = (double)`` of what :func:`store_row` wrote at the start of ``raw``.
 
@@ -302,20 +304,20 @@ def reload_row(row, raw, n, code):
     if code == 0 or code == 10:
         _copy(row, raw[:n], n)
     elif code == 1:
-        _copy(row, raw.view(np.int8)[:n], n)
+        _copy(row, reinterpret(raw, np.int8)[:n], n)
     elif code == 2:
-        _copy(row, raw.view(np.uint16)[:n], n)
+        _copy(row, reinterpret(raw, np.uint16)[:n], n)
     elif code == 3:
-        _copy(row, raw.view(np.int16)[:n], n)
+        _copy(row, reinterpret(raw, np.int16)[:n], n)
     elif code == 4:
-        _copy(row, raw.view(np.uint32)[:n], n)
+        _copy(row, reinterpret(raw, np.uint32)[:n], n)
     elif code == 5:
-        _copy(row, raw.view(np.int32)[:n], n)
+        _copy(row, reinterpret(raw, np.int32)[:n], n)
     elif code == 6:
-        _copy(row, raw.view(np.uint64)[:n], n)
+        _copy(row, reinterpret(raw, np.uint64)[:n], n)
     elif code == 7:
-        _copy(row, raw.view(np.int64)[:n], n)
+        _copy(row, reinterpret(raw, np.int64)[:n], n)
     elif code == 8:
-        _copy(row, raw.view(np.float32)[:n], n)
+        _copy(row, reinterpret(raw, np.float32)[:n], n)
     else:
-        _copy(row, raw.view(np.float64)[:n], n)
+        _copy(row, reinterpret(raw, np.float64)[:n], n)

@@ -79,6 +79,7 @@ from ._arith import (
     vpass_fast,
 )
 from ._cast import load, load_at, reload_row, store_row
+from ._native import reinterpret
 
 __all__ = [
     "COMBINE_ADD_DST",
@@ -130,7 +131,7 @@ G_TERMS, G_RULE, G_SCODE, G_DCODE, G_COMBINE, G_CBORDER, G_R = range(8, 15)
 G_SOURCES, G_HPASSES = 15, 16
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def load_row(raw, code, lin, p0, n, C, bw, W, idxW, cval):
     """Padded positions ``p0 .. p0 + n`` of a raw row into ``lin``, converted.
 
@@ -190,12 +191,12 @@ def _task(t, gi, H):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hrow(lin, row, L, C, ti, tw, accumulate, p0, policy):
-    # One horizontal pass of a padded row (a running sum for a fast box factor).
+def _hrow(lin, row, L, C, ti, tw, accumulate, scratch, policy):
+    # One horizontal pass of a padded row (doubling sums for a fast box factor).
     if policy == 0:
         hpass_exact(lin, row, L, C, ti, tw, accumulate)
     elif ti[0] == KIND_BOX:
-        hbox_fast(lin, row, L, C, ti[1], tw[0], p0 // C, accumulate)
+        hbox_fast(lin, row, L, C, ti[1], tw[0], scratch, accumulate)
     else:
         hpass_fast(lin, row, L, C, ti, tw, accumulate)
 
@@ -216,7 +217,7 @@ def _transformed(lin, tl, transform, n):
     return tl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
     """Output row ``y`` of every output from the terms' rows ``acc``."""
     if combine == COMBINE_SEPARATE:
@@ -251,154 +252,185 @@ def _hv(t0, t1, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, policy)
     and ``fill``.  A fast vertical box factor keeps running column sums across
     the band (restarted every :func:`._arith.refresh_interval` rows), for
     which the ring holds one more row: the one leaving the window.
+
+    The rows are computed by :func:`_hv_task`, which makes no reference
+    counts: the buffers are allocated here, once for the chunk of tasks.
     """
     literally(policy)
+    C, kv, kw = gi[G_C], gi[G_KV], gi[G_KW]
+    T, S, NH = gi[G_TERMS], gi[G_SOURCES], gi[G_HPASSES]
+    work = htw.dtype
+    boxes = False
+    for term in range(T):
+        boxes = boxes or (policy != 0 and vti[term, 0] == KIND_BOX)
+    nring = kv + 1 if boxes else kv
+    L = min(gi[G_STRIP], gi[G_R])  # the widest strip
+    Lpad = L + (kw - 1) * C
+    acc = np.empty((1 if gi[G_COMBINE] == COMBINE_SUM else T, L), work)
+    lin = np.empty((S, Lpad), work)
+    tl = np.empty(Lpad, work)
+    scratch = np.empty((3, Lpad), work)  # hbox_fast's rows
+    tmp = np.empty(8 * L, np.uint8)
+    ring = np.empty((NH, nring if kv > 1 else 1, L), work)
+    vsum = np.empty((T, L if boxes else 1), np.float64)
+    stale = np.ones(T, np.bool_)
+    bufs = (acc, lin, tl, scratch, tmp, ring, vsum, stale)
+    for t in range(t0, t1):
+        _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, nring, policy)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, nring, policy):
+    """One task of :func:`_hv`: a band of rows of one strip of one plane."""
+    literally(policy)
+    acc, lin, tl, scratch, tmp, ring, vsum, stale = bufs
     H = dst.shape[2]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
     T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
     combine, S, NH = gi[G_COMBINE], gi[G_SOURCES], gi[G_HPASSES]
     W = gi[G_R] // C
     cval, tol, fill = fl[0], fl[1 + NH], fl[2 + NH]
-    work = htw.dtype
     flat = kv == 1  # no vertical pass at all: no ring, no intermediate
-    boxes = False
     for term in range(T):
         flat = flat and vti[term, 0] == KIND_IDENTITY
-        boxes = boxes or (policy != 0 and vti[term, 0] == KIND_BOX)
-    nring = kv + 1 if boxes else kv
     refresh = refresh_interval(kv)
     summed = combine == COMBINE_SUM
-    for t in range(t0, t1):
-        b, y0, y1, p0, L = _task(t, gi, H)
-        Lpad = L + (kw - 1) * C
-        acc = np.empty((1 if summed else T, L), work)
-        lin = np.empty((S, Lpad), work)
-        tl = np.empty(Lpad, work)
-        if flat:  # each term is its horizontal pass
-            for y in range(y0, y1):
-                for s in range(S):
-                    load_row(src[s, b, idxH[y]], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
-                for term in range(T):
-                    h = links[2 * NH + term]
-                    hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
-                    out = acc[0] if summed else acc[term]
-                    _hrow(hin, out, L, C, hti[h], htw[h], summed and term > 0, p0, policy)
-                _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
-            continue
-        tmp = np.empty(8 * L, np.uint8)
-        ring = np.empty((NH, nring, L), work)
-        vsum = np.empty((T, L if boxes else 1), np.float64)
-        stale = np.ones(T, np.bool_)
-        for yp in range(y0, y1 + kv - 1):
-            sr = idxH[yp]
-            slot = yp % nring
-            if sr >= 0:
-                for s in range(S):
-                    load_row(src[s, b, sr], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
-            for h in range(NH):
-                row = ring[h, slot]
-                if sr < 0:
-                    # exact: scipy's second pass pads the intermediate with cval;
-                    # fast: the filtered constant row (cval * sum of the taps).
-                    _fill(row, L, cval if policy == 0 else fl[1 + h])
-                    continue
-                hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
-                _hrow(hin, row, L, C, hti[h], htw[h], False, p0, policy)
-                if policy == 0 and hti[h, 0] != KIND_IDENTITY and vti[h, 0] != KIND_IDENTITY:
-                    # a second pass follows: the first is stored in the output dtype
-                    # (the exact policy has one horizontal pass per term)
-                    _round_trip(row, tmp, L, rule, dcode)
-            if yp < y0 + kv - 1:
-                continue
-            y = yp - (kv - 1)
+    b, y0, y1, p0, L = _task(t, gi, H)
+    Lpad = L + (kw - 1) * C
+    if flat:  # each term is its horizontal pass
+        for y in range(y0, y1):
+            for s in range(S):
+                load_row(src[s, b, idxH[y]], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
             for term in range(T):
-                rows = ring[links[2 * NH + term]]
+                h = links[2 * NH + term]
+                hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
                 out = acc[0] if summed else acc[term]
-                more = summed and term > 0
-                if policy == 0:
-                    vpass_exact(rows, y, nring, 0, L, vti[term], vtw[term], out)
-                elif vti[term, 0] == KIND_BOX:
-                    fresh = stale[term] or (y - y0) % refresh == 0
-                    ok = vbox_fast(
-                        rows, y, nring, kv, L, vtw[term, 0], vsum[term], fresh, out, more
-                    )
-                    stale[term] = not ok
-                else:
-                    vpass_fast(rows, y, nring, 0, L, vti[term], vtw[term], out, more)
+                _hrow(hin, out, L, C, hti[h], htw[h], summed and term > 0, scratch, policy)
             _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
+        return
+    for term in range(T):
+        stale[term] = True
+    for yp in range(y0, y1 + kv - 1):
+        sr = idxH[yp]
+        slot = yp % nring
+        if sr >= 0:
+            for s in range(S):
+                load_row(src[s, b, sr], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
+        for h in range(NH):
+            row = ring[h, slot]
+            if sr < 0:
+                # exact: scipy's second pass pads the intermediate with cval;
+                # fast: the filtered constant row (cval * sum of the taps).
+                _fill(row, L, cval if policy == 0 else fl[1 + h])
+                continue
+            hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
+            _hrow(hin, row, L, C, hti[h], htw[h], False, scratch, policy)
+            if policy == 0 and hti[h, 0] != KIND_IDENTITY and vti[h, 0] != KIND_IDENTITY:
+                # a second pass follows: the first is stored in the output dtype
+                # (the exact policy has one horizontal pass per term)
+                _round_trip(row, tmp, L, rule, dcode)
+        if yp < y0 + kv - 1:
+            continue
+        y = yp - (kv - 1)
+        for term in range(T):
+            rows = ring[links[2 * NH + term]]
+            out = acc[0] if summed else acc[term]
+            more = summed and term > 0
+            if policy == 0:
+                vpass_exact(rows, y, nring, 0, L, vti[term], vtw[term], out)
+            elif vti[term, 0] == KIND_BOX:
+                fresh = stale[term] or (y - y0) % refresh == 0
+                ok = vbox_fast(rows, y, nring, kv, L, vtw[term, 0], vsum[term], fresh, out, more)
+                stale[term] = not ok
+            else:
+                vpass_fast(rows, y, nring, 0, L, vti[term], vtw[term], out, more)
+        _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
 
 
 @njit(cache=True, nogil=True)
 def _vh(t0, t1, sources, outputs, gi, idxH, idxW, hti, htw, vti, vtw, fl, policy):
     """Vertical first (see the module docstring); ``kw == 1`` and one term: one vertical pass.
 
-    One source and one output (the first of the stacks).
+    One source and one output (the first of the stacks); the rows are computed
+    by :func:`_vh_task` in buffers allocated here, once for the chunk of tasks.
     """
     literally(policy)
-    src, dst = sources[0], outputs[0]
+    C, kv, kw = gi[G_C], gi[G_KV], gi[G_KW]
+    work = htw.dtype
+    L = min(gi[G_STRIP], gi[G_R])  # the widest strip
+    Lpad = L + (kw - 1) * C
+    acc = np.empty(L, work)
+    ring = np.empty((kv, Lpad), work)
+    vrow = np.empty(Lpad, work)
+    scratch = np.empty((3, Lpad), work)  # hbox_fast's rows
+    tmp = np.empty(8 * Lpad, np.uint8)
+    sums = np.empty(8 * L, np.uint8)
+    bufs = (acc, ring, vrow, scratch, tmp, sums)
+    for t in range(t0, t1):
+        _vh_task(t, sources[0], outputs[0], gi, idxH, idxW, hti, htw, vti, vtw, fl, bufs, policy)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _vh_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, bufs, policy):
+    """One task of :func:`_vh`: a band of rows of one strip of one plane."""
+    literally(policy)
+    acc, ring, vrow, scratch, tmp, sums = bufs
     H = dst.shape[1]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
     T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
     combine, cborder = gi[G_COMBINE], gi[G_CBORDER] != 0
     W = gi[G_R] // C
     cval = fl[0]
-    work = htw.dtype
     pure = kw == 1 and T == 1 and hti[0, 0] == KIND_IDENTITY  # one vertical pass
-    for t in range(t0, t1):
-        b, y0, y1, p0, L = _task(t, gi, H)
-        Lpad = L + (kw - 1) * C
-        acc = np.empty(L, work)
-        ring = np.empty((kv, Lpad), work)
-        vrow = np.empty(Lpad, work)
-        tmp = np.empty(8 * Lpad, np.uint8)
-        sums = np.empty(8 * L, np.uint8)
-        for yp in range(y0, y1 + kv - 1):
-            sr = idxH[yp]
-            slot = ring[yp % kv]
-            if sr >= 0:
-                load_row(src[b, sr], scode, slot, p0, Lpad, C, bw, W, idxW, cval)
+    b, y0, y1, p0, L = _task(t, gi, H)
+    Lpad = L + (kw - 1) * C
+    for yp in range(y0, y1 + kv - 1):
+        sr = idxH[yp]
+        slot = ring[yp % kv]
+        if sr >= 0:
+            load_row(src[b, sr], scode, slot, p0, Lpad, C, bw, W, idxW, cval)
+        else:
+            _fill(slot, Lpad, cval)
+        if yp < y0 + kv - 1:
+            continue
+        y = yp - (kv - 1)
+        if pure:
+            if policy == 0:
+                vpass_exact(ring, y, kv, 0, L, vti[0], vtw[0], acc)
             else:
-                _fill(slot, Lpad, cval)
-            if yp < y0 + kv - 1:
-                continue
-            y = yp - (kv - 1)
-            if pure:
-                if policy == 0:
-                    vpass_exact(ring, y, kv, 0, L, vti[0], vtw[0], acc)
-                else:
-                    vpass_fast(ring, y, kv, 0, L, vti[0], vtw[0], acc, False)
-                store_row(dst[b, y], p0, acc, L, rule, dcode)
-                continue
-            for term in range(T):
-                vt = vti[term]
-                if vt[0] == KIND_IDENTITY:  # no vertical pass: the ring row itself
-                    hin = ring[(y + vt[3]) % kv]
-                elif policy == 0:
-                    vpass_exact(ring, y, kv, 0, Lpad, vt, vtw[term], vrow)
-                    if hti[term, 0] != KIND_IDENTITY:
-                        # a second pass follows: the first is stored in the output
-                        # dtype, and padded as scipy pads it
-                        _round_trip(vrow, tmp, Lpad, rule, dcode)
-                        if cborder:
-                            _cval_border(vrow, p0, Lpad, C, idxW, cval)
-                    hin = vrow
-                else:
-                    vpass_fast(ring, y, kv, 0, Lpad, vt, vtw[term], vrow, False)
-                    hin = vrow
-                if policy != 0:
-                    _hrow(hin, acc, L, C, hti[term], htw[term], term > 0, p0, policy)
-                elif combine == COMBINE_SUM:
-                    hpass_exact(hin, acc, L, C, hti[term], htw[term], term > 0)
-                else:
-                    hpass_exact(hin, acc, L, C, hti[term], htw[term], False)
-                    _combine_term(sums, tmp, acc, L, rule, dcode, combine, term == 0)
-            if combine == COMBINE_SUM or policy != 0:
-                store_row(dst[b, y], p0, acc, L, rule, dcode)
+                vpass_fast(ring, y, kv, 0, L, vti[0], vtw[0], acc, False)
+            store_row(dst[b, y], p0, acc, L, rule, dcode)
+            continue
+        for term in range(T):
+            vt = vti[term]
+            if vt[0] == KIND_IDENTITY:  # no vertical pass: the ring row itself
+                hin = ring[(y + vt[3]) % kv]
+            elif policy == 0:
+                vpass_exact(ring, y, kv, 0, Lpad, vt, vtw[term], vrow)
+                if hti[term, 0] != KIND_IDENTITY:
+                    # a second pass follows: the first is stored in the output
+                    # dtype, and padded as scipy pads it
+                    _round_trip(vrow, tmp, Lpad, rule, dcode)
+                    if cborder:
+                        _cval_border(vrow, p0, Lpad, C, idxW, cval)
+                hin = vrow
             else:
-                _finish_terms(dst[b, y], p0, sums, L, dcode, combine)
+                vpass_fast(ring, y, kv, 0, Lpad, vt, vtw[term], vrow, False)
+                hin = vrow
+            if policy != 0:
+                _hrow(hin, acc, L, C, hti[term], htw[term], term > 0, scratch, policy)
+            elif combine == COMBINE_SUM:
+                hpass_exact(hin, acc, L, C, hti[term], htw[term], term > 0)
+            else:
+                hpass_exact(hin, acc, L, C, hti[term], htw[term], False)
+                _combine_term(sums, tmp, acc, L, rule, dcode, combine, term == 0)
+        if combine == COMBINE_SUM or policy != 0:
+            store_row(dst[b, y], p0, acc, L, rule, dcode)
+        else:
+            _finish_terms(dst[b, y], p0, sums, L, dcode, combine)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _combine_term(sums, tmp, acc, n, rule, dcode, combine, first):
     """Store a term in the output dtype and add it (or its square) to ``sums`` in it.
 
@@ -407,17 +439,17 @@ def _combine_term(sums, tmp, acc, n, rule, dcode, combine, first):
     """
     store_row(tmp, 0, acc, n, rule, dcode)
     if dcode == 8:
-        _combine(sums.view(np.float32), tmp.view(np.float32), n, combine, first)
+        _combine(reinterpret(sums, np.float32), reinterpret(tmp, np.float32), n, combine, first)
     elif dcode == 9:
-        _combine(sums.view(np.float64), tmp.view(np.float64), n, combine, first)
+        _combine(reinterpret(sums, np.float64), reinterpret(tmp, np.float64), n, combine, first)
     elif dcode == 0 or dcode == 1 or dcode == 10:
         _combine(sums, tmp, n, combine, first)
     elif dcode == 2 or dcode == 3:
-        _combine(sums.view(np.uint16), tmp.view(np.uint16), n, combine, first)
+        _combine(reinterpret(sums, np.uint16), reinterpret(tmp, np.uint16), n, combine, first)
     elif dcode == 4 or dcode == 5:
-        _combine(sums.view(np.uint32), tmp.view(np.uint32), n, combine, first)
+        _combine(reinterpret(sums, np.uint32), reinterpret(tmp, np.uint32), n, combine, first)
     else:
-        _combine(sums.view(np.uint64), tmp.view(np.uint64), n, combine, first)
+        _combine(reinterpret(sums, np.uint64), reinterpret(tmp, np.uint64), n, combine, first)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -437,13 +469,17 @@ def _combine(sums, term, n, combine, first):
             sums[i] = sums[i] + term[i] * term[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _finish_terms(raw, p0, sums, n, dcode, combine):
     """The combined terms into the output row (``sqrt`` for ``COMBINE_HYPOT_DST``)."""
     if dcode == 8:
-        _finish_floats(raw.view(np.float32)[p0 : p0 + n], sums.view(np.float32), n, combine)
+        _finish_floats(
+            reinterpret(raw, np.float32)[p0 : p0 + n], reinterpret(sums, np.float32), n, combine
+        )
     elif dcode == 9:
-        _finish_floats(raw.view(np.float64)[p0 : p0 + n], sums.view(np.float64), n, combine)
+        _finish_floats(
+            reinterpret(raw, np.float64)[p0 : p0 + n], reinterpret(sums, np.float64), n, combine
+        )
     else:
         _finish_ints(raw, p0, sums, n, dcode)
 
@@ -458,17 +494,17 @@ def _finish_floats(out, s, n, combine):
             out[i] = np.sqrt(s[i])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _finish_ints(raw, p0, sums, n, dcode):
     # Only sums reach here: the square root is fused for float outputs only.
     if dcode == 0 or dcode == 1 or dcode == 10:
         _copy_ints(raw[p0 : p0 + n], sums, n)
     elif dcode == 2 or dcode == 3:
-        _copy_ints(raw.view(np.uint16)[p0 : p0 + n], sums.view(np.uint16), n)
+        _copy_ints(reinterpret(raw, np.uint16)[p0 : p0 + n], reinterpret(sums, np.uint16), n)
     elif dcode == 4 or dcode == 5:
-        _copy_ints(raw.view(np.uint32)[p0 : p0 + n], sums.view(np.uint32), n)
+        _copy_ints(reinterpret(raw, np.uint32)[p0 : p0 + n], reinterpret(sums, np.uint32), n)
     else:
-        _copy_ints(raw.view(np.uint64)[p0 : p0 + n], sums.view(np.uint64), n)
+        _copy_ints(reinterpret(raw, np.uint64)[p0 : p0 + n], reinterpret(sums, np.uint64), n)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -126,7 +126,7 @@ def identity_table(offset: int, size: int = 1) -> Table:
 
 def fast_table(vector: np.ndarray) -> Table:
     """The fast policy's taps: folded (anti)symmetric pairs, zero weights dropped;
-    a constant factor of ``RUNNING_MIN`` taps or more is a running sum (``KIND_BOX``).
+    a constant factor of ``RUNNING_MIN`` taps or more is a box factor (``KIND_BOX``).
 
     Examples
     --------

@@ -87,7 +87,8 @@ def specs(
     box_only: Sequence[tuple[int, int]] = (),
     kornia_shapes: Sequence[tuple[int, int]] = (),
 ) -> list[Spec]:
-    """Every (shape, dtype, kernel) row; ``box_only`` shapes get the box kernels alone.
+    """Every (shape, dtype, kernel) row; ``box_only`` shapes get the box kernels alone, and
+    a 101-tap box beside them (the box's cost, flat in its length).
 
     np.copyto is timed in the first row of each (shape, dtype), so the bandwidth
     fraction of every row comes from a copy of that very array in the same run.
@@ -98,6 +99,8 @@ def specs(
             kinds = [("box", k) for k in box]
             if shape in shapes:
                 kinds = [("gaussian", k) for k in gaussian] + kinds
+            else:
+                kinds += [("box", 101)] if 101 not in box else []
             for i, (family, k) in enumerate(kinds):
                 out.append(
                     Spec(
@@ -200,7 +203,7 @@ class Runner:
             kernel = f"gaussian sigma={sigma:.2f} radius={spec.ksize // 2}"
         else:
             w, kernel = box_factor(spec.ksize), f"box (mean) of {spec.ksize}"
-        cells = sepconv_cells(x, w, self.default_threads, self.op)
+        cells = sepconv_cells(x, w, spec.family, self.default_threads, self.op)
         cells.update(peer_cells(x, w, spec.family, self.op, with_kornia=spec.kornia))
         if spec.memcpy:
             cells.update(memcpy_cells(x))

@@ -50,8 +50,14 @@ AFTER = " after torch op"  # the suffix of every cell timed right after a torch 
 AFTER_TORCH = CORRELATE + AFTER
 ONE_THREAD_AFTER_TORCH = ONE_THREAD + AFTER
 SEPCONV_TORCH = "sepconv.torch.correlate"
+#: The exact policy (scipy's bits) on the same operation.
+EXACT_SAME = {
+    "gaussian": "sepconv.ndimage.gaussian_filter",
+    "box": "sepconv.ndimage.uniform_filter",
+}
 SEPCONV_NAMES = (
     CORRELATE,
+    *EXACT_SAME.values(),
     SEPFILTER,
     PLAN,
     ONE_THREAD,
@@ -95,14 +101,15 @@ class Cell:
 
 
 def gaussian_factor(size: int) -> tuple[float, np.ndarray]:
-    """The 1-D Gaussian of ``size`` taps with OpenCV's default sigma for that size.
+    """The 1-D Gaussian of ``size`` taps that scipy uses for ``sigma = (size - 1) / 8``.
 
-    ``cv2.getGaussianKernel(size, -1)`` uses ``sigma = 0.3 * ((size - 1) / 2 - 1) + 0.8``;
-    ``radius=`` fixes the size exactly, so ``scipy.ndimage.gaussian_filter(x, sigma,
-    radius=r)`` and ``cv2.GaussianBlur(x, (size, size), sigma)`` use the same weights.
+    scipy's ``gaussian_filter`` truncates at 4 sigma: sigma 1, 2, 4 give 9, 17, 33 taps
+    (issue 19's rows).  ``radius=`` fixes the size exactly, so
+    ``scipy.ndimage.gaussian_filter(x, sigma, radius=r)`` and
+    ``cv2.GaussianBlur(x, (size, size), sigma)`` use the same weights.
     """
     radius = (size - 1) // 2
-    sigma = 0.3 * (radius - 1) + 0.8
+    sigma = (size - 1) / 8
     return sigma, sepconv.kernels.gaussian(sigma, radius=radius)
 
 
@@ -179,16 +186,30 @@ def chain(*calls: Callable[[], None] | None) -> Callable[[], None] | None:
 
 
 def sepconv_cells(
-    x: np.ndarray, w: np.ndarray, default_threads: int, op: Callable[[], None] | None
+    x: np.ndarray,
+    w: np.ndarray,
+    family: str,
+    default_threads: int,
+    op: Callable[[], None] | None,
 ) -> dict[str, Cell]:
     """sepconv as a user calls it: ``correlate`` with the 2-D outer-product kernel,
     ``sepfilter`` with the factors, and -- where :func:`sepconv.plan` returns a callable
-    plan -- the reusable plan; ``correlate`` again with one thread and after a torch op."""
+    plan -- the reusable plan; ``correlate`` again with one thread and after a torch op;
+    and the exact policy's ``sepconv.ndimage`` call of the same operation."""
+    import sepconv.ndimage as sn
+
     K = np.outer(w, w)
     restore = threads(default_threads)
+    k = w.size
+    if family == "gaussian":
+        sigma = (k - 1) / 8
+        exact = Cell(lambda: sn.gaussian_filter(x, sigma, mode="reflect", radius=k // 2), jit=True)
+    else:
+        exact = Cell(lambda: sn.uniform_filter(x, k, mode="reflect"), jit=True)
     cells = {
         CORRELATE: Cell(lambda: sepconv.correlate(x, K, mode="reflect"), jit=True),
         SEPFILTER: Cell(lambda: sepconv.sepfilter(x, [w, w], mode="reflect"), jit=True),
+        EXACT_SAME[family]: exact,
     }
     try:
         p = sepconv.plan(x.shape, K, dtype=x.dtype, mode="reflect")
@@ -228,7 +249,7 @@ def peer_cells(
 
         cells[SEPFILTER2D] = Cell(sep)
         if family == "gaussian":
-            sigma = 0.3 * ((k - 1) / 2 - 1) + 0.8
+            sigma = (k - 1) / 8
             cells[CV2_SAME[family]] = Cell(
                 lambda: cv2.GaussianBlur(x, (k, k), sigma, borderType=cv2.BORDER_REFLECT)
             )
@@ -239,7 +260,7 @@ def peer_cells(
         if op is not None:
             cells[SEPFILTER2D_AFTER_TORCH] = Cell(sep, before=op, settle=False)
     if family == "gaussian":
-        sigma = 0.3 * ((k - 1) / 2 - 1) + 0.8
+        sigma = (k - 1) / 8
         cells[SCIPY_SAME[family]] = Cell(
             lambda: ndi.gaussian_filter(x, sigma, mode="reflect", radius=k // 2)
         )

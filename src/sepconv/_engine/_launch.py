@@ -48,6 +48,8 @@ __all__ = [
 MAX_PROGRAMS = 256
 #: Largest program (tables, bytes) a cache keeps.
 MAX_PROGRAM_BYTES = 256 * 1024
+# Launches with less work than this run on the calling thread (parallel_for's rule).
+_SERIAL_WORK = 2 * _pool.WORK_PER_THREAD
 
 
 class Recording:
@@ -168,8 +170,11 @@ class Program:
                 s = s.view(sdt)
             if d.dtype != ddt:
                 d = d.view(ddt)
-            args = (s.reshape(shapes[0]), d.reshape(shapes[1]), *rest)
-            _pool.parallel_for(entry, ntasks, args, work, threads)
+            s, d = s.reshape(shapes[0]), d.reshape(shapes[1])
+            if threads is None and work < _SERIAL_WORK:
+                entry(0, ntasks, s, d, *rest)  # what parallel_for would do, without its cost
+            else:
+                _pool.parallel_for(entry, ntasks, (s, d, *rest), work, threads)
 
 
 class ProgramCache:

@@ -65,6 +65,13 @@ _FASTMATH = {"contract"}
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _wrap(r, kv):
+    # (y + tap) % kv for y % kv and 0 <= tap < kv: a 64-bit division per tap per
+    # row cost more than the taps of a narrow row.
+    return r - kv if r >= kv else r
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _xpair4(acc, a1, b1, a2, b2, a3, b3, a4, b4, f1, f2, f3, f4, n, anti):
     # Four taps per sweep over acc, added left to right: each sample sees exactly
     # the one-tap-at-a-time sequence, with a quarter of the loads/stores of acc.
@@ -215,17 +222,18 @@ def hpass_exact(buf, acc, n, C, ti, tw, accumulate):
 def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
     """``acc[:n]`` = the exact filtering down columns ``j0 .. j0 + n`` of the ring.
 
-    Tap ``j`` of output row ``y`` reads ring row ``(y + j) % kv``.
+    Tap ``j`` of output row ``y`` reads ring row ``_wrap(ym + j, kv)``.
     """
     kind = ti[T_KIND]
     count = ti[T_COUNT]
     j1 = j0 + n
+    ym = y % kv  # one division per row; each tap's row is then a compare
     if kind == KIND_IDENTITY:
-        r = ring[(y + ti[T_CENTER]) % kv, j0:j1]
+        r = ring[_wrap(ym + ti[T_CENTER], kv), j0:j1]
         for i in range(n):
             acc[i] = r[i]
         return
-    mid = ring[(y + ti[T_CENTER]) % kv, j0:j1]
+    mid = ring[_wrap(ym + ti[T_CENTER], kv), j0:j1]
     f0 = tw[0]
     for i in range(n):
         acc[i] = mid[i] * f0
@@ -234,10 +242,10 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
         while j + 4 <= count:
             _xtaps4(
                 acc,
-                ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 2], kv), j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 4], kv), j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 6], kv), j0:j1],
                 tw[1 + j],
                 tw[2 + j],
                 tw[3 + j],
@@ -246,7 +254,7 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
             )
             j += 4
         while j < count:
-            a = ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1]
+            a = ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1]
             f = tw[1 + j]
             for i in range(n):
                 acc[i] += a[i] * f
@@ -257,14 +265,14 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
     while j + 4 <= count:
         _xpair4(
             acc,
-            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 3]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 5]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 7]) % kv, j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 1], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 2], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 3], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 4], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 5], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 6], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 7], kv), j0:j1],
             tw[1 + j],
             tw[2 + j],
             tw[3 + j],
@@ -276,8 +284,8 @@ def vpass_exact(ring, y, kv, j0, n, ti, tw, acc):
     while j < count:
         _xpair1(
             acc,
-            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 1], kv), j0:j1],
             tw[1 + j],
             n,
             anti,
@@ -521,8 +529,9 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
     count = ti[T_COUNT]
     init = not accumulate
     j1 = j0 + n
+    ym = y % kv  # one division per row; each tap's row is then a compare
     if kind == KIND_IDENTITY:
-        r = ring[(y + ti[T_CENTER]) % kv, j0:j1]
+        r = ring[_wrap(ym + ti[T_CENTER], kv), j0:j1]
         if init:
             for i in range(n):
                 acc[i] = r[i]
@@ -536,10 +545,10 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
             _fsingle4(
                 acc,
                 init,
-                ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-                ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 2], kv), j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 4], kv), j0:j1],
+                ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 6], kv), j0:j1],
                 tw[1 + j],
                 tw[2 + j],
                 tw[3 + j],
@@ -549,7 +558,7 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
             init = False
             j += 4
         while j < count:
-            _fsingle1(acc, init, ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1], tw[1 + j], n)
+            _fsingle1(acc, init, ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1], tw[1 + j], n)
             init = False
             j += 1
         if init:
@@ -558,7 +567,7 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
         return
     anti = kind == KIND_ANTI
     has_c = ti[T_CENTER] >= 0
-    mid = ring[(y + max(ti[T_CENTER], 0)) % kv, j0:j1]
+    mid = ring[_wrap(ym + max(ti[T_CENTER], 0), kv), j0:j1]
     fc = tw[0]
     if accumulate:
         mode = ADD_CENTER if has_c else ADD
@@ -571,14 +580,14 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
             mode,
             mid,
             fc,
-            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 2]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 3]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 4]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 5]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 6]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 7]) % kv, j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 1], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 2], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 3], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 4], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 5], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 6], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 7], kv), j0:j1],
             tw[1 + j],
             tw[2 + j],
             tw[3 + j],
@@ -594,8 +603,8 @@ def vpass_fast(ring, y, kv, j0, n, ti, tw, acc, accumulate):
             mode,
             mid,
             fc,
-            ring[(y + ti[T_OFFSETS + 2 * j]) % kv, j0:j1],
-            ring[(y + ti[T_OFFSETS + 2 * j + 1]) % kv, j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j], kv), j0:j1],
+            ring[_wrap(ym + ti[T_OFFSETS + 2 * j + 1], kv), j0:j1],
             tw[1 + j],
             n,
             anti,

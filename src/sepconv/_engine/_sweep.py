@@ -136,7 +136,9 @@ def load_row(raw, code, lin, p0, n, C, bw, W, idxW, cval):
     """Padded positions ``p0 .. p0 + n`` of a raw row into ``lin``, converted.
 
     Padded position ``P = x * C + c`` is source element ``idxW[x] * C + c``
-    (``cval`` where ``idxW[x] < 0``); the interior is one converting copy.
+    (``cval`` where ``idxW[x] < 0``); the interior is one converting copy, and
+    a border position whose source the copy brought in is copied from ``lin``
+    (no dtype switch per sample), others are read from ``raw``.
     """
     lo = bw * C
     qa = max(p0, lo)
@@ -145,14 +147,35 @@ def load_row(raw, code, lin, p0, n, C, bw, W, idxW, cval):
         load(raw, qa - lo, lin[qa - p0 : qb - p0], qb - qa, code)
     else:
         qa = qb = p0
-    for q in range(p0, qa):
-        x = q // C
+    _border(raw, code, lin, p0, p0, qa, C, lo, qa, qb, idxW, cval)
+    _border(raw, code, lin, p0, max(qb, p0), p0 + n, C, lo, qa, qb, idxW, cval)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _border(raw, code, lin, p0, q0, q1, C, lo, qa, qb, idxW, cval):
+    # Padded positions q0 .. q1, sample by sample (one division, not one per element).
+    if q1 <= q0:
+        return
+    x = q0 // C
+    c = q0 - x * C
+    q = q0
+    while q < q1:
+        m = min(C - c, q1 - q)  # elements of sample x in range
         src = idxW[x]
-        lin[q - p0] = load_at(raw, src * C + q - x * C, code) if src >= 0 else cval
-    for q in range(max(qb, p0), p0 + n):
-        x = q // C
-        src = idxW[x]
-        lin[q - p0] = load_at(raw, src * C + q - x * C, code) if src >= 0 else cval
+        if src < 0:
+            for i in range(m):
+                lin[q - p0 + i] = cval
+        else:
+            at = lo + src * C + c  # the padded position of the source sample
+            if qa <= at and at + m <= qb:
+                for i in range(m):
+                    lin[q - p0 + i] = lin[at - p0 + i]
+            else:
+                for i in range(m):
+                    lin[q - p0 + i] = load_at(raw, at - lo + i, code)
+        q += m
+        x += 1
+        c = 0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -384,6 +407,8 @@ def _vh_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, bufs, policy):
     pure = kw == 1 and T == 1 and hti[0, 0] == KIND_IDENTITY  # one vertical pass
     b, y0, y1, p0, L = _task(t, gi, H)
     Lpad = L + (kw - 1) * C
+    R, lo = gi[G_R], bw * C
+    whole = gi[G_NSTRIPS] == 1
     for yp in range(y0, y1 + kv - 1):
         sr = idxH[yp]
         slot = ring[yp % kv]
@@ -405,6 +430,17 @@ def _vh_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, bufs, policy):
             vt = vti[term]
             if vt[0] == KIND_IDENTITY:  # no vertical pass: the ring row itself
                 hin = ring[(y + vt[3]) % kv]
+            elif policy == 0 and whole and hti[term, 0] != KIND_IDENTITY:
+                # The whole row in one strip: the vertical pass of the row's own
+                # samples, stored in the output dtype, then padded from itself as
+                # scipy pads its intermediate (cval beyond a 'constant' edge) --
+                # not kw - 1 more columns filtered vertically.
+                inner = vrow[lo : lo + R]
+                vpass_exact(ring, y, kv, lo, R, vt, vtw[term], inner)
+                _round_trip(inner, tmp, R, rule, dcode)
+                _border(src[b, 0], scode, vrow, 0, 0, lo, C, lo, lo, lo + R, idxW, cval)
+                _border(src[b, 0], scode, vrow, 0, lo + R, Lpad, C, lo, lo, lo + R, idxW, cval)
+                hin = vrow
             elif policy == 0:
                 vpass_exact(ring, y, kv, 0, Lpad, vt, vtw[term], vrow)
                 if hti[term, 0] != KIND_IDENTITY:

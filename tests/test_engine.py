@@ -193,3 +193,12 @@ def test_wide_rows_split_into_strips_with_borders_in_the_first_and_last(mode):
         run_separable(x, out, (0, 1), [[a, b]], [mode] * 2, 0.5, origin)
         ref = correlate_reference(x, np.outer(a, b), [0, 1], [mode] * 2, 0.5, origin)
         np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_fft_length_is_scipys_next_fast_len_for_real_transforms():
+    # the planner sizes FFTs without importing scipy.fft (0.44 s on a first call)
+    from scipy.fft import next_fast_len
+
+    from sepconv._engine import fft_length
+
+    assert all(fft_length(n) == next_fast_len(n, real=True) for n in range(1, 3000))

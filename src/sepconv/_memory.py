@@ -142,11 +142,11 @@ def estimate(
     tables = 16 * sum(padded) + 40 * taps + 16 * unfiltered
     threads = os.cpu_count() or 1
     if method == "fft":
-        from scipy.fft import next_fast_len
+        from ._engine import fft_length
 
         pad = unfiltered * math.prod(padded)
         transform = unfiltered * math.prod(
-            next_fast_len(shape[ax] + 2 * (k - 1), real=True) for ax, k in zip(axes, kernel_shape)
+            fft_length(shape[ax] + 2 * (k - 1)) for ax, k in zip(axes, kernel_shape)
         )
         return int(2 * pad * itemsize + 5 * transform * itemsize + 2 * elements * 8)
     memory = tables + threads * _PER_THREAD

@@ -173,16 +173,14 @@ def _factor_counts(vector: np.ndarray) -> tuple[float, float]:
 def _fft_cost(
     shape: tuple[int, ...], kshape: tuple[int, ...], axes: tuple[int, ...]
 ) -> tuple[float, float]:
-    from scipy.fft import next_fast_len
-
-    from ._engine import kept_axes
+    from ._engine import fft_length, kept_axes
 
     kept = kept_axes(kshape)
     axes, kshape = tuple(axes[i] for i in kept), tuple(kshape[i] for i in kept)
     padded = 1
     transform = 1
     for ax, k in zip(axes, kshape):
-        n = next_fast_len(shape[ax] + 2 * (k - 1), real=True)
+        n = fft_length(shape[ax] + 2 * (k - 1))
         padded *= n
         transform *= n
     points = math.prod(shape[ax] for ax in axes)

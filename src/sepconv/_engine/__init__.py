@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _pool
 from ._cast import convert_like_scipy, store_code
-from ._fft import run_fft
+from ._fft import fft_length, run_fft
 from ._launch import Program, ProgramCache, Recording, not_replayable, recording
 from ._native import address_of, call, pointer
 from ._passes import (
@@ -91,6 +91,7 @@ __all__ = [
     "address_of",
     "call",
     "convert_like_scipy",
+    "fft_length",
     "fold_taps",
     "get_num_threads",
     "kept_axes",

@@ -18,6 +18,37 @@ from ._passes import kept_axes, work_dtype
 # --------------------------------------------------------------------------- FFT
 
 
+def fft_length(n: int) -> int:
+    """The smallest 5-smooth number ``>= n``: ``scipy.fft.next_fast_len(n, real=True)``.
+
+    The planner's cost model and memory estimate need it for every call that
+    considers an FFT; importing scipy.fft for it cost 0.44 s on a process's
+    first filter (tests check the two agree).
+
+    Examples
+    --------
+    >>> [fft_length(n) for n in (1, 7, 97, 1025)]
+    [1, 8, 100, 1080]
+    """
+    best = None
+    p5 = 1
+    while True:
+        p35 = p5
+        while True:
+            # the smallest power of two taking p35 to n or beyond
+            m = p35
+            while m < n:
+                m *= 2
+            best = m if best is None else min(best, m)
+            p35 *= 3
+            if p35 >= 2 * n:
+                break
+        p5 *= 5
+        if p5 >= 2 * n:
+            break
+    return max(best, 1)
+
+
 def run_fft(
     src: np.ndarray,
     dst: np.ndarray,

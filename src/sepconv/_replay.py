@@ -32,12 +32,13 @@ __all__ = ["PROGRAMS", "call_key", "recorded", "replay"]
 PROGRAMS = ProgramCache()
 
 _PLAIN = (int, float, str, bool, type(None))
+_PLAIN_SET = frozenset(_PLAIN)
 
 
 def _param(value: Any) -> Any:
     """A hashable stand-in for one argument, or raise TypeError (no key)."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in _PLAIN_SET:
         return kind, value  # 1 and 1.0 hash alike: the type keeps them apart
     if kind is np.ndarray:
         if value.dtype.kind not in "biuf":
@@ -74,7 +75,7 @@ def call_key(name: str, input: Any, output: Any, *params: Any) -> tuple | None:
             input.strides,
             input.dtype,
             _output(output),
-            *(_param(p) for p in params),
+            *[_param(p) for p in params],
         )
         hash(key)
     except (TypeError, ValueError):

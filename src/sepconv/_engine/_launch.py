@@ -166,11 +166,10 @@ class Program:
                     d = d.view(ddt).reshape(step[3][2])
                 np.copyto(d, s)
                 continue
-            if s.dtype != sdt:
-                s = s.view(sdt)
-            if d.dtype != ddt:
-                d = d.view(ddt)
-            s, d = s.reshape(shapes[0]), d.reshape(shapes[1])
+            # The kernels' raw views, made from the buffers (half the cost of
+            # view + reshape, which a replay of a small call notices): a kernel
+            # step's arrays are C-contiguous (others were copied by a COPY step).
+            s, d = np.ndarray(shapes[0], sdt, s), np.ndarray(shapes[1], ddt, d)
             if threads is None and work < _SERIAL_WORK:
                 entry(0, ntasks, s, d, *rest)  # what parallel_for would do, without its cost
             else:

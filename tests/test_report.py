@@ -30,7 +30,7 @@ def test_existing_report_survives_a_crash(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "render_page", explode)
+    monkeypatch.setattr(report, "_render_page", explode)
     with pytest.raises(KeyboardInterrupt):
         report.build_report(tmp_path, ["kernels"])
     assert (tmp_path / "index.html").read_text() == before

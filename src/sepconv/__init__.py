@@ -5,7 +5,9 @@ analysed by :func:`rank`, :func:`separate` and :func:`lowrank`; its cost and
 that of depthwise separable layers is counted by :mod:`sepconv.cost`.
 
 Importing sepconv compiles nothing: the Numba kernels compile (or load from
-their on-disk cache) on first use.
+their on-disk cache) on first use.  ``sepconv.profile`` (per-layer counts of a
+PyTorch model, :func:`sepconv.nn.profile`) loads on first use and is not in
+``__all__``, so that ``from sepconv import *`` never needs PyTorch.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ __all__ = [
     "analyze",
     "lowrank",
     "rank",
+    "rounding_tol",
     "separate",
 ]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import atomic_write, json_default
-from ._html import render_page
+from ._html import render_page as _render_page
 
 #: (key, "module:function") of every section, in page order.
 SECTIONS: list[tuple[str, str]] = [
@@ -121,7 +121,7 @@ def build_report(
 
     meta = _environment()
     meta["seconds"] = round(time.perf_counter() - start, 2)
-    html = render_page(built, meta)
+    html = _render_page(built, meta)
     data = {
         "meta": meta,
         "sections": {

@@ -110,3 +110,31 @@ def test_dask_per_axis_modes_with_wrap_have_the_numpy_bits(name, args):
     for mode in (["wrap", "reflect"], ["nearest", "wrap"], ["wrap", "wrap"]):
         lazy = f(da.from_array(x, chunks=(4, 5)), *args, mode=mode)
         assert np.array_equal(lazy.compute(), f(x, *args, mode=mode))
+
+
+@pytest.mark.parametrize("name", ["generic_gradient_magnitude", "generic_laplace"])
+@pytest.mark.parametrize("derivative", ["sobel", "prewitt"])
+def test_dask_generic_filters_with_sepconvs_own_derivative(name, derivative):
+    # issue 18: the derivative's reach is known when it is sepconv.ndimage's sobel / prewitt
+    # (both fit generic_laplace's derivative2 signature too)
+    x = np.random.default_rng(3).random((17, 21)).astype(np.float32)
+    f, d = getattr(N, name), getattr(N, derivative)
+    lazy = f(da.from_array(x, chunks=(5, 8)), d, mode="nearest")
+    assert isinstance(lazy, da.Array)
+    assert np.array_equal(lazy.compute(), f(x, d, mode="nearest"))
+
+
+@pytest.mark.parametrize("name", ["generic_gradient_magnitude", "generic_laplace"])
+def test_dask_generic_filter_with_an_unknown_derivative_is_refused_with_the_fix(name):
+    def derivative(input, axis, output, mode, cval):
+        return N.sobel(input, axis, output, mode, cval)
+
+    with pytest.raises(TypeError, match="reach of an arbitrary derivative"):
+        getattr(N, name)(da.zeros((8, 8), chunks=4), derivative)
+
+
+def test_dask_gaussian_gradient_magnitude_takes_a_radius_tuple():
+    x = np.random.default_rng(4).random((12, 14))
+    lazy = N.gaussian_gradient_magnitude(da.from_array(x, chunks=5), 0.0, radius=(1, 2))
+    ref = N.gaussian_gradient_magnitude(x, 0.0, radius=(1, 2))
+    assert np.array_equal(lazy.compute(), ref)

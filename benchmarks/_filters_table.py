@@ -314,7 +314,7 @@ def _targets_table(targets: list[dict[str, Any]]) -> list[str]:
         "detail",
     ]
     return [
-        "## Targets of issue 11",
+        "## Targets of issue 19",
         "",
         "Decided by this run's data: a target is met when every row it applies to meets it; "
         "the worst row is shown. *from minima*: the same worst ratio from each contender's "

@@ -75,7 +75,8 @@ def call_key(name: str, input: Any, output: Any, *params: Any) -> tuple | None:
             input.strides,
             input.dtype,
             _output(output),
-            *[_param(p) for p in params],
+            # (plain scalars inline: a call per parameter was a third of the key's cost)
+            *[(type(p), p) if type(p) in _PLAIN_SET else _param(p) for p in params],
         )
         hash(key)
     except (TypeError, ValueError):

@@ -132,7 +132,7 @@ class Program:
     e.g. an unsigned view), 2 and up scratch arrays allocated per run.
     """
 
-    __slots__ = ("steps", "scratch", "nbytes", "out_dtype")
+    __slots__ = ("steps", "scratch", "nbytes", "out_dtype", "single")
 
     def __init__(self, rec: Recording, src: np.ndarray, dst: np.ndarray) -> None:
         known = {_address(src): 0, _address(dst): 1}
@@ -151,8 +151,24 @@ class Program:
             nbytes += sum(a.nbytes for a in rest if isinstance(a, np.ndarray))
         self.nbytes = nbytes
         self.out_dtype = dst.dtype
+        # One serial kernel launch from the input to the output (most small calls):
+        # its arguments, ready for run()'s shortcut.
+        self.single = None
+        if len(self.steps) == 1 and not self.scratch:
+            entry, ntasks, (sslot, sdt, _), (dslot, ddt, _), shapes, rest, work, threads = (
+                self.steps[0]
+            )
+            if entry != COPY and (sslot, dslot) == (0, 1) and threads is None:
+                if work < _SERIAL_WORK:
+                    self.single = (entry, ntasks, shapes, sdt, ddt, rest)
 
     def run(self, src: np.ndarray, dst: np.ndarray) -> None:
+        if self.single is not None:
+            entry, ntasks, shapes, sdt, ddt, rest = self.single
+            entry(
+                0, ntasks, np.ndarray(shapes[0], sdt, src), np.ndarray(shapes[1], ddt, dst), *rest
+            )
+            return
         arrays = [src, dst] + [np.empty(shape, dtype) for shape, dtype in self.scratch]
         for step in self.steps:
             entry, ntasks, (sslot, sdt, _), (dslot, ddt, _), shapes, rest, work, threads = step

@@ -231,7 +231,20 @@ def _first_call_table(first_call: dict[str, Any]) -> list[str]:
     if not first_call:
         return []
     rows = []
+    notes = []
     for run, d in first_call.items():
+        if run == "numba" and "numba_first_call_s" in d:
+            notes.append(
+                f"Numba's own one-time start (the first call of sepconv's smallest cached "
+                f"function, alone in a fresh interpreter): {d['numba_first_call_s'] * 1e3:.0f} ms "
+                "-- every first call above includes it."
+            )
+            continue
+        if "warmup_s" in d:
+            notes.append(
+                f"*{run}*, calls 1 to 8 of the first kind (ms): "
+                + ", ".join(f"{t * 1e3:.2f}" for t in d["warmup_s"])
+            )
         if "error" in d:
             rows.append([run, "error: " + str(d["error"]), *[""] * (len(FIRST_CALL_KEYS) + 1)])
             continue
@@ -263,6 +276,7 @@ def _first_call_table(first_call: dict[str, Any]) -> list[str]:
             rows,
         ),
         "",
+        *(f"{n}\n" for n in notes),
     ]
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "complex_via_real",
     "convolve_origin",
     "effective_weights",
+    "degenerate_nd",
     "entries_by_axis",
     "format_bytes",
     "get_output",
@@ -589,6 +590,22 @@ class NDCall(NamedTuple):
     modes: tuple[str, ...]
     cval: float
     origins: tuple[int, ...]
+
+
+def degenerate_nd(call: NDCall, line: Any) -> np.ndarray | None:
+    """The output of scipy's degenerate N-D cases, or None for a real filtering.
+
+    No tap at all (a zero-size kernel): every output is 0, as scipy's empty sums.
+    A 0-d input: the one-tap line it is, filtered by ``line(input, weights,
+    output)`` (1-D views; every boundary mode reads the sample itself).
+    """
+    if call.weights.size == 0:
+        call.output[...] = 0
+        return call.output
+    if call.input.ndim == 0:
+        line(call.input.reshape(1), call.weights.reshape(1), call.output.reshape(1))
+        return call.output
+    return None
 
 
 def nd_kernel(

@@ -296,21 +296,3 @@ def per_axis_origins(origin: Any, sizes: Sequence[int], name: str = "origin") ->
     """
     values = normalize_sequence(origin, len(sizes), name)
     return [check_origin(o, s, name) for o, s in zip(values, sizes)]
-
-
-def entries_by_axis(value: Any, axes: Sequence[int], ndim: int, name: str) -> dict[int, Any]:
-    """Map per-axis ``origin``/``mode`` entries to array axes as scipy.ndimage.correlate does.
-
-    Entry ``i`` belongs to ``axes[i]``, except when every axis is filtered: then
-    scipy ignores the order of ``axes`` and entry ``i`` belongs to array axis ``i``.
-
-    Examples
-    --------
-    >>> entries_by_axis((1, 2), (2, 0), 3, "origin")
-    {2: 1, 0: 2}
-    >>> entries_by_axis((1, 2), (1, 0), 2, "origin")
-    {0: 1, 1: 2}
-    """
-    values = normalize_sequence(value, len(axes), name)
-    keys = range(ndim) if len(axes) == ndim else axes
-    return dict(zip(keys, values))

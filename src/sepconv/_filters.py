@@ -362,23 +362,12 @@ def _filter(
     call = _args.normalize_nd(
         array, kernel, output, mode, cval, origin, axes, convolution, sequence_modes=True
     )
-    if call.weights.size == 0:  # no tap: every output is 0, as scipy's
-        call.output[...] = 0
-        return call.output
-    if array.ndim == 0:  # one sample: the one-tap line it is
-        _filter(
-            array.reshape(1),
-            call.weights.reshape(1),
-            call.output.reshape(1),
-            "reflect",
-            call.cval,
-            0,
-            None,
-            method,
-            rtol,
-            False,
-        )
-        return call.output
+    done = _args.degenerate_nd(
+        call,
+        lambda i, w, o: _filter(i, w, o, "reflect", call.cval, 0, None, method, rtol, False),
+    )
+    if done is not None:
+        return done
     out = call.output
     lengths = list(array.shape)
     folded, origins, asked = fold_for_data(

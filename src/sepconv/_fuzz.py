@@ -253,7 +253,8 @@ def _reference(case: dict[str, Any], x: np.ndarray, w: Any) -> tuple[Any, Any, s
     """scipy's result, its float64 value (for integer outputs) and which reference it was."""
     from scipy import ndimage as ndi
 
-    from ._boundary import check_axes, entries_by_axis, normalize_mode
+    from ._args import entries_by_axis
+    from ._boundary import check_axes, normalize_mode
 
     func, out = case["func"], case["output"]
     ndim = x.ndim

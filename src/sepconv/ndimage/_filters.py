@@ -434,22 +434,14 @@ def _correlate_or_convolve(
             workers=workers,
         )
     call = _args.normalize_nd(input, weights, output, mode, cval, origin, axes, convolution)
-    if call.weights.size == 0:  # no tap: scipy's sums are all 0.0
-        call.output[...] = 0
-        return call.output
-    if input.ndim == 0:  # one sample: the one-tap line it is
-        _correlate_or_convolve(
-            input.reshape(1),
-            call.weights.reshape(1),
-            call.output.reshape(1),
-            "reflect",
-            call.cval,
-            0,
-            False,
-            None,
-            workers,
-        )
-        return call.output
+    done = _args.degenerate_nd(
+        call,
+        lambda i, w, o: _correlate_or_convolve(
+            i, w, o, "reflect", call.cval, 0, False, None, workers
+        ),
+    )
+    if done is not None:
+        return done
     if call.modes[0] == "reflect" and _past_four_lines(
         input.shape, call.weights.shape, call.origins
     ):

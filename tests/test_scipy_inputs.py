@@ -516,3 +516,19 @@ def test_front_door_accepts_what_ndimage_accepts(call, which):
     assert front.result.dtype == nd.result.dtype
     assert front.result.shape == nd.result.shape
     assert_agree_to_rounding(front.result, nd.result, call, which)
+
+
+@pytest.mark.parametrize("which", ["correlate", "convolve"])
+def test_empty_input_takes_a_complex_output_as_scipy_does(which):
+    # scipy's C loop refuses a complex output only when it runs (found by hypothesis in CI).
+    x = np.zeros((5, 0, 5), np.uint16)
+    w = np.ones((3, 2))
+    kw = dict(output=np.complex64, axes=(2, 0), mode="mirror", cval=-2.5)
+    want = getattr(S, which)(x, w, **kw)
+    for f in (getattr(sepconv, which), getattr(sepconv.ndimage, which)):
+        got = f(x, w, **kw)
+        assert got.dtype == want.dtype and got.shape == want.shape
+    with pytest.raises(RuntimeError, match="array type not supported"):
+        getattr(S, which)(np.zeros((3, 3), np.uint16), np.ones((2, 2)), output=np.complex64)
+    with pytest.raises(RuntimeError, match="array type not supported"):
+        getattr(sepconv, which)(np.zeros((3, 3), np.uint16), np.ones((2, 2)), output=np.complex64)

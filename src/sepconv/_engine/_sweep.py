@@ -51,7 +51,8 @@ horizontal passes, not six; normalized convolution's numerator and
 denominator are two transforms of one read of the input).  Terms are then
 summed (``COMBINE_SUM``), written one per output (``COMBINE_SEPARATE``),
 divided (``COMBINE_DIVIDE``: term 0 over term 1 where ``|term 1| > tol``,
-``fill`` elsewhere) or combined as ``sqrt(sum(term**2))`` in the work dtype
+``fill`` elsewhere; with ``2 n`` terms, the sum of the first ``n`` over the sum
+of the last ``n``) or combined as ``sqrt(sum(term**2))`` in the work dtype
 (``COMBINE_HYPOT``).  The exact policy keeps one horizontal pass per term.
 
 Arrays arrive as raw bytes (``uint8``, rows of ``R * itemsize``); rows are
@@ -225,7 +226,15 @@ def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
         return
     row = acc[0]
     if combine == COMBINE_DIVIDE:
-        den = acc[1]
+        # the first half of the terms over the second half (one term each: 0 over 1;
+        # several: a dense kernel's rows or a low-rank kernel's terms, summed)
+        half = T // 2
+        den = acc[half]
+        for term in range(1, half):
+            r, d = acc[term], acc[half + term]
+            for i in range(L):
+                row[i] += r[i]
+                den[i] += d[i]
         for i in range(L):
             d = den[i]
             row[i] = row[i] / d if abs(d) > tol else fill

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,7 @@ from ._engine import _passes
 __all__ = [
     "FILL",
     "correlate",
+    "correlate_nd",
     "marked",
     "no_valid_tol",
     "plan_terms",
@@ -96,6 +98,7 @@ def no_valid_tol(kernel_or_factors: np.ndarray | Sequence[np.ndarray]) -> float:
 
 def marked(array: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """A float copy of ``array`` with NaN where ``mask`` is True (float32 data stays float32)."""
+    _engine.not_replayable()  # the copy depends on the mask's values
     dtype = np.float32 if array.dtype == np.float32 else np.float64
     copy = np.array(array, dtype=dtype, order="C", copy=True)
     copy[mask] = np.nan
@@ -382,6 +385,7 @@ def run_dense(
         return
     if src.size == 0:
         return
+    _engine.not_replayable()  # the copies are made here, outside a launch
     if work is None:
         work = _engine.work_dtype(
             src.dtype, dst.dtype, float(np.abs(kernel).sum()), int(np.count_nonzero(kernel))
@@ -425,7 +429,7 @@ def run_dense(
 def correlate(
     array: np.ndarray,
     output: np.ndarray,
-    kernel: np.ndarray,
+    kernel: np.ndarray | None,
     axes: tuple[int, ...],
     modes: Sequence[str],
     cval: float,
@@ -496,6 +500,7 @@ def _propagate(
     ``cval``) make NaN every output that reads them through a nonzero weight."""
     constant_nan = math.isnan(cval) and "constant" in modes
     bad = np.isnan(array) & ~mask if array.dtype.kind == "f" else None
+    _engine.not_replayable()
     if not constant_nan and (bad is None or not bad.any()):
         return
     if bad is None:
@@ -513,3 +518,82 @@ def _propagate(
             bad.astype(np.float32), hits, axes, [feet], modes, one, origins, workers=workers
         )
     output[hits > 0.5] = np.nan
+
+
+def correlate_nd(
+    input: np.ndarray,
+    weights: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    convolution: bool,
+    nan_policy: str,
+    mask: Any,
+    key: tuple | None,
+    *,
+    sequence_modes: bool = False,
+    method: str = "auto",
+    rtol: float | None = None,
+    workers: int | None = None,
+) -> np.ndarray:
+    """An N-D correlation (or convolution) that skips NaN or masked samples.
+
+    The arguments of ``sepconv.ndimage.correlate`` / ``sepconv.correlate``,
+    normalised by the same rules (:func:`sepconv._args.nd_kernel`); the
+    kernel is planned over its axes of more than one tap (separable, low-rank
+    with ``rtol``, or dense) and run by :func:`correlate`.
+    """
+    from ._replay import recorded
+
+    weights = np.asarray(weights)
+    if input.dtype.kind == "c" or weights.dtype.kind == "c":
+        raise TypeError(
+            "nan_policy='omit' and mask= need real input and weights; filter the real and "
+            "imaginary parts separately"
+        )
+    kernel, origins, modes = _args.nd_kernel(
+        input.ndim, weights, mode, origin, axes, convolution, sequence_modes=sequence_modes
+    )
+    out = _args.omit_output(output, input)
+    cval = _args.real_cval(cval)
+    mask = _args.to_mask(mask, input.shape)
+    _args.check_one_sign(kernel)
+    if kernel.size == 0:  # no tap: no valid sample anywhere
+        out[...] = FILL
+        return out
+    if input.ndim == 0:  # one sample: the one-tap line it is
+        correlate_nd(
+            input.reshape(1),
+            kernel.reshape(1),
+            out.reshape(1),
+            "reflect",
+            cval,
+            0,
+            None,
+            False,
+            nan_policy,
+            None if mask is None else mask.reshape(1),
+            None,
+        )
+        return out
+    filtered = tuple(a for a in range(input.ndim) if kernel.shape[a] > 1) or (input.ndim - 1,)
+    squeezed = kernel.reshape([kernel.shape[a] for a in filtered])
+    with recorded(key, input) as keep:
+        correlate(
+            input,
+            out,
+            squeezed,
+            filtered,
+            [modes[a] for a in filtered],
+            cval,
+            [origins[a] for a in filtered],
+            mask=mask,
+            omit=_args.to_nan_policy(nan_policy) == "omit",
+            method=method,
+            rtol=rtol,
+            workers=workers,
+        )
+        keep(out)
+    return out

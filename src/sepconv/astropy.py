@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 
 try:
-    import astropy.convolution
+    import astropy.convolution  # noqa: F401 - loads the module astropy.convolution.convolve
     from astropy.convolution.core import MAX_NORMALIZATION, Kernel, Kernel1D, Kernel2D
     from astropy.convolution.utils import KernelSizeError, has_even_axis
     from astropy.nddata import support_nddata
@@ -235,8 +235,12 @@ def _plain(
 
 
 def _convolve_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    # boundary=None: one more, so that a block at the array's edge (at least the
+    # reach long, plus the reach it borrows) is longer than the kernel, as astropy
+    # requires of the array (an overlap larger than needed changes no bit)
+    extra = 1 if a.get("boundary") is None else 0
     shape = np.shape(_kernel_array(a["kernel"]))
-    return {ax: int(n) // 2 for ax, n in enumerate(shape) if ax < ndim}
+    return {ax: int(n) // 2 + extra for ax, n in enumerate(shape) if ax < ndim}
 
 
 def _convolve_probe(a: dict[str, Any], ndim: int) -> tuple[int, ...]:

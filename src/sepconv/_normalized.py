@@ -48,7 +48,6 @@ from typing import Any
 import numpy as np
 
 from . import _args, _engine
-from ._engine import _passes
 
 __all__ = [
     "FILL",
@@ -312,7 +311,7 @@ def _one_axis(
     shape = src.shape[1:]
     inner = math.prod(shape[axis + 1 :])
     a, b = transforms
-    if inner * (f.size - 1) <= _passes.MAX_HALO:
+    if inner * (f.size - 1) <= _engine.MAX_HALO:
         _engine.run_bank(
             src,
             dst,

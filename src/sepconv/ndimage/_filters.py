@@ -386,7 +386,7 @@ def gaussian_filter1d(
     >>> ndi.gaussian_filter1d(np.array([1.0, 2, 3, 4, 5]), 1).round(4)
     array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
     >>> ndi.gaussian_filter1d(np.array([1.0, 2, np.nan, 4, 5]), 1, nan_policy="omit").round(4)
-    array([1.2763, 1.9046, 3.    , 4.0954, 4.7237])
+    array([1.3294, 1.77  , 3.    , 4.23  , 4.6706])
     """
     weights = gaussian_weights(sigma, order, truncate, radius)
     return correlate1d(

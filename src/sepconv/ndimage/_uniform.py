@@ -106,7 +106,7 @@ def uniform_filter1d(
     >>> ndi.uniform_filter1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
     >>> ndi.uniform_filter1d(np.array([2.0, 8, 0, 4]), size=3, mask=[0, 1, 0, 0])
-    array([2., 1., 2., 4.])
+    array([2.        , 1.        , 2.        , 2.66666667])
     """
     key = call_key("uniform_filter1d", input, output, size, axis, mode, cval, origin, workers)
     skip = skipping(nan_policy, mask)

@@ -122,8 +122,11 @@ def test_mask_skips_its_samples_as_omit_skips_nan(case, seed):
     x, kernel, modes, cval, origins = case
     mask = np.random.default_rng(seed).random(x.shape) < 0.3
     filled = np.nan_to_num(x)
-    # a convolution: the flipped kernel, each origin mirrored (one more for even sizes)
-    got = sepconv.convolve(filled, kernel, mode=modes, cval=cval, origin=origins, mask=mask)
+    # a convolution: the flipped kernel, each origin mirrored (one more for even sizes);
+    # 'omit' (the data has no NaN) so that a NaN cval is skipped, not spread
+    got = sepconv.convolve(
+        filled, kernel, mode=modes, cval=cval, origin=origins, mask=mask, nan_policy="omit"
+    )
     flipped = kernel[(slice(None, None, -1),) * kernel.ndim]
     mirrored = [-o - (1 - k % 2) for o, k in zip(origins, kernel.shape)]
     num, den = brute(filled, flipped, modes, cval, mirrored, mask=mask)

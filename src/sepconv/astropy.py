@@ -231,6 +231,40 @@ def _plain(
         out[...] = _filters.correlate(x, kernel, np.float64, mode=modes, cval=cval, origin=origins)
 
 
+def _not_finite(x: Any) -> Any:
+    return ~np.isfinite(x)
+
+
+def _poisoned_zero_taps(
+    result: np.ndarray,
+    x: np.ndarray,
+    is_bad: Callable[[Any], Any],
+    kernel: np.ndarray,
+    modes: list[str],
+    cval: float,
+    origins: list[int],
+) -> None:
+    """NaN where a bad pixel (``is_bad``; or a bad ``cval`` beyond a 'constant' edge) lies
+    under a zero weight: astropy's loop multiplies every tap (``inf * 0``, ``NaN * 0``)."""
+    zero = kernel == 0
+    if not zero.any():
+        return
+    bad = is_bad(x)
+    bad_edge = "constant" in modes and bool(is_bad(np.float64(cval)))
+    if not (bad_edge or bad.any()):
+        return
+    from . import _filters
+
+    hits = _filters.correlate(
+        bad.astype(np.float32),
+        zero.astype(np.float64),
+        mode=modes,
+        cval=1.0 if bad_edge else 0.0,
+        origin=origins,
+    )
+    result[hits > 0.5] = np.nan
+
+
 # --------------------------------------------------------------------------- convolve
 
 
@@ -365,9 +399,13 @@ def _convolve(
             )  # fmt: skip
             zero = _weights_of_valid(array_internal, flipped, modes, cval, origins) == 0
             result[zero] = array_internal[zero] * scale
+        # astropy multiplies every tap: an infinite pixel under a zero weight is NaN
+        _poisoned_zero_taps(result, array_internal, np.isinf, flipped, modes, cval, origins)
     else:
         weights = flipped / kernel_sum if normalize_kernel else flipped
         _plain(array_internal, weights, modes, cval, origins, result)
+        # ... and a NaN or infinite one there too (the engine skips zero weights, as scipy)
+        _poisoned_zero_taps(result, array_internal, _not_finite, flipped, modes, cval, origins)
     if boundary is None:  # zero where the kernel reaches beyond the edge
         for ax, p in enumerate(pad_width):
             if p:

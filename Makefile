@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS := torch,dask,plot,io,bench,data,dev
+EXTRAS := torch,dask,plot,io,astropy,bench,data,dev
 STAMP  := $(VENV)/.installed
 
 .PHONY: report test screenshot lint bench bench-threads browser clean

@@ -277,3 +277,35 @@ def test_existing_cluster_runs_batches_and_volumes(tmp_path):
         rtol=1e-5,
         atol=1e-5,
     )
+
+
+def test_nan_omit_and_mask_give_the_normalized_convolution(tmp_path):
+    data = rng.standard_normal((30, 40)).astype(np.float32)
+    data[5:15, 5:15] = np.nan
+    np.save(tmp_path / "holes.npy", data)
+    mask = np.zeros((30, 40), np.uint8)
+    mask[20:25, 20:30] = 255
+    np.save(tmp_path / "mask.npy", mask)
+    result = run(
+        tmp_path / "holes.npy", tmp_path / "out.npy", "-k", "gaussian:sigma=1", "--nan", "omit"
+    )
+    assert result.exit_code == 0, result.output
+    got = np.load(tmp_path / "out.npy")
+    weights = kernels.gaussian(1.0, ndim=2)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, filters.correlate(data, weights, nan_policy="omit"))
+    result = run(
+        tmp_path / "holes.npy",
+        tmp_path / "m.npy",
+        "-k",
+        "gaussian:sigma=1",
+        "--mask",
+        tmp_path / "mask.npy",
+    )
+    assert result.exit_code == 0, result.output
+    ref = filters.correlate(data, weights, mask=mask != 0)
+    np.testing.assert_array_equal(np.load(tmp_path / "m.npy"), ref)
+    bad = run(tmp_path / "holes.npy", tmp_path / "x.npy", "-k", "sobel:axis=0", "--nan", "omit")
+    assert bad.exit_code != 0 and "one sign" in bad.output
+    bad = run(tmp_path / "holes.npy", tmp_path / "x.npy", "-k", "box:size=3", "--nan", "skip")
+    assert bad.exit_code != 0 and "--nan must be propagate or omit" in bad.output

@@ -172,3 +172,48 @@ def test_bank_results_do_not_depend_on_threads_or_strips():
         )
         outs.append(out)
     assert np.array_equal(outs[0], outs[1], equal_nan=True)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+def test_divide_of_several_terms_sums_each_half_before_dividing(mode):
+    # a dense kernel row by row: terms 0..n-1 the numerator's rows, n..2n-1 the denominator's
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((17, 19))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    kernel = rng.random((3, 4)) + 0.1
+    rows = [(np.eye(3)[r], kernel[r]) for r in range(3)]
+    hpasses = [(0, Z, r) for _, r in rows] + [(0, V, r) for _, r in rows]
+    terms = [(i, c) for i, (c, _) in enumerate(rows)] + [
+        (3 + i, c) for i, (c, _) in enumerate(rows)
+    ]
+    out = np.empty((1, *x.shape))
+    E.run_bank(
+        x[None], out, (0, 1), hpasses, terms, (mode, mode), 2.0, (0, 0), combine=E.COMBINE_DIVIDE
+    )
+    valid = ~np.isnan(x)
+    num = ndi.correlate(np.where(valid, x, 0.0), kernel, mode=mode, cval=2.0)
+    den = ndi.correlate(valid.astype(np.float64), kernel, mode=mode, cval=1.0)
+    np.testing.assert_allclose(out[0], num / den, rtol=1e-12, atol=1e-12)
+
+
+def test_vertical_bank_over_stacked_sources_takes_each_sources_border():
+    # numerator and denominator of a first pass, stacked; beyond a 'constant' edge each
+    # source has its own value (borders=), which one cval could not give both
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 9, 7))
+    g = np.array([0.25, 0.5, 0.25])
+    out = np.empty((2, 9, 7))
+    E.run_bank(
+        a,
+        out,
+        (0, None),
+        [(0, N, None), (1, N, None)],
+        [(0, g), (1, g)],
+        ("constant", "constant"),
+        0.0,
+        (0, 0),
+        borders=(3.0, -1.5),
+    )
+    for s, border in enumerate((3.0, -1.5)):
+        ref = ndi.correlate1d(a[s], g, 0, mode="constant", cval=border)
+        np.testing.assert_allclose(out[s], ref, atol=1e-14)

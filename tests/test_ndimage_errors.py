@@ -104,16 +104,19 @@ def test_complex_output_promotion_warns_like_scipy(name, args):
 
 
 def test_signatures_are_scipys_plus_keyword_only_workers():
+    # ours: workers, and nan_policy / mask on the smoothing filters (issue 20)
+    extra = {"workers": None, "nan_policy": "propagate", "mask": None}
     for name in N.PATCHED:
         ours = inspect.signature(getattr(N, name)).parameters
         theirs = inspect.signature(getattr(S, name)).parameters
-        mine = [p for p in ours.values() if p.name != "workers"]
+        mine = [p for p in ours.values() if p.name not in extra]
         assert [(p.name, p.kind, p.default) for p in mine] == [
             (p.name, p.kind, p.default) for p in theirs.values()
         ], name
-        if "workers" in ours:
-            assert ours["workers"].kind is inspect.Parameter.KEYWORD_ONLY
-            assert ours["workers"].default is None
+        for key, default in extra.items():
+            if key in ours:
+                assert ours[key].kind is inspect.Parameter.KEYWORD_ONLY
+                assert ours[key].default == default
 
 
 @pytest.mark.parametrize("workers", [None, 1, 2, -1])

@@ -35,7 +35,9 @@ __all__ = [
     "as_input",
     "as_kernel",
     "as_weights",
+    "NAN_POLICIES",
     "check_axis",
+    "check_one_sign",
     "check_positive_int",
     "check_tolerance",
     "complex_via_real",
@@ -49,11 +51,14 @@ __all__ = [
     "nd_kernel",
     "new_array",
     "normalize_nd",
+    "omit_output",
     "real_cval",
     "real_output",
     "to_axes",
+    "to_mask",
     "to_mode",
     "to_modes",
+    "to_nan_policy",
     "to_origin",
     "to_sequence",
     "weights1d",
@@ -847,3 +852,106 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+# --------------------------------------------------------------------------- NaN handling
+
+#: ``nan_policy`` values: NaN spreads through the kernel as in scipy, or is skipped.
+NAN_POLICIES = ("propagate", "omit")
+
+
+def to_nan_policy(nan_policy: Any) -> str:
+    """``'propagate'`` (scipy's result) or ``'omit'`` (normalized convolution).
+
+    Examples
+    --------
+    >>> to_nan_policy("omit")
+    'omit'
+    >>> to_nan_policy("raise")
+    Traceback (most recent call last):
+    ...
+    ValueError: nan_policy must be one of 'propagate', 'omit'; got 'raise' ...
+    """
+    if isinstance(nan_policy, str) and nan_policy in NAN_POLICIES:
+        return nan_policy
+    raise ValueError(
+        f"nan_policy must be one of 'propagate', 'omit'; got {nan_policy!r} ('propagate' "
+        "spreads NaN through the kernel as scipy does, 'omit' averages the valid samples "
+        "under the kernel)"
+    )
+
+
+def to_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``mask`` as a boolean array of ``shape`` (True: ignore that sample), or None.
+
+    Nonzero numbers count as True, as in astropy's ``mask``.
+
+    Examples
+    --------
+    >>> to_mask([0, 2, 0], (3,)).tolist()
+    [False, True, False]
+    >>> to_mask(np.ones((2, 2)), (3,))
+    Traceback (most recent call last):
+    ...
+    ValueError: mask must have the input's shape (3,), got shape (2, 2); ...
+    """
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype.kind not in "biuf":
+        raise TypeError(
+            f"mask must be an array of booleans (True: ignore that sample), got dtype "
+            f"{m.dtype}; convert it first, e.g. np.asarray(mask, dtype=bool)"
+        )
+    if m.shape != tuple(shape):
+        raise ValueError(
+            f"mask must have the input's shape {tuple(shape)}, got shape {m.shape}; pass one "
+            "boolean per input sample (True: ignore it)"
+        )
+    return m if m.dtype == np.bool_ else m != 0
+
+
+def omit_output(output: Any, input: np.ndarray) -> np.ndarray:
+    """The output of a filtering that skips NaN or masked samples: floating.
+
+    Default float32 for float32 input, float64 otherwise (a sample with no
+    valid neighbour is NaN, which no integer can hold).
+    """
+    if output is None:
+        return new_array(input.shape, np.float32 if input.dtype == np.float32 else np.float64)
+    out = get_output(output, input)
+    if out.dtype.kind != "f":
+        raise ValueError(
+            f"output must be floating with nan_policy='omit' or a mask, got {out.dtype}; a "
+            "sample with no valid neighbour is NaN, which an integer cannot hold: pass "
+            "output=np.float32 or np.float64"
+        )
+    return out
+
+
+def check_one_sign(weights: Any, name: str = "weights") -> None:
+    """Refuse weights of mixed sign for normalized convolution (a kernel, or its factors).
+
+    Examples
+    --------
+    >>> check_one_sign(np.array([1.0, 2.0, 1.0]))
+    >>> check_one_sign([np.ones(3), np.array([-1.0, 0.0, 1.0])])
+    Traceback (most recent call last):
+    ...
+    ValueError: nan_policy='omit' and mask= need weights of one sign, ...
+    """
+    parts = [weights] if isinstance(weights, np.ndarray) else list(weights)
+    mixed = False
+    for w in parts:
+        w = effective_weights(np.asarray(w))
+        mixed = mixed or bool((w > 0).any() and (w < 0).any())
+    if mixed:
+        raise ValueError(
+            f"nan_policy='omit' and mask= need {name} of one sign, but these have positive "
+            "and negative weights: skipping a sample divides by the sum of the weights of "
+            "the valid samples, which for weights of mixed sign (a derivative, a Laplacian, "
+            "a difference of Gaussians) can be zero or change sign while valid samples "
+            "remain, so the weighted mean is undefined; smooth with nan_policy='omit' first "
+            "and differentiate the result, or fill the NaNs (e.g. np.nan_to_num) and use "
+            "nan_policy='propagate'"
+        )

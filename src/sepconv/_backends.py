@@ -38,16 +38,27 @@ def backend(
     whole_lines: bool = False,
     prepare: Callable[[dict[str, Any], tuple[int, ...], np.dtype], dict[str, Any]] | None = None,
     unknown: str = "",
+    mode: Callable[[dict[str, Any]], Any] | None = None,
+    probe: Callable[[dict[str, Any], int], tuple[int, ...]] | None = None,
 ) -> Callable[[F], F]:
     """Let a NumPy filter take Dask arrays (``reach`` given) and tensors (``tensor`` given).
 
     ``whole_lines``: the filter is not local (uniform_filter1d's running sum
     carries rounding along the whole line), so each block holds whole lines
     of the axes ``reach`` names, and multi-axis filters run one lazy 1-D pass
-    per axis, stored in the output dtype as the NumPy filter stores them.
-    ``prepare`` fixes, from the whole array, choices a block would otherwise
-    make from its own shape (sepconv.correlate's plan).  ``reach`` may return
-    None when the reach of these arguments is unknown (``unknown`` says why).
+    per axis, stored in the output dtype as the NumPy filter stores them
+    (not for calls that skip NaN or masked samples: their normalized
+    convolution is local).  ``prepare`` fixes, from the whole array, choices a
+    block would otherwise make from its own shape (sepconv.correlate's plan).
+    ``reach`` may return None when the reach of these arguments is unknown
+    (``unknown`` says why).  ``mode`` gives the boundary mode(s) from the
+    arguments (default: the ``mode`` argument) and ``probe`` the shape of the
+    tiny block the arguments are first checked on (default: one sample),
+    for filters whose arguments are named otherwise (sepconv.astropy).
+
+    A ``mask`` argument (an array of the input's shape: True ignores that
+    sample) is cut into the blocks of the input: the two are stacked and each
+    block's filter gets its part.
     """
 
     def decorate(func: F) -> F:
@@ -67,7 +78,7 @@ def backend(
                     )
                 bound = signature.bind(input, *args, **kwargs)
                 bound.apply_defaults()
-                return _lazy(func, bound, reach, whole_lines, prepare, unknown)
+                return _lazy(func, bound, reach, whole_lines, prepare, unknown, mode, probe)
             if module.startswith("torch"):
                 if tensor is None:
                     raise TypeError(
@@ -93,12 +104,15 @@ def _lazy(
     whole_lines: bool,
     prepare: Callable[..., dict[str, Any]] | None,
     unknown: str,
+    mode_of: Callable[[dict[str, Any]], Any] | None = None,
+    probe_of: Callable[[dict[str, Any], int], tuple[int, ...]] | None = None,
 ) -> Any:
     import dask.array as da
 
     from ._lazy import map_with_reach as _map_with_reach
 
-    x = bound.arguments["input"]
+    first = next(iter(bound.signature.parameters))  # "input" (astropy: "array")
+    x = bound.arguments[first]
     arguments = dict(bound.arguments)
     kwargs_name = next(
         (p.name for p in bound.signature.parameters.values() if p.kind is p.VAR_KEYWORD), None
@@ -110,14 +124,23 @@ def _lazy(
             "output must be None or a dtype for a Dask input, not an array; store the lazy "
             "result with dask.array.store or .to_zarr instead"
         )
-    del arguments["input"]
+    del arguments[first]
+    mask = arguments.get("mask")
+    if mask is not None or arguments.get("nan_policy", "propagate") != "propagate":
+        whole_lines = False  # normalized convolution is local: plain blocks
     depth = reach({**arguments, **extra}, x.ndim)
     if depth is None:
         raise TypeError(f"{func.__name__} cannot take a Dask array here: {unknown}")
     # Run the NumPy function on a tiny block: it raises the same errors at once
     # and tells the output dtype.
-    probe = func(np.zeros((1,) * x.ndim, dtype=x.dtype), **arguments, **extra)
-    arguments["output"] = probe.dtype
+    shape = (1,) * x.ndim if probe_of is None else probe_of(arguments, x.ndim)
+    tiny = dict(arguments)
+    if mask is not None:
+        _check_mask_shape(mask, x.shape)
+        tiny["mask"] = np.zeros(shape, bool)
+    probe = func(np.zeros(shape, dtype=x.dtype), **tiny, **extra)
+    if "output" in bound.signature.parameters:
+        arguments["output"] = probe.dtype
     if prepare is not None:
         arguments.update(prepare({**arguments, **extra}, x.shape, x.dtype))
     if x.size == 0:
@@ -128,25 +151,58 @@ def _lazy(
     # Past the array's edges nothing is added ("constant" layout) -- the NumPy
     # function applies its own mode at the true edge -- except along axes that
     # wrap, which need the far side of the array.
-    wrap = _wrap_axes(arguments.get("mode", "reflect"), x.ndim, arguments.get("axes"), func)
+    mode = arguments.get("mode", "reflect") if mode_of is None else mode_of(arguments)
+    wrap = _wrap_axes(mode, x.ndim, arguments.get("axes"), func)
+    lead = 0
+    task = _apply
+    if mask is not None:
+        # The mask is cut into the input's blocks: both stacked on a leading axis.
+        m = mask if type(mask).__module__.startswith("dask") else da.from_array(np.asarray(mask))
+        x = da.stack([x, (m != 0).astype(x.dtype).rechunk(x.chunks)]).rechunk({0: 2})
+        arguments = dict(arguments, mask=None, output=probe.dtype)
+        if "output" not in bound.signature.parameters:
+            arguments["_no_output"] = True
+        lead, task = 1, _apply_masked
     axes, reach, modes = [], [], []
     for ax, d in sorted(depth.items()):
         if d <= 0:
             continue
         if wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
-            x = x.rechunk({ax: -1})
+            x = x.rechunk({ax + lead: -1})
             continue
-        axes.append(ax)
+        axes.append(ax + lead)
         reach.append((d, d))
         modes.append("wrap" if wrap[ax] else "constant")
-    return _map_with_reach(
-        x, _apply, func, arguments | extra, tuple(axes), reach, modes, probe.dtype
-    )
+    lazy = _map_with_reach(x, task, func, arguments | extra, tuple(axes), reach, modes, probe.dtype)
+    return lazy[0] if mask is not None else lazy
+
+
+def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
+    if tuple(np.shape(mask)) != tuple(shape):
+        raise ValueError(
+            f"mask must have the input's shape {tuple(shape)}, got shape {np.shape(mask)}; "
+            "pass one boolean per input sample (True: ignore it)"
+        )
 
 
 def _apply(block: np.ndarray, function: Callable[..., Any], **arguments: Any) -> np.ndarray:
     # The task body: the NumPy filter on one extended block.
     return function(block, **arguments)
+
+
+def _apply_masked(
+    block: np.ndarray, function: Callable[..., Any], output: Any, **arguments: Any
+) -> np.ndarray:
+    # The task body of a masked filter: block[0] the input, block[1] the mask; the
+    # result goes to [0] of a stacked array shaped like the block (its [1] is never
+    # written, so never touched).
+    result = np.empty(block.shape, output)
+    arguments.pop("mask", None)
+    if arguments.pop("_no_output", False):  # astropy's signature: the result is returned
+        result[0] = function(block[0], mask=block[1] != 0, **arguments)
+    else:
+        function(block[0], output=result[0], mask=block[1] != 0, **arguments)
+    return result
 
 
 def _by_whole_lines(

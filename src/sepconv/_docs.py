@@ -72,6 +72,25 @@ PARAMETERS = {
         Relative (Frobenius) error allowed in the kernel.  With ``'auto'`` it
         lets low-rank plans compete; with ``'lowrank'`` it sets the rank
         (default: the kernel's numerical rank, which is exact).""",
+    "nan_policy": """nan_policy : {'propagate', 'omit'}, optional
+        ``'propagate'`` (default): a NaN sample spreads to every output whose
+        kernel reads it through a nonzero weight, as in scipy (the result is
+        unchanged: scipy's bits for :mod:`sepconv.ndimage`).  ``'omit'``:
+        normalized convolution -- each output is the weighted mean of the
+        valid (not NaN) samples under the kernel, ``correlate(x with NaN as 0)
+        / correlate(valid)`` computed in one sweep; samples beyond a
+        ``'constant'`` edge are ``cval`` (valid unless ``cval`` is NaN); an
+        output whose kernel covers no valid sample is NaN; infinities are
+        data; the output is floating (float32 for float32 input, else float64)
+        and computed by the engine's fast policy (rounding-level).  Weights
+        must have one sign (normalization is undefined for derivatives).""",
+    "mask": """mask : array_like of bool, optional
+        Samples to ignore (True), the input's shape: they are skipped as
+        NaN samples are with ``nan_policy='omit'`` (normalized convolution,
+        floating output), for data whose no-data samples are not NaN.  Costs
+        a float copy of the input with NaN at the masked samples.  With
+        ``nan_policy='propagate'`` NaN samples outside the mask still
+        spread.""",
     "returns": """ndarray
         The result (``output`` itself when an array is given).""",
 }

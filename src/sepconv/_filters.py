@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _args, _engine
+from . import _args, _engine, _normalized
 from ._docs import fill_doc
 from ._plan import all_finite, make_plan, run
 from ._reduce import fold_for_data
@@ -47,6 +47,8 @@ def correlate(
     axes: Any = None,
     method: str = "auto",
     rtol: float | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Multidimensional correlation, as ``scipy.ndimage.correlate``, computed fast.
 
@@ -66,6 +68,8 @@ def correlate(
     %(axes)s
     %(method)s
     %(rtol)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -115,6 +119,26 @@ def correlate(
     key = call_key(
         "sepconv.correlate", input, output, weights, mode, cval, origin, axes, method, rtol
     )
+    if _skipping(nan_policy, mask):
+        key = None if key is None or mask is not None else ("omit", *key)
+        if (done := replay(key, input, output)) is not None:
+            return done
+        return _normalized.correlate_nd(
+            _args.as_input(input, output, nd=True),
+            weights,
+            output,
+            mode,
+            cval,
+            origin,
+            axes,
+            False,
+            nan_policy,
+            mask,
+            key,
+            sequence_modes=True,
+            method=method,
+            rtol=rtol,
+        )
     if (done := replay(key, input, output)) is not None:
         return done
     return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, False, key)
@@ -132,6 +156,8 @@ def convolve(
     axes: Any = None,
     method: str = "auto",
     rtol: float | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Multidimensional convolution, as ``scipy.ndimage.convolve``, computed fast.
 
@@ -150,6 +176,8 @@ def convolve(
     %(axes)s
     %(method)s
     %(rtol)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -168,6 +196,26 @@ def convolve(
     key = call_key(
         "sepconv.convolve", input, output, weights, mode, cval, origin, axes, method, rtol
     )
+    if _skipping(nan_policy, mask):
+        key = None if key is None or mask is not None else ("omit", *key)
+        if (done := replay(key, input, output)) is not None:
+            return done
+        return _normalized.correlate_nd(
+            _args.as_input(input, output, nd=True),
+            weights,
+            output,
+            mode,
+            cval,
+            origin,
+            axes,
+            True,
+            nan_policy,
+            mask,
+            key,
+            sequence_modes=True,
+            method=method,
+            rtol=rtol,
+        )
     if (done := replay(key, input, output)) is not None:
         return done
     return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, True, key)
@@ -182,6 +230,9 @@ def sepfilter(
     mode: Any = "reflect",
     cval: float = 0.0,
     origin: Any = 0,
+    *,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Separable correlation: one 1-D kernel per filtered axis.
 
@@ -208,6 +259,8 @@ def sepfilter(
     %(mode)s
     %(cval)s
     %(origin)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -224,11 +277,18 @@ def sepfilter(
     [6, 6, 6]
     """
     key = call_key("sepconv.sepfilter", input, output, factors, axes, mode, cval, origin)
+    skip = _skipping(nan_policy, mask)
+    if skip:
+        key = None if key is None or mask is not None else ("omit", *key)
     if (done := replay(key, input, output)) is not None:
         return done
     array = _args.as_input(input, output, nd=True)
     vectors = _as_factors(factors)
     axes = _args.to_axes(axes, array.ndim)
+    if skip:
+        return _sepfilter_skipping(
+            array, vectors, axes, output, mode, cval, origin, nan_policy, mask, key
+        )
     if any(v.dtype.kind == "c" for v in vectors) or array.dtype.kind == "c":
         # complex data or factors: the dense kernel, filtered as correlate composes it
         # from real filterings (factor i goes with axes[i])
@@ -322,6 +382,72 @@ def sepfilter(
             )
         keep(output)
     return output
+
+
+# --------------------------------------------------------------------------- skipping NaN
+
+
+def _skipping(nan_policy: Any, mask: Any) -> bool:
+    return _args.to_nan_policy(nan_policy) == "omit" or mask is not None
+
+
+def _sepfilter_skipping(
+    array: np.ndarray,
+    vectors: list[np.ndarray],
+    axes: tuple[int, ...],
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    nan_policy: str,
+    mask: Any,
+    key: Any,
+) -> np.ndarray:
+    """sepfilter with ``nan_policy='omit'`` or a mask: one normalized convolution."""
+    if any(v.dtype.kind == "c" for v in vectors) or array.dtype.kind == "c":
+        raise TypeError(
+            "nan_policy='omit' and mask= need real input and factors; filter the real and "
+            "imaginary parts separately"
+        )
+    if len(vectors) != len(axes):
+        raise _args.FilterArgumentError(
+            "sequence argument must have length equal to input rank (factors must hold one "
+            f"1-D kernel per filtered axis: {len(axes)} axes {axes} are filtered but "
+            f"{len(vectors)} factors were given)"
+        )
+    for ax in axes:
+        _args.check_axis(ax, array.ndim, "axes entry")
+    origins = [
+        _args.to_origin(o, v.size)
+        for o, v in zip(_args.to_sequence(origin, len(axes), "origin"), vectors)
+    ]
+    modes = _args.to_modes(mode, len(axes))
+    cval = _args.real_cval(cval)
+    out = _args.omit_output(output, array)
+    mask = _args.to_mask(mask, array.shape)
+    effective = [_args.effective_weights(v) for v in vectors]
+    _args.check_one_sign(effective)
+    if not vectors:  # no axis filtered: each sample is its own mean
+        out[...] = array
+        if mask is not None:
+            out[mask] = np.nan
+        return out
+    order = sorted(range(len(axes)), key=lambda i: axes[i])
+    with recorded(key, array) as keep:
+        _normalized.correlate(
+            array,
+            out,
+            None,
+            tuple(axes[i] for i in order),
+            [modes[i] for i in order],
+            cval,
+            [origins[i] for i in order],
+            mask=mask,
+            omit=_args.to_nan_policy(nan_policy) == "omit",
+            terms=[[effective[i] for i in order]],
+        )
+        keep(out)
+    return out
 
 
 # --------------------------------------------------------------------------- the spine

@@ -37,7 +37,7 @@ from ._args import as_kernel, check_tolerance, effective_weights
 from ._boundary import extend_indices, kernel_reach
 from ._plan import METHODS, make_plan
 
-__all__ = ["convolve", "correlate"]
+__all__ = ["convolve", "correlate", "skipping"]
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -53,6 +53,8 @@ def correlate(
     axes: Sequence[int] | None = (-2, -1),
     method: str = "auto",
     rtol: float | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> torch.Tensor:
     """Correlate the ``axes`` of a tensor with fixed ``weights`` (scipy.ndimage.correlate's rule).
 
@@ -83,6 +85,13 @@ def correlate(
     rtol : float, optional
         Relative Frobenius kernel error allowed for low-rank plans (2-D
         kernels); default exact.
+    nan_policy : {"propagate", "omit"}
+        ``'omit'``: normalized convolution, the weighted mean of the valid
+        (not NaN) samples under the kernel (see :func:`sepconv.correlate`);
+        differentiable with respect to the valid samples (NaN samples get a
+        zero gradient).  Weights must have one sign.
+    mask : tensor or array_like of bool, optional
+        Samples to ignore (True), the input's shape (see :func:`sepconv.correlate`).
 
     Returns
     -------
@@ -100,7 +109,9 @@ def correlate(
     >>> bool(np.allclose(y, scipy.ndimage.correlate(x.numpy(), k, mode="nearest")))
     True
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, flip=False)
+    return _filter(
+        input, weights, output, mode, cval, origin, axes, method, rtol, nan_policy, mask, flip=False
+    )
 
 
 def convolve(
@@ -114,6 +125,8 @@ def convolve(
     axes: Sequence[int] | None = (-2, -1),
     method: str = "auto",
     rtol: float | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> torch.Tensor:
     """Convolve the ``axes`` of a tensor with fixed ``weights`` (scipy.ndimage.convolve's rule).
 
@@ -131,7 +144,9 @@ def convolve(
     >>> bool(np.allclose(y, ref))
     True
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, rtol, flip=True)
+    return _filter(
+        input, weights, output, mode, cval, origin, axes, method, rtol, nan_policy, mask, flip=True
+    )
 
 
 def _filter(
@@ -144,6 +159,8 @@ def _filter(
     axes: Any,
     method: str,
     rtol: float | None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
     *,
     flip: bool,
 ) -> torch.Tensor:
@@ -174,6 +191,36 @@ def _filter(
     kernel = full.reshape([full.shape[a] for a in order])
     origins = tuple(origins_all[a] for a in order)
     modes = tuple(modes_all[a] for a in order)
+    omit = _args.to_nan_policy(nan_policy) == "omit"
+    if omit or mask is not None:
+        _args.check_one_sign(kernel)
+        mask = _mask_tensor(mask, x)
+        if _numpy_engine_applies(x) and (mask is None or mask.device.type == "cpu"):
+            from . import _filters as filters
+
+            out = filters.correlate(
+                x.detach().numpy(),
+                kernel,
+                mode=list(modes),
+                cval=cval,
+                origin=list(origins),
+                axes=list(order),
+                method=method,
+                rtol=rtol,
+                nan_policy=nan_policy,
+                mask=None if mask is None else mask.numpy(),
+            )
+            return torch.from_numpy(np.ascontiguousarray(out)).to(x.dtype)
+        from ._normalized import no_valid_tol
+
+        return skipping(
+            x,
+            mask,
+            omit,
+            lambda t, c: _correlate_torch(t, kernel, modes, c, origins, order, method, rtol),
+            cval,
+            no_valid_tol(kernel),
+        )
 
     if _numpy_engine_applies(x):
         from . import _filters as filters
@@ -191,6 +238,52 @@ def _filter(
         )
         return torch.from_numpy(np.ascontiguousarray(out))
     return _correlate_torch(x, kernel, modes, cval, origins, order, method, rtol)
+
+
+def _mask_tensor(mask: Any, x: torch.Tensor) -> torch.Tensor | None:
+    """``mask`` as a boolean tensor on ``x``'s device (True: ignore that sample)."""
+    if mask is None:
+        return None
+    if isinstance(mask, torch.Tensor):
+        m = mask.detach()
+        if tuple(m.shape) != tuple(x.shape):
+            raise ValueError(
+                f"mask must have the input's shape {tuple(x.shape)}, got shape {tuple(m.shape)}; "
+                "pass one boolean per input sample (True: ignore it)"
+            )
+        return (m != 0).to(x.device)
+    m = _args.to_mask(mask, tuple(x.shape))
+    return torch.from_numpy(np.ascontiguousarray(m)).to(x.device)
+
+
+def skipping(
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    omit: bool,
+    filt: Any,
+    cval: float,
+    tol: float,
+) -> torch.Tensor:
+    """Normalized convolution of a tensor: ``filt(x, NaN as 0) / filt(valid)`` (differentiable).
+
+    ``filt(tensor, cval)`` is the linear filtering (the same boundary, ``cval``
+    beyond a ``'constant'`` edge).  ``omit``: NaN samples are skipped like
+    masked ones; else (``nan_policy='propagate'`` with a mask) they spread.
+    An output whose denominator is within ``tol`` of zero (no valid sample) is NaN.
+    """
+    import math
+
+    valid = torch.ones_like(x, dtype=torch.bool) if mask is None else ~mask
+    if omit:
+        valid = valid & ~torch.isnan(x)
+    data = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    nan_cval = math.isnan(cval)
+    num = filt(data, 0.0 if (omit and nan_cval) else cval)
+    den = filt(valid.to(x.dtype), 0.0 if (omit and nan_cval) else 1.0)
+    ok = den.abs() > tol
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    nan = torch.full((), math.nan, dtype=x.dtype, device=x.device)
+    return torch.where(ok, num / torch.where(ok, den, one), nan)
 
 
 def _numpy_engine_applies(x: torch.Tensor) -> bool:

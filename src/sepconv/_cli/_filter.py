@@ -56,6 +56,18 @@ def filter_command(
         None, help="Axes to filter, e.g. 0,1 (default: all but a colour channel axis)."
     ),
     convolve: bool = typer.Option(False, "--convolve", help="Convolve (flip the kernel)."),
+    nan: str = typer.Option(
+        "propagate",
+        "--nan",
+        help="propagate (NaN spreads through the kernel, as scipy) or omit (the weighted "
+        "mean of the valid pixels under the kernel: normalized convolution; float output).",
+    ),
+    mask: str = typer.Option(
+        None,
+        "--mask",
+        help="An image or .npy of the input's shape (or without its colour axis): nonzero "
+        "pixels are ignored, as NaN with --nan omit (float output).",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Batch: filter again outputs that look finished."
     ),
@@ -95,6 +107,10 @@ def filter_command(
 
       sepconv filter scan.npy blurred.npy --kernel "[[1,2,1],[2,4,2],[1,2,1]]"
 
+      sepconv filter dem.tif filled.tif --kernel gaussian:sigma=3 --nan omit
+
+      sepconv filter frame.tif clean.tif --kernel gaussian:sigma=2 --mask badpixels.png
+
       sepconv filter "raw/**/*.png" out/ --kernel box:size=5,normalize=True --workers 4
 
       sepconv filter volume.zarr smooth.zarr --kernel gaussian:sigma=2 --chunks 64,256,256
@@ -111,6 +127,7 @@ def filter_command(
             dtype=dtype,
             axes=_int_tuple(axes, "--axes"),
             convolve=convolve,
+            extra=_nan_options(nan, mask),
         )
         options.check()
         _warn_if_it_wraps(kernel, dtype)
@@ -175,6 +192,26 @@ def filter_command(
     except (ValueError, TypeError, ImportError, OSError) as exc:
         _error(exc)
     _finish(results, as_json, single=not batch)
+
+
+def _nan_options(nan: str, mask: str | None) -> dict[str, Any]:
+    """``--nan`` and ``--mask`` as the filters' ``nan_policy`` and ``mask`` keywords."""
+    from .._args import to_nan_policy
+
+    try:
+        policy = to_nan_policy(nan)
+    except ValueError:
+        raise ValueError(
+            f"--nan must be propagate or omit, got {nan!r} (omit: the weighted mean of the "
+            "valid pixels under the kernel)"
+        ) from None
+    extra: dict[str, Any] = {} if policy == "propagate" else {"nan_policy": policy}
+    if mask is not None:
+        try:
+            extra["mask"] = _io.read_image(mask).data != 0
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--mask {mask!r} cannot be read: {exc}") from None
+    return extra
 
 
 def _warn_if_it_wraps(kernel: str, dtype: str | None) -> None:

@@ -41,6 +41,7 @@ from ._native import address_of, call, pointer
 from ._passes import (
     EXACT,
     FAST,
+    MAX_HALO,
     Pass,
     kept_axes,
     mirrored_rows,
@@ -77,6 +78,7 @@ __all__ = [
     "COMBINE_SUM",
     "EXACT",
     "FAST",
+    "MAX_HALO",
     "ORDER_HV",
     "ORDER_VH",
     "Pass",

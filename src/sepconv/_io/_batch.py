@@ -192,6 +192,9 @@ class FilterOptions:
         if self.dtype is not None:
             return np.dtype(self.dtype)
         dtype = np.dtype(dtype)
+        if self.extra.get("nan_policy") == "omit" or self.extra.get("mask") is not None:
+            # normalized convolution: floating (NaN where no valid pixel is near)
+            return np.dtype(np.float32 if dtype.itemsize <= 4 or dtype.kind == "b" else np.float64)
         if dtype.kind not in "biu" or result_range(dtype, weights) is None:
             return dtype
         return np.promote_types(dtype, np.float32)
@@ -257,8 +260,15 @@ def _filter_array(data: np.ndarray, axes: tuple[int, ...], options: FilterOption
 
     plan = _describe_plan(data.shape, data.dtype, weights, axes, options)
     # On a cluster several files are filtered at once: share the cores between them.
+    kwargs = options.filter_kwargs()
+    if kwargs.get("mask") is not None and np.shape(kwargs["mask"]) != data.shape:
+        # one mask for every channel of a colour image (the mask has no channel axis)
+        mask = np.asarray(kwargs["mask"])
+        channel = [ax for ax in range(data.ndim) if ax not in axes]
+        if mask.ndim == len(axes) and channel:
+            kwargs["mask"] = np.broadcast_to(np.expand_dims(mask, tuple(channel)), data.shape)
     with engine_threads():
-        result = func(data, weights, output=output, axes=axes, **options.filter_kwargs())
+        result = func(data, weights, output=output, axes=axes, **kwargs)
     return result, plan
 
 

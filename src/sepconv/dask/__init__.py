@@ -94,6 +94,8 @@ def correlate(
     axes: Sequence[int] | None = None,
     method: str = "auto",
     rtol: float | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> Any:
     """Lazy :func:`sepconv.correlate` of a Dask array.
 
@@ -101,8 +103,9 @@ def correlate(
     ----------
     input : dask.array.Array
         The array to filter; any chunks.
-    weights, mode, cval, origin, axes, method, rtol
-        As for :func:`sepconv.correlate`.
+    weights, mode, cval, origin, axes, method, rtol, nan_policy, mask
+        As for :func:`sepconv.correlate` (``mask`` a NumPy or Dask array of the
+        input's shape, cut into the input's blocks).
     output : dtype, optional
         The dtype of the result (an array cannot receive a lazy result).
 
@@ -127,7 +130,17 @@ def correlate(
 
     _require_dask(input)
     return filters.correlate(
-        input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
+        input,
+        weights,
+        output,
+        mode,
+        cval,
+        origin,
+        axes=axes,
+        method=method,
+        rtol=rtol,
+        nan_policy=nan_policy,
+        mask=mask,
     )
 
 
@@ -142,6 +155,8 @@ def convolve(
     axes: Sequence[int] | None = None,
     method: str = "auto",
     rtol: float | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> Any:
     """Lazy :func:`sepconv.convolve` of a Dask array; arguments as :func:`correlate`.
 
@@ -156,7 +171,17 @@ def convolve(
 
     _require_dask(input)
     return filters.convolve(
-        input, weights, output, mode, cval, origin, axes=axes, method=method, rtol=rtol
+        input,
+        weights,
+        output,
+        mode,
+        cval,
+        origin,
+        axes=axes,
+        method=method,
+        rtol=rtol,
+        nan_policy=nan_policy,
+        mask=mask,
     )
 
 
@@ -168,6 +193,9 @@ def sepfilter(
     mode: str | Sequence[str] = "reflect",
     cval: float = 0.0,
     origin: int | Sequence[int] = 0,
+    *,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> Any:
     """Lazy :func:`sepconv.sepfilter` of a Dask array: one 1-D kernel per filtered axis.
 
@@ -184,7 +212,9 @@ def sepfilter(
     from .. import filters
 
     _require_dask(input)
-    return filters.sepfilter(input, factors, axes, output, mode, cval, origin)
+    return filters.sepfilter(
+        input, factors, axes, output, mode, cval, origin, nan_policy=nan_policy, mask=mask
+    )
 
 
 # --------------------------------------------------------------------------- machinery

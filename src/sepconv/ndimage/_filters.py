@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args, _engine
+from .. import _args, _engine, _normalized
 from .._docs import fill_doc
 from .._replay import call_key, recorded, replay
 
@@ -46,6 +46,62 @@ def check_workers(workers: Any) -> int | None:
     raise ValueError(f"workers must be None, -1 or a positive integer, got {workers}")
 
 
+def skipping(nan_policy: Any, mask: Any) -> bool:
+    """Whether a call skips samples (``nan_policy='omit'`` or a mask): normalized convolution."""
+    return _args.to_nan_policy(nan_policy) == "omit" or mask is not None
+
+
+def skip_key(key: tuple | None, mask: Any) -> tuple | None:
+    """The replay key of a call that skips samples: its own, none with a mask (the copy
+    that marks it depends on the mask's values)."""
+    return None if key is None or mask is not None else ("omit", *key)
+
+
+def filter_skipping(
+    input: np.ndarray,
+    output: Any,
+    passes: list[tuple[int, np.ndarray, str, int]],
+    cval: float,
+    nan_policy: str,
+    mask: Any,
+    workers: int | None,
+    key: tuple | None,
+) -> np.ndarray:
+    """1-D passes ``(axis, weights, mode, origin)`` as one normalized convolution
+    (:mod:`sepconv._normalized`): the engine's fast policy, float output."""
+    if input.dtype.kind == "c":
+        raise TypeError(
+            "nan_policy='omit' and mask= need real input, got complex; filter the real and "
+            "imaginary parts (input.real, input.imag) separately"
+        )
+    out = _args.omit_output(output, input)
+    mask = _args.to_mask(mask, input.shape)
+    omit = nan_policy == "omit"
+    if not passes:  # nothing filtered: each sample is its own mean, NaN where skipped
+        out[...] = input
+        if mask is not None:
+            out[mask] = np.nan
+        return out
+    passes = sorted(passes, key=lambda p: p[0])
+    axes = tuple(p[0] for p in passes)
+    with recorded(key, input) as keep:
+        _normalized.correlate(
+            input,
+            out,
+            None,
+            axes,
+            [p[2] for p in passes],
+            cval,
+            [p[3] for p in passes],
+            mask=mask,
+            omit=omit,
+            workers=workers,
+            terms=[[p[1] for p in passes]],
+        )
+        keep(out)
+    return out
+
+
 # --------------------------------------------------------------------------- 1-D
 
 
@@ -60,6 +116,8 @@ def correlate1d(
     origin: int = 0,
     *,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """1-D correlation along ``axis``, as ``scipy.ndimage.correlate1d``.
 
@@ -73,6 +131,8 @@ def correlate1d(
     %(cval)s
     %(origin)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -86,12 +146,28 @@ def correlate1d(
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
     key = call_key("correlate1d", input, output, weights, axis, mode, cval, origin, workers)
+    skip = skipping(nan_policy, mask)
+    if skip:
+        key = skip_key(key, mask)
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output)
     weights = np.asarray(weights)
     workers = check_workers(workers)
+    if skip and weights.dtype.kind != "c":
+        fw = _args.weights1d(weights)
+        axis = _args.check_axis(axis, input.ndim)
+        origin = _args.to_origin(origin, fw.shape[0], scipy="1d")
+        passes = [(axis, fw, _args.to_mode(mode), origin)]
+        return filter_skipping(
+            input, output, passes, _args.real_cval(cval), nan_policy, mask, workers, key
+        )
     if input.dtype.kind == "c" or weights.dtype.kind == "c":
+        if skip:
+            raise TypeError(
+                "nan_policy='omit' and mask= need real weights and input; filter the real and "
+                "imaginary parts separately"
+            )
         if weights.dtype.kind == "c":
             weights = weights.conj().astype(np.complex128, copy=False)
         output = _args.get_output(output, input, complex_output=True)
@@ -137,6 +213,8 @@ def convolve1d(
     origin: int = 0,
     *,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """1-D convolution along ``axis``, as ``scipy.ndimage.convolve1d``.
 
@@ -153,6 +231,8 @@ def convolve1d(
     %(cval)s
     %(origin)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -172,7 +252,18 @@ def convolve1d(
         origin -= 1
     if weights.dtype.kind == "c":
         weights = weights.conj()  # undone by correlate1d's conjugation
-    return correlate1d(input, weights, axis, output, mode, cval, origin, workers=workers)
+    return correlate1d(
+        input,
+        weights,
+        axis,
+        output,
+        mode,
+        cval,
+        origin,
+        workers=workers,
+        nan_policy=nan_policy,
+        mask=mask,
+    )
 
 
 # --------------------------------------------------------------------------- Gaussian
@@ -260,6 +351,8 @@ def gaussian_filter1d(
     *,
     radius: int | None = None,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """1-D Gaussian filter (or derivative), as ``scipy.ndimage.gaussian_filter1d``.
 
@@ -279,6 +372,8 @@ def gaussian_filter1d(
     radius : int, optional
         Radius in samples; overrides ``truncate``.
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -290,9 +385,22 @@ def gaussian_filter1d(
     >>> from sepconv import ndimage as ndi
     >>> ndi.gaussian_filter1d(np.array([1.0, 2, 3, 4, 5]), 1).round(4)
     array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
+    >>> ndi.gaussian_filter1d(np.array([1.0, 2, np.nan, 4, 5]), 1, nan_policy="omit").round(4)
+    array([1.3294, 1.77  , 3.    , 4.23  , 4.6706])
     """
     weights = gaussian_weights(sigma, order, truncate, radius)
-    return correlate1d(input, weights, axis, output, mode, cval, 0, workers=workers)
+    return correlate1d(
+        input,
+        weights,
+        axis,
+        output,
+        mode,
+        cval,
+        0,
+        workers=workers,
+        nan_policy=nan_policy,
+        mask=mask,
+    )
 
 
 @fill_doc
@@ -308,6 +416,8 @@ def gaussian_filter(
     radius: Any = None,
     axes: Any = None,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Multidimensional Gaussian filter, as ``scipy.ndimage.gaussian_filter``.
 
@@ -330,6 +440,8 @@ def gaussian_filter(
         Radius in samples per filtered axis; overrides ``truncate``.
     %(axes)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -343,14 +455,22 @@ def gaussian_filter(
     >>> x = np.arange(50, step=2).reshape(5, 5).astype(np.uint8)
     >>> np.array_equal(ndi.gaussian_filter(x, 1), ndimage.gaussian_filter(x, 1))
     True
+    >>> y = np.ones((5, 5))
+    >>> y[2, 2] = np.nan
+    >>> ndi.gaussian_filter(y, 1, nan_policy="omit")[2]
+    array([1., 1., 1., 1., 1.])
     """
     key = call_key(
         "gaussian_filter", input, output, sigma, order, mode, cval, truncate, radius, axes, workers
     )
+    skip = skipping(nan_policy, mask)
+    if skip:
+        key = skip_key(key, mask)
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output)
-    output = _args.get_output(output, input)
+    given_output = output
+    output = _args.get_output(output, input) if not skip else None
     axes = _args.to_axes(axes, input.ndim)
     num_axes = len(axes)
     orders = _args.to_sequence(order, num_axes, "order")
@@ -367,6 +487,27 @@ def gaussian_filter(
         raise TypeError(
             f"{exc} (sigma must be a number or a sequence of numbers, got {sigma!r})"
         ) from None
+    if skip:
+        checked_passes = [
+            (
+                _args.check_axis(axis, input.ndim),
+                _args.weights1d(gaussian_weights(sd, o, truncate, r)),
+                _args.to_mode(m),
+                0,
+            )
+            for axis, sd, o, m, r in passes
+        ]
+        workers = check_workers(workers)
+        return filter_skipping(
+            input,
+            given_output,
+            checked_passes,
+            _args.real_cval(cval),
+            nan_policy,
+            mask,
+            workers,
+            key,
+        )
     if not passes:
         output[...] = input[...]
         return output
@@ -409,14 +550,34 @@ def _correlate_or_convolve(
     convolution: bool,
     axes: Any,
     workers: int | None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     name = "convolve" if convolution else "correlate"
     key = call_key(name, input, output, weights, mode, cval, origin, axes, workers)
+    skip = skipping(nan_policy, mask)
+    if skip:
+        key = skip_key(key, mask)
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output, nd=True)
     weights = np.asarray(weights)
     workers = check_workers(workers)
+    if skip:
+        return _normalized.correlate_nd(
+            input,
+            weights,
+            output,
+            mode,
+            cval,
+            origin,
+            axes,
+            convolution,
+            nan_policy,
+            mask,
+            key,
+            workers=workers,
+        )
     if input.dtype.kind == "c" or weights.dtype.kind == "c":
         if weights.dtype.kind == "c" and not convolution:
             weights = weights.conj()  # as np.correlate: conjugate the weights
@@ -484,6 +645,8 @@ def correlate(
     *,
     axes: Any = None,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Multidimensional correlation, as ``scipy.ndimage.correlate``.
 
@@ -500,6 +663,8 @@ def correlate(
     %(origin)s
     %(axes)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -512,7 +677,9 @@ def correlate(
     >>> ndi.correlate(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))[0]
     array([0., 2., 6.])
     """
-    return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes, workers)
+    return _correlate_or_convolve(
+        input, weights, output, mode, cval, origin, False, axes, workers, nan_policy, mask
+    )
 
 
 @fill_doc
@@ -526,6 +693,8 @@ def convolve(
     *,
     axes: Any = None,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Multidimensional convolution, as ``scipy.ndimage.convolve``.
 
@@ -539,6 +708,8 @@ def convolve(
     %(origin)s
     %(axes)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -551,4 +722,6 @@ def convolve(
     >>> ndi.convolve(np.array([0.0, 0, 1, 0, 0]), [1.0, 2, 3])
     array([0., 1., 2., 3., 0.])
     """
-    return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes, workers)
+    return _correlate_or_convolve(
+        input, weights, output, mode, cval, origin, True, axes, workers, nan_policy, mask
+    )

@@ -40,7 +40,31 @@ def _no_output(output: Any) -> None:
         raise TypeError("output must be None for a torch.Tensor input; the result is returned")
 
 
-def correlate1d_tensor(input, weights, axis, output, mode, cval, origin, workers=None, **_):
+def _passes(input, passes, cval, nan_policy="propagate", mask=None):
+    """1-D passes ``(weights, axis, mode, origin)`` in order; normalized convolution
+    (:func:`sepconv.torch.skipping`) when samples are skipped."""
+    omit = _args.to_nan_policy(nan_policy) == "omit"
+
+    def run(y, c):
+        for w, ax, m, o in passes:
+            y = _pass(y, w, ax, m, c, o)
+        return y if y is not input else input.clone()
+
+    if not omit and mask is None:
+        return run(input, cval)
+    from .. import torch as sepconv_torch
+    from .._normalized import no_valid_tol
+
+    weights = [np.asarray(p[0], dtype=np.float64) for p in passes]
+    _args.check_one_sign(weights)
+    mask = sepconv_torch._mask_tensor(mask, input)
+    tol = no_valid_tol(weights) if weights else 0.0
+    return sepconv_torch.skipping(input, mask, omit, run, _args.real_cval(cval), tol)
+
+
+def correlate1d_tensor(
+    input, weights, axis, output, mode, cval, origin, nan_policy="propagate", mask=None, **_
+):
     _no_output(output)
     w = np.asarray(weights)
     if w.ndim != 1 or w.size < 1:
@@ -48,10 +72,24 @@ def correlate1d_tensor(input, weights, axis, output, mode, cval, origin, workers
             f"weights must be a non-empty 1-D sequence, got shape {w.shape}"
         )
     axis = _args.check_axis(axis, input.dim())
-    return _pass(input, w, axis, mode, cval, _args.to_origin(origin, w.size))
+    origin = _args.to_origin(origin, w.size)
+    return _passes(input, [(w, axis, mode, origin)], cval, nan_policy, mask)
 
 
-def gaussian_filter_tensor(input, sigma, order, output, mode, cval, truncate, radius, axes, **_):
+def gaussian_filter_tensor(
+    input,
+    sigma,
+    order,
+    output,
+    mode,
+    cval,
+    truncate,
+    radius,
+    axes,
+    nan_policy="propagate",
+    mask=None,
+    **_,
+):
     _no_output(output)
     axes = _args.to_axes(axes, input.dim())
     n = len(axes)
@@ -59,25 +97,29 @@ def gaussian_filter_tensor(input, sigma, order, output, mode, cval, truncate, ra
     sigmas = _args.to_sequence(sigma, n, "sigma")
     modes = _args.to_sequence(mode, n, "mode")
     radii = _args.to_sequence(radius, n, "radius")
-    y = input
-    for ax, s, o, m, r in zip(axes, sigmas, orders, modes, radii):
-        if s > 1e-15:
-            y = _pass(y, np.array(gaussian_weights(s, o, truncate, r)), ax, m, cval)
-    return y if y is not input else input.clone()
+    passes = [
+        (np.array(gaussian_weights(s, o, truncate, r)), ax, m, 0)
+        for ax, s, o, m, r in zip(axes, sigmas, orders, modes, radii)
+        if s > 1e-15
+    ]
+    return _passes(input, passes, cval, nan_policy, mask)
 
 
-def uniform_filter_tensor(input, size, output, mode, cval, origin, axes, **_):
+def uniform_filter_tensor(
+    input, size, output, mode, cval, origin, axes, nan_policy="propagate", mask=None, **_
+):
     _no_output(output)
     axes = _args.to_axes(axes, input.dim())
     n = len(axes)
     sizes = _args.to_sequence(size, n, "size")
     origins = _args.to_sequence(origin, n, "origin")
     modes = _args.to_sequence(mode, n, "mode")
-    y = input
-    for ax, s, o, m in zip(axes, sizes, origins, modes):
-        if s > 1:
-            y = _pass(y, np.full(int(s), 1.0 / int(s)), ax, m, cval, _args.to_origin(o, int(s)))
-    return y if y is not input else input.clone()
+    passes = [
+        (np.full(int(s), 1.0 / int(s)), ax, m, _args.to_origin(o, int(s)))
+        for ax, s, o, m in zip(axes, sizes, origins, modes)
+        if s > 1
+    ]
+    return _passes(input, passes, cval, nan_policy, mask)
 
 
 def _edge_tensor(input, axis, output, mode, cval, smooth):

@@ -17,7 +17,7 @@ import numpy as np
 from .. import _args, _engine
 from .._docs import fill_doc
 from .._replay import call_key, recorded, replay
-from ._filters import check_workers
+from ._filters import check_workers, filter_skipping, skip_key, skipping
 
 __all__ = ["uniform_filter", "uniform_filter1d"]
 
@@ -73,6 +73,8 @@ def uniform_filter1d(
     origin: int = 0,
     *,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """1-D moving average, as ``scipy.ndimage.uniform_filter1d``.
 
@@ -90,6 +92,8 @@ def uniform_filter1d(
     %(cval)s
     %(origin)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -101,14 +105,24 @@ def uniform_filter1d(
     >>> from sepconv import ndimage as ndi
     >>> ndi.uniform_filter1d(np.array([2, 8, 0, 4, 1, 9, 9, 0]), size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
+    >>> ndi.uniform_filter1d(np.array([2.0, 8, 0, 4]), size=3, mask=[0, 1, 0, 0])
+    array([2.        , 1.        , 2.        , 2.66666667])
     """
     key = call_key("uniform_filter1d", input, output, size, axis, mode, cval, origin, workers)
+    skip = skipping(nan_policy, mask)
+    if skip:
+        key = skip_key(key, mask)
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output)
     workers = check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
     size = _size(size)
+    if skip:
+        passes = [(axis, np.full(size, 1.0 / size), _args.to_mode(mode), _box_origin(origin, size))]
+        return filter_skipping(
+            input, output, passes, _args.real_cval(cval), nan_policy, mask, workers, key
+        )
     complex_output = input.dtype.kind == "c"
     output = _args.get_output(output, input, complex_output=complex_output)
     origin = _box_origin(origin, size)
@@ -137,6 +151,8 @@ def uniform_filter(
     *,
     axes: Any = None,
     workers: int | None = None,
+    nan_policy: str = "propagate",
+    mask: Any = None,
 ) -> np.ndarray:
     """Multidimensional moving average, as ``scipy.ndimage.uniform_filter``.
 
@@ -154,6 +170,8 @@ def uniform_filter(
     %(origin)s
     %(axes)s
     %(workers)s
+    %(nan_policy)s
+    %(mask)s
 
     Returns
     -------
@@ -167,10 +185,15 @@ def uniform_filter(
     array([3.33333333, 4.        , 4.66666667])
     """
     key = call_key("uniform_filter", input, output, size, mode, cval, origin, axes, workers)
+    skip = skipping(nan_policy, mask)
+    if skip:
+        key = skip_key(key, mask)
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output)
-    output = _args.get_output(output, input, complex_output=input.dtype.kind == "c")
+    given_output = output
+    if not skip:
+        output = _args.get_output(output, input, complex_output=input.dtype.kind == "c")
     axes = _args.to_axes(axes, input.ndim)
     num_axes = len(axes)
     sizes = _args.to_sequence(size, num_axes, "size")
@@ -184,6 +207,22 @@ def uniform_filter(
         raise TypeError(
             f"{exc} (size must be an integer or a sequence of integers, got {size!r})"
         ) from None
+    if skip:
+        workers = check_workers(workers)
+        boxes = []
+        for axis, s, o, m in passes:
+            s = _size(int(s))
+            boxes.append(
+                (
+                    _args.check_axis(axis, input.ndim),
+                    np.full(s, 1.0 / s),
+                    _args.to_mode(m),
+                    _box_origin(o, s),
+                )
+            )
+        return filter_skipping(
+            input, given_output, boxes, _args.real_cval(cval), nan_policy, mask, workers, key
+        )
     if not passes:
         output[...] = input[...]
         return output

@@ -229,11 +229,13 @@ def _launch_sweep(
     workers: int | None,
     nd: bool = False,
     stacked: tuple[int, int] = (1, 1),
+    src_rows: int | None = None,
 ) -> None:
     """Launch one sweep of ``src`` into ``dst`` (C-contiguous, native, not overlapping).
 
     ``stacked``: how many sources ``src`` and outputs ``dst`` stack along a
-    first axis of their own (1: the array itself).
+    first axis of their own (1: the array itself).  ``src_rows``: the source's
+    rows per plane when ``idxH`` reads a source taller or shorter than ``dst``.
     """
     R = plane.W * plane.C
     T, NH = len(bank.terms), len(bank.hpasses)
@@ -270,7 +272,7 @@ def _launch_sweep(
         np.int64,
     )
     shapes = (
-        (stacked[0], plane.B, plane.H, R * src.itemsize),
+        (stacked[0], plane.B, plane.H if src_rows is None else src_rows, R * src.itemsize),
         (stacked[1], plane.B, plane.H, R * dst.itemsize),
     )
     rest = (gi, idxH, idxW, hti, htw, vti, vtw, fl, links)
@@ -548,6 +550,7 @@ def run_bank(
     fill: float = math.nan,
     work: np.dtype | None = None,
     workers: int | None = None,
+    rows: np.ndarray | None = None,
 ) -> None:
     """A bank of separable filterings over two adjacent axes in one sweep (fast policy).
 
@@ -564,6 +567,11 @@ def run_bank(
     Every pass along an axis has the same length (one ring); ``modes`` and
     ``origins`` are ``(vertical, horizontal)``.  Each term is computed as
     :func:`run_terms` computes it, so a bank equals its terms run one by one.
+    ``rows`` (with a vertical axis): the source row each padded vertical
+    position reads (``-1``: ``cval``), ``dst`` rows ``+ kv - 1`` of them, in
+    place of the mode's extension of ``src``; the source may then have any
+    number of rows (a slab of outputs reads the rows around it, already
+    extended).
 
     Examples
     --------
@@ -578,7 +586,7 @@ def run_bank(
     >>> float(out[0, 1, 2])  # the mean of its eight valid neighbours
     7.0
     """
-    shape = src.shape[1:]
+    shape = dst.shape[1:] if rows is not None else src.shape[1:]
     if src.size == 0 or math.prod(shape) == 0:
         return
     v_axis, h_axis = axes
@@ -600,11 +608,12 @@ def run_bank(
     plane = _plane(shape, v_axis, h_axis)
     bv, av = kernel_reach(kv, origins[0])
     bw, aw = kernel_reach(kw, origins[1])
-    idxH = (
-        np.arange(plane.H, dtype=np.int64)
-        if v_axis is None
-        else extend_indices(shape[v_axis], bv, av, modes[0])
-    )
+    if rows is not None and v_axis is not None:
+        idxH = np.ascontiguousarray(rows, dtype=np.int64)
+    elif v_axis is None:
+        idxH = np.arange(plane.H, dtype=np.int64)
+    else:
+        idxH = extend_indices(shape[v_axis], bv, av, modes[0])
     idxW = (
         np.arange(plane.W, dtype=np.int64)
         if h_axis is None
@@ -638,6 +647,7 @@ def run_bank(
         work,
         workers,
         stacked=(src.shape[0], dst.shape[0]),
+        src_rows=None if rows is None or v_axis is None else src.shape[1 + v_axis],
     )
     finish(out, copy_back)
 

@@ -38,6 +38,7 @@ __all__ = [
     "check_axis",
     "check_positive_int",
     "check_tolerance",
+    "check_workers",
     "complex_via_real",
     "convolve_origin",
     "effective_weights",
@@ -821,3 +822,14 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_workers(workers: Any) -> int | None:
+    """``None``, ``-1`` (all cores) or a positive thread count."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)):
+        raise TypeError(f"workers must be None, -1 or a positive integer, got {workers!r}")
+    if workers == -1 or workers >= 1:
+        return int(workers)
+    raise ValueError(f"workers must be None, -1 or a positive integer, got {workers}")

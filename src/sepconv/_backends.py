@@ -120,7 +120,11 @@ def _lazy(
     arguments["output"] = probe.dtype
     if prepare is not None:
         arguments.update(prepare({**arguments, **extra}, x.shape, x.dtype))
+    # a filter that stacks its results along a new first axis (sepconv.features)
+    lead = probe.shape[0] if probe.ndim == x.ndim + 1 else 0
     if x.size == 0:
+        if lead:
+            return da.zeros((lead, *x.shape), dtype=probe.dtype, chunks=((lead,), *x.chunks))
         return da.zeros(x.shape, dtype=probe.dtype, chunks=x.chunks)
     if whole_lines:
         return _by_whole_lines(func, x, arguments, extra, depth, probe.dtype)
@@ -140,7 +144,7 @@ def _lazy(
         reach.append((d, d))
         modes.append("wrap" if wrap[ax] else "constant")
     return _map_with_reach(
-        x, _apply, func, arguments | extra, tuple(axes), reach, modes, probe.dtype
+        x, _apply, func, arguments | extra, tuple(axes), reach, modes, probe.dtype, lead
     )
 
 

@@ -13,15 +13,16 @@ changes no bit.  Repeated calls replay their recorded launches
 
 from __future__ import annotations
 
-import functools
-import numbers
 from typing import Any
 
 import numpy as np
 
 from .. import _args, _engine
 from .._docs import fill_doc
+from .._gaussian import gaussian_weights
 from .._replay import call_key, recorded, replay
+
+check_workers = _args.check_workers
 
 __all__ = [
     "convolve",
@@ -33,17 +34,6 @@ __all__ = [
 ]
 
 EXACT = _engine.EXACT
-
-
-def check_workers(workers: Any) -> int | None:
-    """``None``, ``-1`` (all cores) or a positive thread count."""
-    if workers is None:
-        return None
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)):
-        raise TypeError(f"workers must be None, -1 or a positive integer, got {workers!r}")
-    if workers == -1 or workers >= 1:
-        return int(workers)
-    raise ValueError(f"workers must be None, -1 or a positive integer, got {workers}")
 
 
 # --------------------------------------------------------------------------- 1-D
@@ -176,75 +166,6 @@ def convolve1d(
 
 
 # --------------------------------------------------------------------------- Gaussian
-
-
-def _gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
-    # scipy's own arithmetic, operation for operation: the weights are part of the bits.
-    if order < 0:
-        raise ValueError("order must be non-negative")
-    exponent_range = np.arange(order + 1)
-    sigma2 = sigma * sigma
-    x = np.arange(-radius, radius + 1)
-    phi_x = np.exp(-0.5 / sigma2 * x**2)
-    phi_x = phi_x / phi_x.sum()
-    if order == 0:
-        return phi_x
-    q = np.zeros(order + 1)
-    q[0] = 1
-    D = np.diag(exponent_range[1:], 1)
-    P = np.diag(np.ones(order) / -sigma2, -1)
-    Q_deriv = D + P
-    for _ in range(order):
-        q = Q_deriv.dot(q)
-    q = (x[:, None] ** exponent_range).dot(q)
-    return q * phi_x
-
-
-def gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
-    """The correlation weights ``gaussian_filter1d`` applies (scipy's, reversed)."""
-    # Cache only plain Python scalars: a NumPy float32 sigma or truncate changes
-    # scipy's arithmetic (NEP 50), so those take the uncached path.
-    if (
-        type(sigma) in (float, int)
-        and type(truncate) in (float, int)
-        and type(order) is int
-        and (radius is None or type(radius) is int)
-    ):
-        return _cached_gaussian(sigma, order, truncate, radius)
-    return _gaussian_weights(sigma, order, truncate, radius)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_gaussian(sigma: float, order: int, truncate: float, radius: Any) -> np.ndarray:
-    # Keys 2 and 2.0 are one entry: int and float sigmas give the same weights.
-    weights = _gaussian_weights(sigma, order, truncate, radius)
-    weights.flags.writeable = False
-    return weights
-
-
-def _gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
-    try:
-        sd = float(sigma)
-        lw = int(truncate * sd + 0.5)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"{exc} (sigma and truncate must be numbers, got {sigma!r} and {truncate!r})"
-        ) from None
-    if radius is not None:
-        lw = radius
-    if not isinstance(lw, numbers.Integral) or lw < 0:
-        raise ValueError(
-            f"Radius must be a nonnegative integer. (radius must be an integer >= 0, got {lw!r})"
-        )
-    if isinstance(order, numbers.Integral) and order < 0:
-        raise ValueError(f"order must be non-negative (order must be 0, 1, 2, ..., got {order})")
-    try:
-        return np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
-    except TypeError as exc:
-        raise TypeError(
-            f"{exc} (sigma must be a number and order an integer, got sigma="
-            f"{sigma!r}, order={order!r})"
-        ) from None
 
 
 @fill_doc

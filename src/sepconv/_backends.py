@@ -98,7 +98,8 @@ def _lazy(
 
     from ._lazy import map_with_reach as _map_with_reach
 
-    x = bound.arguments["input"]
+    first = next(iter(bound.signature.parameters))  # ``input`` (scipy's name) or ``image``
+    x = bound.arguments[first]
     arguments = dict(bound.arguments)
     kwargs_name = next(
         (p.name for p in bound.signature.parameters.values() if p.kind is p.VAR_KEYWORD), None
@@ -110,7 +111,7 @@ def _lazy(
             "output must be None or a dtype for a Dask input, not an array; store the lazy "
             "result with dask.array.store or .to_zarr instead"
         )
-    del arguments["input"]
+    del arguments[first]
     depth = reach({**arguments, **extra}, x.ndim)
     if depth is None:
         raise TypeError(f"{func.__name__} cannot take a Dask array here: {unknown}")

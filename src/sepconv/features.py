@@ -32,7 +32,7 @@ most ``sepconv._engine.RECURSIVE_MAX_ERROR`` of each kernel's peak (orders 0,
 1, 2: 5e-6, 6e-5, 1e-4, sigma >= 1).  It keeps one full-size array per field.
 
 Dask arrays are filtered block by block with an overlap of the bank's reach
-(``8 sigma`` per stage for ``method='recursive'``).
+(``12 sigma`` per stage for ``method='recursive'``).
 
 Examples
 --------
@@ -213,7 +213,7 @@ def _depths(a: dict[str, Any], ndim: int, radii: Sequence[Sequence[float]]) -> d
 
 
 def _bank_reach(build: Any) -> Any:
-    """The Dask overlap of a feature function: its bank's reach (8 sigma per recursive stage)."""
+    """The Dask overlap of a feature function: its bank's reach (12 sigma per recursive stage)."""
 
     def reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
         call = _Call(

@@ -59,7 +59,8 @@ from numba import njit
 
 from .._boundary import normalize_mode
 from ._cast import dtype_code, load, store_code, store_row
-from ._launch import launch
+from ._launch import launch, not_replayable
+from ._passes import finish, source, target
 
 __all__ = [
     "COEFFICIENTS",
@@ -345,15 +346,18 @@ def run_recursive(
     mode: str,
     cval: float,
     *,
+    scale: float = 1.0,
     work: np.dtype | None = None,
     workers: int | None = None,
 ) -> None:
     """Filter ``src`` along ``axis`` with the recursive Gaussian (derivative) into ``dst``.
 
-    ``src`` and ``dst`` are C-contiguous and native with the same shape; they
-    may be the same array.  ``work``: float32 or float64 (default: float32
-    when both are float32, else float64).  Convolution as scipy's
-    ``gaussian_filter1d`` convolves (its sign convention for derivatives).
+    Any layouts and byte orders (laid out as the engine lays them out); ``src``
+    may be ``dst`` itself (each task reads its lines whole before writing
+    them).  ``work``: float32 or float64 (default: float32 when both are
+    float32, else float64).  Convolution as scipy's ``gaussian_filter1d``
+    convolves (its sign convention for derivatives), times ``scale``; integer
+    outputs are C casts, as the engine stores them.
 
     Examples
     --------
@@ -367,12 +371,25 @@ def run_recursive(
     shape = src.shape
     if src.size == 0:
         return
+    out, copy_back = target(dst)
+    same = src is dst or (
+        src.__array_interface__["data"][0] == dst.__array_interface__["data"][0]
+        and src.strides == dst.strides
+        and src.dtype == dst.dtype
+        and out is dst
+    )
+    src = out if same else source(src)
+    if not same and np.may_share_memory(src, out):
+        not_replayable()
+        src = src.copy()
+    dst = out
     mode = normalize_mode(mode)
     n = shape[axis]
     if work is None:
         work = np.float32 if src.dtype == dst.dtype == np.float32 else np.float64
     work = np.dtype(work)
     z, A, d0 = recursive_coefficients(sigma, order)
+    A, d0 = A * scale, d0 * scale  # ``scale`` times the kernel
     sign = -1.0 if order == 1 else 1.0
     B = sign * A
     coef = np.zeros((_K + 1, 6), work)
@@ -407,3 +424,4 @@ def run_recursive(
     raw_src = src.reshape(-1).view(np.uint8)
     raw_dst = dst.reshape(-1).view(np.uint8)
     launch(entry, ntasks, raw_src, raw_dst, shapes, (coef, init, ints, floats), cost, workers)
+    finish(dst, copy_back)

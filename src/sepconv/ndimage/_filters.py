@@ -180,6 +180,7 @@ def gaussian_filter1d(
     truncate: float = 4.0,
     *,
     radius: int | None = None,
+    method: str = "fir",
     workers: int | None = None,
 ) -> np.ndarray:
     """1-D Gaussian filter (or derivative), as ``scipy.ndimage.gaussian_filter1d``.
@@ -199,6 +200,7 @@ def gaussian_filter1d(
         Radius in standard deviations (``int(truncate * sigma + 0.5)``).
     radius : int, optional
         Radius in samples; overrides ``truncate``.
+    %(method_gaussian)s
     %(workers)s
 
     Returns
@@ -211,9 +213,74 @@ def gaussian_filter1d(
     >>> from sepconv import ndimage as ndi
     >>> ndi.gaussian_filter1d(np.array([1.0, 2, 3, 4, 5]), 1).round(4)
     array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
+    >>> x = np.zeros(101); x[50] = 1.0
+    >>> y = ndi.gaussian_filter1d(x, 10.0, method="recursive")
+    >>> bool(abs(y - ndi.gaussian_filter1d(x, 10.0)).max() < 1e-3 * y.max())
+    True
     """
+    if _check_method(method) == "recursive":
+        return gaussian_filter(
+            input,
+            sigma,
+            order,
+            output,
+            mode,
+            cval,
+            truncate,
+            radius=radius,
+            axes=(axis,),
+            method=method,
+            workers=workers,
+        )
     weights = gaussian_weights(sigma, order, truncate, radius)
     return correlate1d(input, weights, axis, output, mode, cval, 0, workers=workers)
+
+
+def _check_method(method: Any) -> str:
+    if method not in ("fir", "recursive"):
+        raise ValueError(
+            f"method must be 'fir' (scipy's sampled kernel, its bits) or 'recursive' (cost "
+            f"flat in sigma), got {method!r}"
+        )
+    return method
+
+
+def _recursive(
+    input: np.ndarray,
+    output: np.ndarray,
+    passes: list[tuple[Any, Any, Any, Any, Any]],
+    cval: Any,
+    key: Any,
+    workers: int | None,
+) -> np.ndarray:
+    """Each pass a recursive Gaussian (derivative), stored in ``output`` as scipy stores."""
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
+        raise TypeError(
+            "method='recursive' filters real data; filter input.real and input.imag "
+            "separately, or use method='fir'"
+        )
+    checked = []
+    for axis, sd, o, m, r in passes:
+        if r is not None:
+            raise ValueError(
+                "radius does not apply to method='recursive' (its kernel is not truncated); "
+                "drop radius= or use method='fir'"
+            )
+        if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o not in (0, 1, 2):
+            raise ValueError(
+                f"order must be 0, 1 or 2 for method='recursive', got {o!r}; use method='fir' "
+                "for higher orders"
+            )
+        checked.append((_args.check_axis(axis, input.ndim), float(sd), int(o), _args.to_mode(m)))
+    workers = check_workers(workers)
+    cval = _args.real_cval(cval)
+    with recorded(key, input) as keep:
+        source = input
+        for axis, sd, o, m in checked:
+            _engine.run_recursive(source, output, axis, sd, o, m, cval, workers=workers)
+            source = output
+        keep(output)
+    return output
 
 
 @fill_doc
@@ -228,6 +295,7 @@ def gaussian_filter(
     *,
     radius: Any = None,
     axes: Any = None,
+    method: str = "fir",
     workers: int | None = None,
 ) -> np.ndarray:
     """Multidimensional Gaussian filter, as ``scipy.ndimage.gaussian_filter``.
@@ -250,6 +318,7 @@ def gaussian_filter(
     radius : None, int or sequence of ints, optional
         Radius in samples per filtered axis; overrides ``truncate``.
     %(axes)s
+    %(method_gaussian)s
     %(workers)s
 
     Returns
@@ -265,8 +334,20 @@ def gaussian_filter(
     >>> np.array_equal(ndi.gaussian_filter(x, 1), ndimage.gaussian_filter(x, 1))
     True
     """
+    _check_method(method)
     key = call_key(
-        "gaussian_filter", input, output, sigma, order, mode, cval, truncate, radius, axes, workers
+        "gaussian_filter",
+        input,
+        output,
+        sigma,
+        order,
+        mode,
+        cval,
+        truncate,
+        radius,
+        axes,
+        workers,
+        method,
     )
     if (done := replay(key, input, output)) is not None:
         return done
@@ -291,6 +372,8 @@ def gaussian_filter(
     if not passes:
         output[...] = input[...]
         return output
+    if method == "recursive":
+        return _recursive(input, output, passes, cval, key, workers)
     if input.dtype.kind == "c" or output.dtype.kind == "c":
         for axis, sd, o, m, r in passes:
             gaussian_filter1d(

@@ -168,17 +168,27 @@ def _filled(w: np.ndarray | None, size: int) -> np.ndarray | None:
     return w
 
 
+class _Out:
+    """Where a stage's last sweep writes: ``dst`` rows ``start .. stop - 1`` along axis
+    ``axis`` (``dst`` is the whole output), combined by ``combine``."""
+
+    def __init__(self, dst: np.ndarray, axis: int, start: int, stop: int, combine: int) -> None:
+        self.dst, self.combine = dst, combine
+        self.slab = (axis, start, stop)
+
+
 def _stage(
     fields: Sequence[Field],
     src: np.ndarray,
     rows_map: np.ndarray,
-    dst: np.ndarray,
+    dst: np.ndarray | _Out,
     axes: Sequence[int],
     modes: Sequence[str],
     work: np.dtype,
     workers: int | None,
 ) -> None:
-    """Fields ``fields`` of the stacked input ``src`` into ``dst`` (``(F, *slab)``).
+    """Fields ``fields`` of the stacked input ``src`` into ``dst`` (``(F, *slab)``, or an
+    :class:`_Out`: the final outputs themselves, written by the last sweep).
 
     ``rows_map[p]``: the row of ``src`` along ``axes[0]`` that padded position
     ``p`` of the slab reads (``-1``: zero).  The other filtered axes are whole.
@@ -188,42 +198,99 @@ def _stage(
     runs alone (a vertical pass warms up on loads only) and the second after.
     """
     v = axes[0]
-    tall = dst.shape[1 + v] >= 4 * (_kernel_length(fields, 0) - 1)
+    rows = rows_map.size - _kernel_length(fields, 0) + 1
+    tall = rows >= 2 * (_kernel_length(fields, 0) - 1)
     if len(axes) == 2 and axes[1] == v + 1 and tall:
         _sweep2(fields, src, dst, (v, v + 1), (0, 1), modes, work, workers, rows_map)
         return
     kv = _kernel_length(fields, 0)
     distinct, which = _group(fields, 0, kv)
     last = len(axes) == 1
-    inter = dst if last else np.empty((len(distinct), *dst.shape[1:]), work)
-    if last and len(distinct) != len(fields):
-        inter = np.empty((len(distinct), *dst.shape[1:]), work)
-    _engine.run_bank(
+    direct = last and which == list(range(len(fields)))
+    slab_shape = _slab_shape(src, v, rows)
+    inter = dst if direct else np.empty((len(distinct), *slab_shape), work)
+    _bank(
         src,
         inter,
         (v, None),
         [(s, _N, None) for s, _ in distinct],
         [(t, _filled(w, kv)) for t, (_, w) in enumerate(distinct)],
-        (modes[0], modes[0]),
+        modes[0],
+        modes[0],
+        work,
+        workers,
+        rows_map,
+    )
+    if last:
+        if not direct:
+            _spread(inter, which, dst)
+        return
+    rest = [Field(j, tuple(p for p in f.passes if p.axis != 0)) for f, j in zip(fields, which)]
+    _rest(rest, inter, dst, list(axes[1:]), list(range(1, len(axes))), modes, work, workers)
+
+
+def _slab_shape(src: np.ndarray, v: int, rows: int) -> tuple[int, ...]:
+    shape = list(src.shape[1:])
+    shape[v] = rows
+    return tuple(shape)
+
+
+def _bank(
+    src: np.ndarray,
+    dst: np.ndarray | _Out,
+    axes: tuple[int | None, int | None],
+    hpasses: list,
+    terms: list,
+    vmode: str,
+    hmode: str,
+    work: np.dtype,
+    workers: int | None,
+    rows_map: np.ndarray | None = None,
+) -> None:
+    """One engine sweep; into an :class:`_Out`'s slab of the outputs, or a scratch array."""
+    if isinstance(dst, _Out):
+        _engine.run_bank(
+            src,
+            dst.dst,
+            axes,
+            hpasses,
+            terms,
+            (vmode, hmode),
+            0.0,
+            (0, 0),
+            combine=dst.combine,
+            work=work,
+            workers=workers,
+            rows=rows_map,
+            out_slab=dst.slab,
+        )
+        return
+    _engine.run_bank(
+        src,
+        dst,
+        axes,
+        hpasses,
+        terms,
+        (vmode, hmode),
         0.0,
         (0, 0),
         work=work,
         workers=workers,
         rows=rows_map,
     )
-    if last:
-        if inter is not dst:
-            for t, j in enumerate(which):
-                dst[t] = inter[j]
-        return
-    rest = [Field(j, tuple(p for p in f.passes if p.axis != 0)) for f, j in zip(fields, which)]
-    _rest(rest, inter, dst, list(axes[1:]), list(range(1, len(axes))), modes, work, workers)
+
+
+def _spread(made: np.ndarray, which: Sequence[int], dst: np.ndarray | _Out) -> None:
+    """Distinct results ``made`` to one per field (rarely needed: fields are distinct)."""
+    assert not isinstance(dst, _Out), "a direct output has one term per field"
+    for t, j in enumerate(which):
+        dst[t] = made[j]
 
 
 def _rest(
     fields: Sequence[Field],
     src: np.ndarray,
-    dst: np.ndarray,
+    dst: np.ndarray | _Out,
     axes: list[int],
     index: list[int],
     modes: Sequence[str],
@@ -241,31 +308,34 @@ def _rest(
     k = _kernel_length(fields, i)
     distinct, which = _group(fields, i, k)
     direct = last and which == list(range(len(fields)))
-    target = dst if direct else np.empty((len(distinct), *dst.shape[1:]), work)
+    target = dst if direct else np.empty((len(distinct), *src.shape[1:]), work)
     if a == src.ndim - 2:  # the last array axis (src is stacked): horizontal passes
-        axes2: tuple[int | None, int | None] = (None, a)
-        hpasses = [(s, _N, _filled(w, k)) for s, w in distinct]
-        vterms: list[tuple[int, np.ndarray | None]] = [(t, None) for t in range(len(distinct))]
+        _bank(
+            src,
+            target,
+            (None, a),
+            [(s, _N, _filled(w, k)) for s, w in distinct],
+            [(t, None) for t in range(len(distinct))],
+            modes[i],
+            modes[i],
+            work,
+            workers,
+        )
     else:
-        axes2 = (a, None)
-        hpasses = [(s, _N, None) for s, _ in distinct]
-        vterms = [(t, _filled(w, k)) for t, (_, w) in enumerate(distinct)]
-    _engine.run_bank(
-        src,
-        target,
-        axes2,
-        hpasses,
-        vterms,
-        (modes[i], modes[i]),
-        0.0,
-        (0, 0),
-        work=work,
-        workers=workers,
-    )
+        _bank(
+            src,
+            target,
+            (a, None),
+            [(s, _N, None) for s, _ in distinct],
+            [(t, _filled(w, k)) for t, (_, w) in enumerate(distinct)],
+            modes[i],
+            modes[i],
+            work,
+            workers,
+        )
     if last:
-        if target is not dst:
-            for t, j in enumerate(which):
-                dst[t] = target[j]
+        if not direct:
+            _spread(target, which, dst)
         return
     rest = [Field(j, tuple(p for p in f.passes if p.axis != i)) for f, j in zip(fields, which)]
     _rest(rest, target, dst, axes[1:], index[1:], modes, work, workers)
@@ -274,7 +344,7 @@ def _rest(
 def _sweep2(
     fields: Sequence[Field],
     src: np.ndarray,
-    dst: np.ndarray,
+    dst: np.ndarray | _Out,
     axes: tuple[int, int],
     index: tuple[int, int],
     modes: Sequence[str],
@@ -288,19 +358,7 @@ def _sweep2(
     distinct, which = _group(fields, ih, kh)
     hpasses = [(s, _N, _filled(w, kh)) for s, w in distinct]
     terms = [(j, _filled(_padded(f.kernel(iv), kv), kv)) for f, j in zip(fields, which)]
-    _engine.run_bank(
-        src,
-        dst,
-        axes,
-        hpasses,
-        terms,
-        (modes[iv], modes[ih]),
-        0.0,
-        (0, 0),
-        work=work,
-        workers=workers,
-        rows=rows_map,
-    )
+    _bank(src, dst, axes, hpasses, terms, modes[iv], modes[ih], work, workers, rows_map)
 
 
 # --------------------------------------------------------------------------- cval
@@ -364,19 +422,26 @@ def _add_cval(
 
 
 def _slab_rows(
-    bank: Bank, shape: Sequence[int], v: int, budget: float, itemsize: int, direct: bool
+    bank: Bank,
+    shape: Sequence[int],
+    v: int,
+    budget: float,
+    itemsize: int,
+    direct: bool,
+    wrap: bool = False,
 ) -> int:
     """Rows per slab: the most whose working memory fits ``budget`` (at least a few)."""
     n = shape[v]
     row = math.prod(shape) // max(n, 1) * itemsize
     k2 = _kernel_length(bank.stage2, 0) if bank.stage2 is not None else 1
-    edges = 2 * (k2 - 1)
+    edges = 2 * (k2 - 1) if wrap else 0
     last = len(bank.last)
     if bank.stage2 is None:
         per_row, fixed = (0 if direct else 2 * last), 0
     else:
         inputs = bank.inputs2 if bank.between is not None else len(bank.stage1)
-        per_row = inputs + 2 * len(bank.stage1) + (0 if direct else 2 * last)
+        temp = 0 if bank.between is None else 2 * len(bank.stage1)
+        per_row = inputs + temp + (0 if direct else 2 * last)
         fixed = inputs * (k2 - 1 + edges)
     if per_row == 0:
         return n
@@ -411,19 +476,10 @@ def run_bank(
     n = shape[v]
     B, R = math.prod(shape[:v]), math.prod(shape[v + 1 :])
     corr = cval != 0.0 and any(m == "constant" for m in modes)
-    last = bank.last
-    direct = (
-        B == 1
-        and not corr
-        and len(bank.final) == len(last) == out.shape[0]
-        and all(
-            st[0] == _engine.POINT_COPY and st[2] == t and st[8] == t
-            for t, st in enumerate(bank.final)
-        )
-        and not bank.final_inputs
-    )
+    combine = None if corr or B != 1 or bank.final_inputs else _combine_of(bank)
+    direct = combine is not None
     budget = SCRATCH_FRACTION * (image.nbytes + out.nbytes)
-    rows = _slab_rows(bank, shape, v, budget, work.itemsize, direct)
+    rows = _slab_rows(bank, shape, v, budget, work.itemsize, direct, modes[0] == "wrap")
     src1 = image[None]
     out4 = out.reshape(out.shape[0], B, n, R)
     k1 = _kernel_length(bank.stage1, 0)
@@ -437,7 +493,7 @@ def run_bank(
         fields: Sequence[Field], inputs: np.ndarray, rmap: np.ndarray, y0: int, y1: int
     ) -> None:
         if direct:
-            _into_outputs(fields, inputs, rmap, out, v, y0, y1, axes, modes, work, workers)
+            _stage(fields, inputs, rmap, _Out(out, v, y0, y1, combine), axes, modes, work, workers)
             return
         made = np.empty((len(fields), *slab_of(y1 - y0)), work)
         _stage(fields, inputs, rmap, made, axes, modes, work, workers)
@@ -453,35 +509,75 @@ def run_bank(
             finish(bank.stage1, src1, idx1[y0 : y1 + k1 - 1], y0, y1)
         return
 
-    # Two stages: the stage-2 inputs of the rows a slab reads live in a ring of
-    # M rows (row q in slot q % M), each computed once; rows the mode's
-    # extension maps to from outside the array stay in M + (their rank).
     k2 = _kernel_length(bank.stage2, 0)
     b2 = kernel_reach(k2, 0)[0]
     idx2 = extend_indices(n, b2, k2 - 1 - b2, modes[0])
-    outside = np.concatenate([idx2[:b2], idx2[b2 + n :]])
-    edge_rows = np.unique(outside[outside >= 0])
-    M = min(n, rows + k2 - 1)
-    between = bank.between
-    if between is None:
-        between = [
-            _engine.pointwise_step(_engine.POINT_COPY, [t], [t]) for t in range(len(bank.stage1))
-        ]
     count2 = bank.inputs2 if bank.between is not None else len(bank.stage1)
+    if rows >= n:  # one slab: the stage-2 inputs of every row, no ring
+        first = np.empty((len(bank.stage1), *shape), work)
+        _stage(bank.stage1, src1, idx1, first, axes, modes, work, workers)
+        if corr:
+            _add_cval(first, bank.stage1, shape, axes, modes, cval, np.arange(n))
+        inputs = first
+        if bank.between is not None:
+            inputs = np.empty((count2, *shape), work)
+            _engine.pointwise(
+                first.reshape(len(bank.stage1), B, n, R),
+                inputs.reshape(count2, B, n, R),
+                bank.between,
+                workers=workers,
+            )
+        finish(bank.stage2, inputs, idx2, 0, n)
+        if bank.final_inputs:
+            _engine.pointwise(
+                inputs.reshape(count2, B, n, R), out4, bank.final_inputs, workers=workers
+            )
+        return
+    # Two stages: the stage-2 inputs of the rows a slab reads live in a ring of
+    # M rows (row q in slot q % M), each computed once.  The rows the mode's
+    # extension maps to from outside the array are in the slab's window, except
+    # for 'wrap' (the other end): those stay in slots M + (their rank).
+    M = min(n, rows + k2 - 1)
+    outside = np.concatenate([idx2[:b2], idx2[b2 + n :]])
+    edge_rows = np.unique(outside[outside >= 0]) if modes[0] == "wrap" and M < n else outside[:0]
+    between = bank.between
     ring = np.empty((count2, *slab_of(M + edge_rows.size)), work)
     ring4 = ring.reshape(count2, B, M + edge_rows.size, R)
 
+    def ring_rows(slot: int, count: int) -> np.ndarray:
+        return ring[(slice(None),) * (v + 1) + (slice(slot, slot + count),)]
+
     def stage1_rows(qa: int, qb: int, slots: Sequence[tuple[int, int, int]]) -> None:
         """Stage-1 fields of rows qa .. qb - 1, their stage-2 inputs into the ring."""
+        if between is None and B == 1:  # the fields are the inputs: straight into the ring
+            for first, stop, slot in slots:
+                rmap = idx1[qa + first : qa + stop + k1 - 1]
+                into = _Out(ring, v, slot, slot + stop - first, _engine.COMBINE_SEPARATE)
+                _stage(bank.stage1, src1, rmap, into, axes, modes, work, workers)
+                if corr:
+                    part = ring_rows(slot, stop - first)
+                    _add_cval(
+                        part,
+                        bank.stage1,
+                        shape,
+                        axes,
+                        modes,
+                        cval,
+                        np.arange(qa + first, qa + stop),
+                    )
+            return
         temp = np.empty((len(bank.stage1), *slab_of(qb - qa)), work)
         _stage(bank.stage1, src1, idx1[qa : qb + k1 - 1], temp, axes, modes, work, workers)
         if corr:
             _add_cval(temp, bank.stage1, shape, axes, modes, cval, np.arange(qa, qb))
         temp4 = temp.reshape(len(bank.stage1), B, qb - qa, R)
+        program = between or [
+            _engine.pointwise_step(_engine.POINT_COPY, [t], [t]) for t in range(len(bank.stage1))
+        ]
         for first, stop, slot in slots:
-            _engine.pointwise(temp4, ring4, between, slot, rows=(first, stop), workers=workers)
+            _engine.pointwise(temp4, ring4, program, slot, rows=(first, stop), workers=workers)
 
-    # the rows the extension maps to: runs of consecutive rows, in rank order
+    # the rows 'wrap' maps to: runs of consecutive rows, in rank order
     breaks = np.flatnonzero(np.diff(edge_rows) != 1) + 1
     for run in np.split(np.arange(edge_rows.size), breaks) if edge_rows.size else []:
         qa, qb = int(edge_rows[run[0]]), int(edge_rows[run[-1]]) + 1
@@ -503,11 +599,11 @@ def run_bank(
         padded = np.arange(y0, y1 + k2 - 1) - b2
         inside = (padded >= 0) & (padded < n)
         mapped = idx2[padded + b2]
-        rmap = np.where(
-            inside,
-            np.mod(padded, M),
-            np.where(mapped >= 0, M + np.searchsorted(edge_rows, np.maximum(mapped, 0)), -1),
-        ).astype(np.int64)
+        if edge_rows.size:
+            far = M + np.searchsorted(edge_rows, np.maximum(mapped, 0))
+        else:
+            far = np.mod(mapped, M)  # in the window: the ring holds it
+        rmap = np.where(inside, np.mod(padded, M), np.where(mapped >= 0, far, -1)).astype(np.int64)
         finish(bank.stage2, ring, rmap, y0, y1)
         if bank.final_inputs:
             q = y0
@@ -524,26 +620,27 @@ def run_bank(
                 q = upto
 
 
-def _into_outputs(
-    fields: Sequence[Field],
-    src: np.ndarray,
-    rmap: np.ndarray,
-    out: np.ndarray,
-    v: int,
-    y0: int,
-    y1: int,
-    axes: Sequence[int],
-    modes: Sequence[str],
-    work: np.dtype,
-    workers: int | None,
-) -> None:
-    """The last stage's fields straight into the outputs (each output's slab is contiguous)."""
-    if y0 == 0 and y1 == out.shape[1 + v]:
-        _stage(fields, src, rmap, out, axes, modes, work, workers)
-        return
-    for t, f in enumerate(fields):
-        view = out[t][(slice(None),) * v + (slice(y0, y1),)]
-        _stage([f], src, rmap, view[None], axes, modes, work, workers)
+def _combine_of(bank: Bank) -> int | None:
+    """The sweep's combine that makes the outputs from the last fields, if one does."""
+    final, count = bank.final, len(bank.last)
+    every = list(range(count))
+    ins = [list(st[2 : 2 + st[1]]) for st in final]
+    outs = [st[8] for st in final]
+    if all(st[0] == _engine.POINT_COPY for st in final) and len(final) == count:
+        if ins == [[t] for t in every] and outs == every:
+            return _engine.COMBINE_SEPARATE
+        return None
+    if len(final) != 1 or ins[0] != every:
+        return None
+    op = final[0][0]
+    if op in (_engine.POINT_EIGEN2, _engine.POINT_EIGEN3):
+        d = 2 if op == _engine.POINT_EIGEN2 else 3
+        return _engine.COMBINE_EIGEN if list(final[0][8 : 8 + d]) == list(range(d)) else None
+    if outs != [0]:
+        return None
+    return {_engine.POINT_HYPOT: _engine.COMBINE_HYPOT, _engine.POINT_SUM: _engine.COMBINE_SUM}.get(
+        op
+    )
 
 
 # --------------------------------------------------------------------------- recursive

@@ -72,6 +72,7 @@ from ._recursive import run_recursive
 from ._sweep import (
     COMBINE_ADD_DST,
     COMBINE_DIVIDE,
+    COMBINE_EIGEN,
     COMBINE_HYPOT,
     COMBINE_HYPOT_DST,
     COMBINE_SEPARATE,
@@ -87,6 +88,7 @@ from ._tables import RUNNING_LOADS, RUNNING_MIN, fold_taps, running_constant
 __all__ = [
     "COMBINE_ADD_DST",
     "COMBINE_DIVIDE",
+    "COMBINE_EIGEN",
     "COMBINE_HYPOT",
     "COMBINE_HYPOT_DST",
     "COMBINE_SEPARATE",

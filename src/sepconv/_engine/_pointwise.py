@@ -49,6 +49,7 @@ __all__ = [
     "HYPOT",
     "PRODUCT",
     "SUM",
+    "eigen3",
     "pointwise",
     "step",
 ]
@@ -77,7 +78,7 @@ def step(op: int, inputs: list[int], outputs: list[int]) -> list[int]:
 
 
 @njit(cache=True, nogil=True)
-def _eigen3(a, b, c, d, e, f):
+def eigen3(a, b, c, d, e, f):
     """Eigenvalues of ``[[a, b, c], [b, d, e], [c, e, f]]``, largest first."""
     p1 = b * b + c * c + e * e
     q = (a + d + f) / 3.0
@@ -168,7 +169,7 @@ def pointwise_rows(t0, t1, fields, out, program, ints):
                         b[i] = half - root
                 else:
                     for i in range(R):
-                        x, y, z = _eigen3(
+                        x, y, z = eigen3(
                             np.float64(fields[src[0], plane, r, i]),
                             np.float64(fields[src[1], plane, r, i]),
                             np.float64(fields[src[2], plane, r, i]),

@@ -97,6 +97,15 @@ def test_anisotropic_sigma_float32_and_axes():
     assert got.dtype == np.float32
     ref32 = skf.hessian_matrix_eigvals(skf.hessian_matrix(x32, 2.0, use_gaussian_derivatives=True))
     assert _rel(got, ref32) < 2e-6
+    # 3-D, a different sigma per axis: scikit-image's Hessian and structure tensor
+    v = rng.random((12, 10, 9))
+    for mode in ("nearest", "wrap"):
+        ref = np.array(
+            skf.hessian_matrix(v, (0.9, 1.6, 2.2), mode=mode, use_gaussian_derivatives=True)
+        )
+        assert _rel(F.hessian(v, (0.9, 1.6, 2.2), mode=mode), ref) < 1e-13
+        st = np.array(skf.structure_tensor(v, (1.4, 0.7, 2.0), mode=mode))
+        assert _rel(F.structure_tensor(v, (1.4, 0.7, 2.0), mode=mode), st) < 1e-13
     # a batch of 2-D images along axes 0 and 2: each one's Hessian
     batch = rng.random((9, 3, 14))
     got = F.hessian(batch, 1.2, axes=(0, 2), mode="mirror")
@@ -142,7 +151,8 @@ def _stack_reference(x, sigmas, mode):
 @pytest.mark.parametrize("shape", [(45, 38), (15, 13, 12)])
 def test_feature_stack_is_ilastiks_set_composed_from_scipy(shape, tiny_slabs):
     x = np.random.default_rng(6).random(shape)
-    for mode in ("mirror", "wrap"):
+    modes = MODES if len(shape) == 2 else ("mirror", "wrap")
+    for mode in modes:
         got = F.feature_stack(x, [1.0, 2.0], mode=mode)
         assert got.shape[0] == len(F.feature_names([1.0, 2.0], None, len(shape)))
         assert _rel(got, _stack_reference(x, [1.0, 2.0], mode)) < 1e-12
@@ -192,6 +202,22 @@ def test_tiny_and_empty_axes():
             pairs = combinations_with_replacement(range(x.ndim), 2)
             st = [ndi.gaussian_filter(d[i] * d[j], 1.0, mode="reflect") for i, j in pairs]
             assert _rel(F.structure_tensor(x, 1.0, mode="reflect"), np.array(st)) < 1e-12
+            ref = _stack_reference(x, [1.2], "reflect")
+            assert _rel(F.feature_stack(x, [1.2], mode="reflect"), ref) < 1e-12
+        # every function keeps the shape, empty axes included
+        count = len(shape) * (len(shape) + 1) // 2
+        for func, args, k in (
+            (F.hessian_eigenvalues, (1.5,), len(shape)),
+            (F.structure_tensor_eigenvalues, (1.5,), len(shape)),
+            (F.structure_tensor, (1.5,), count),
+            (F.gradient_magnitude, (1.5,), None),
+            (F.laplacian_of_gaussian, (1.5,), None),
+            (F.difference_of_gaussians, (1.0, 2.0), None),
+            (F.feature_stack, ([1.0],), len(F.feature_names([1.0], None, len(shape)))),
+        ):
+            got = func(x, *args)
+            assert got.shape == (shape if k is None else (k, *shape)), func.__name__
+            assert np.all(np.isfinite(got))
 
 
 # --------------------------------------------------------------------------- fastfilters2
@@ -290,15 +316,47 @@ def test_recursive_method_is_within_its_stated_kernel_error():
     assert _rel(gm, ndi.gaussian_gradient_magnitude(x, 5.0, truncate=12)) < 1e-3
 
 
-@pytest.mark.parametrize("func", ["hessian_eigenvalues", "structure_tensor", "feature_stack"])
+DASK_CASES = {
+    "hessian": ((1.5,), {"mode": "reflect"}),
+    "hessian_eigenvalues": ((1.5,), {}),
+    "structure_tensor": ((1.5,), {"rho": 2.5, "mode": "wrap"}),
+    "structure_tensor_eigenvalues": ((1.2,), {"mode": "nearest"}),
+    "gradient_magnitude": (None, {"mode": "mirror"}),  # anisotropic: a reach per axis
+    "laplacian_of_gaussian": ((2.0,), {"mode": "constant", "cval": 0.3}),
+    "difference_of_gaussians": ((1.0, 3.0), {}),
+    "feature_stack": (([1.0, 2.0],), {}),
+}
+
+
+@pytest.mark.filterwarnings("ignore:sepconv.dask. chunks")  # 3-D: thinner than the reach
+@pytest.mark.parametrize("func", sorted(DASK_CASES))
 def test_dask_blocks_of_odd_chunks_equal_the_numpy_result(func):
     da = pytest.importorskip("dask.array")
-    x = np.random.default_rng(11).random((83, 71))
-    args = ([1.0, 2.0],) if func == "feature_stack" else (1.5,)
-    ref = getattr(F, func)(x, *args)
-    got = getattr(F, func)(da.from_array(x, chunks=(29, 37)), *args)
-    assert got.shape == ref.shape
-    np.testing.assert_allclose(got.compute(), ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    given, kwargs = DASK_CASES[func]
+    rng = np.random.default_rng(11)
+    # 2-D with odd chunks; 3-D with chunks thinner than the reach (rechunked along those axes)
+    for x, chunks in ((rng.random((83, 71)), (29, 37)), (rng.random((19, 17, 15)), (7, 5, 9))):
+        args = given or (tuple(1.0 + 0.7 * i for i in range(x.ndim)),)
+        ref = getattr(F, func)(x, *args, **kwargs)
+        got = getattr(F, func)(da.from_array(x, chunks=chunks), *args, **kwargs)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got.compute(), ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+@pytest.mark.filterwarnings("ignore:sepconv.dask. chunks")  # the last chunks are thin
+def test_dask_recursive_method_equals_the_numpy_result():
+    da = pytest.importorskip("dask.array")
+    from sepconv import ndimage as sndi
+
+    x = np.random.default_rng(13).random((150, 131))
+    ref = F.hessian_eigenvalues(x, 1.5, method="recursive", mode="nearest")
+    dx = da.from_array(x, chunks=(71, 61))  # thicker than the reach (12 sigma per stage)
+    got = F.hessian_eigenvalues(dx, 1.5, method="recursive", mode="nearest")
+    # each block's lines start their recursions at the overlap's edge, 12 sigma out
+    assert _rel(got.compute(), ref) < 1e-10
+    ref = sndi.gaussian_filter(x, 2.0, method="recursive", mode="reflect")
+    got = sndi.gaussian_filter(da.from_array(x, chunks=(47, 53)), 2.0, method="recursive")
+    assert _rel(got.compute(), ref) < 1e-10
 
 
 # --------------------------------------------------------------------------- arguments, patch

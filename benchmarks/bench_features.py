@@ -237,13 +237,13 @@ def recursive(size: int, sigmas: list[float]) -> dict[str, Any]:
             "cv2.GaussianBlur": lambda s=s: cv2.GaussianBlur(
                 x, (0, 0), s, borderType=cv2.BORDER_REFLECT
             ),
-            "SimpleITK recursive": lambda s=s: sitk.GetArrayViewFromImage(
-                sitk.SmoothingRecursiveGaussian(image, s)
-            ),
+            # the Image, not a view of it: a view outlives its freed buffer (a crash)
+            "SimpleITK recursive": lambda s=s: sitk.SmoothingRecursiveGaussian(image, s),
         }
         timings, results = measure(funcs, min_runs=5, min_time=1.0, max_time=12.0,
                                    jit=("sepconv recursive", "sepconv FIR"))  # fmt: skip
         ref = results["sepconv FIR"]  # scipy's bits
+        results["SimpleITK recursive"] = sitk.GetArrayFromImage(results["SimpleITK recursive"])
         row = {"sigma": s, "size": size}
         for name, t in timings.items():
             row[name] = {**t.to_dict(), "rel_diff_vs_scipy": _rel(results[name], ref)}
@@ -417,13 +417,18 @@ def main() -> None:
         sizes, vol, big, sigmas = [1024, 2048], (256, 256, 256), 4096, [1.0, 2.0, 4.0]
     if args.volume:
         vol = tuple(int(v) for v in args.volume.split(","))
-    data["stack_2d"] = stack_2d(sizes, sigmas) if "stack2d" in want else []
-    data["stack_3d"] = stack_3d(vol, sigmas) if "stack3d" in want else []
-    data["tensors"] = tensors([(sizes[0], sizes[0]), vol], sigmas) if "tensors" in want else []
-    data["recursive"] = recursive(big, [4.0, 32.0, 100.0]) if "recursive" in want else {}
-    data["loadavg_end"] = loadavg()
     stem = "features_quick" if args.quick else "features"
-    write_json(RESULTS / f"{stem}.json", data)
+    shapes = [(sizes[0], sizes[0]), vol]
+    sections: dict[str, Callable[[], Any]] = {
+        "stack_2d": lambda: stack_2d(sizes, sigmas) if "stack2d" in want else [],
+        "stack_3d": lambda: stack_3d(vol, sigmas) if "stack3d" in want else [],
+        "tensors": lambda: tensors(shapes, sigmas) if "tensors" in want else [],
+        "recursive": lambda: recursive(big, [4.0, 32.0, 100.0]) if "recursive" in want else {},
+    }
+    for key, run in sections.items():
+        data[key] = run()
+        data["loadavg_end"] = loadavg()
+        write_json(RESULTS / f"{stem}.json", data)  # what is done survives a later failure
     (RESULTS / f"{stem}.md").write_text(markdown(data))
     print(markdown(data))
 

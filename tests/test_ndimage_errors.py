@@ -104,10 +104,16 @@ def test_complex_output_promotion_warns_like_scipy(name, args):
 
 
 def test_signatures_are_scipys_plus_keyword_only_workers():
+    # and the Gaussians' keyword-only method='fir' (scipy's bits) | 'recursive' (issue 22)
+    extra = {"workers": None, "method": "fir"}
     for name in N.PATCHED:
         ours = inspect.signature(getattr(N, name)).parameters
         theirs = inspect.signature(getattr(S, name)).parameters
-        mine = [p for p in ours.values() if p.name != "workers"]
+        mine = [p for p in ours.values() if p.name not in extra]
+        for p in ours.values():
+            if p.name in extra:
+                assert p.kind is inspect.Parameter.KEYWORD_ONLY and p.default == extra[p.name]
+        assert "method" not in ours or name in ("gaussian_filter", "gaussian_filter1d"), name
         assert [(p.name, p.kind, p.default) for p in mine] == [
             (p.name, p.kind, p.default) for p in theirs.values()
         ], name

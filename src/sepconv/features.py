@@ -10,11 +10,13 @@ sepconv's engine (:mod:`sepconv._features_run`):
   second derivatives need three horizontal passes, not six; a 3-D one three
   passes along its first axis, not six);
 * outputs are written once, in slabs of rows, and the working memory beyond
-  the input and the outputs is the slabs': at most 8 % of the input and output
-  bytes (plus a few kernel lengths of rows), measured in
-  ``benchmarks/bench_features.py``.  No full-size temporary is made, not even
-  for a structure tensor's products or a Hessian's entries when only its
-  eigenvalues are asked for;
+  the input and the outputs is the slabs': sized to 8 % of the input and
+  output bytes, but never fewer than ``max(16, 2 k)`` rows (``k`` the second
+  stage's kernel length) plus that stage's halo.  Measured
+  (``benchmarks/bench_features.py``, float32): 7-22 % at 1024^2 (sigma 1-4),
+  25-190 % for a 128 x 256 x 256 volume, whose "rows" are whole planes.  No
+  full-size temporary is made, not even for a structure tensor's products or
+  a Hessian's entries when only its eigenvalues are asked for;
 * every function computes what scipy and scikit-image compose, to float
   rounding, with their sigma, mode and cval conventions (each function says
   which); a structure tensor's second smoothing and scikit-image's second
@@ -376,8 +378,8 @@ def hessian(
     Notes
     -----
     Memory: the output, and slabs of the gradients (``'skimage'``: two
-    stages) within 8 % of the input and output bytes.  Defaults are
-    scikit-image's (``mode='constant'``, ``sigma=1``).
+    stages) sized to 8 % of the input and output bytes (see the module
+    notes).  Defaults are scikit-image's (``mode='constant'``, ``sigma=1``).
 
     Examples
     --------
@@ -488,7 +490,7 @@ def structure_tensor(
     Notes
     -----
     Memory: the output, and slabs of the derivatives and their products
-    (within 8 % of the input and output bytes): the products are never
+    (sized to 8 % of the input and output bytes): the products are never
     full-size arrays.  The products of the derivatives are extended by the
     mode before smoothing, as scikit-image extends them.
 

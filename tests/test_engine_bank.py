@@ -217,3 +217,80 @@ def test_vertical_bank_over_stacked_sources_takes_each_sources_border():
     for s, border in enumerate((3.0, -1.5)):
         ref = ndi.correlate1d(a[s], g, 0, mode="constant", cval=border)
         np.testing.assert_allclose(out[s], ref, atol=1e-14)
+
+
+def test_rows_map_reads_a_slab_from_the_rows_around_it():
+    from sepconv._boundary import extend_indices
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((40, 23))
+    g = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+    d = np.array([-0.5, -0.25, 0.0, 0.25, 0.5])
+    whole = np.empty((2, *x.shape))
+    E.run_bank(x[None], whole, (0, 1), [(0, N, g)], [(0, g), (0, d)], ("wrap", "wrap"), 0.0, (0, 0))
+    idx = extend_indices(40, 2, 2, "wrap")
+    for y0, y1 in ((0, 7), (7, 33), (33, 40)):
+        slab = np.empty((2, y1 - y0, 23))
+        E.run_bank(
+            x[None],
+            slab,
+            (0, 1),
+            [(0, N, g)],
+            [(0, g), (0, d)],
+            ("wrap", "wrap"),
+            0.0,
+            (0, 0),
+            rows=idx[y0 : y1 + 4],
+        )
+        np.testing.assert_allclose(slab, whole[:, y0:y1], rtol=0, atol=1e-14)
+    # a source of its own rows only (the slab's rows and halo, already extended)
+    rows = x[np.maximum(idx[10:34], 0)]
+    slab = np.empty((2, 20, 23))
+    E.run_bank(
+        rows[None],
+        slab,
+        (0, 1),
+        [(0, N, g)],
+        [(0, g), (0, d)],
+        ("wrap", "wrap"),
+        0.0,
+        (0, 0),
+        rows=np.arange(24),
+    )
+    np.testing.assert_allclose(slab, whole[:, 10:30], rtol=0, atol=1e-14)
+
+
+def test_pointwise_products_norms_and_eigenvalues_against_numpy():
+    rng = np.random.default_rng(5)
+    f = rng.standard_normal((6, 2, 9, 11))
+    f[0, 0, 0, 0] = np.nan
+    out = np.empty((9, 2, 12, 11), np.float32)
+    steps = [
+        E.pointwise_step(E.POINT_PRODUCT, [1, 2], [0]),
+        E.pointwise_step(E.POINT_HYPOT, [1, 2, 3], [1]),
+        E.pointwise_step(E.POINT_SUM, [3, 4], [2]),
+        E.pointwise_step(E.POINT_DIFFERENCE, [4, 5], [3]),
+        E.pointwise_step(E.POINT_EIGEN2, [0, 1, 2], [4, 5]),
+        E.pointwise_step(E.POINT_EIGEN3, [0, 1, 2, 3, 4, 5], [6, 7, 8]),
+    ]
+    E.pointwise(f, out, steps, 2, rows=(1, 9))  # input rows 1..8 into output rows 2..9
+    got = out[:, :, 2:10].astype(np.float64)
+    g = f[:, :, 1:9]
+    np.testing.assert_allclose(got[0], g[1] * g[2], rtol=1e-6)
+    np.testing.assert_allclose(got[1], np.sqrt(g[1] ** 2 + g[2] ** 2 + g[3] ** 2), rtol=1e-6)
+    np.testing.assert_allclose(got[2], g[3] + g[4], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got[3], g[4] - g[5], rtol=1e-6, atol=1e-6)
+    m2 = np.stack([np.stack([g[0], g[1]], -1), np.stack([g[1], g[2]], -1)], -2)
+    np.testing.assert_allclose(
+        got[4:6], np.moveaxis(np.linalg.eigvalsh(m2)[..., ::-1], -1, 0), rtol=1e-5, atol=1e-6
+    )
+    m3 = np.zeros((*g.shape[1:], 3, 3))
+    for k, (i, j) in enumerate([(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]):
+        m3[..., i, j] = m3[..., j, i] = g[k]
+    np.testing.assert_allclose(
+        got[6:9], np.moveaxis(np.linalg.eigvalsh(m3)[..., ::-1], -1, 0), rtol=1e-5, atol=1e-6
+    )
+    # NaN propagates; rows outside the given ones are untouched
+    f[:, 0, 1, 0] = np.nan
+    E.pointwise(f, out, steps[4:], 0, rows=(1, 2))
+    assert np.isnan(out[4:, 0, 0, 0]).all()

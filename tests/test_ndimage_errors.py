@@ -104,8 +104,9 @@ def test_complex_output_promotion_warns_like_scipy(name, args):
 
 
 def test_signatures_are_scipys_plus_keyword_only_workers():
-    # ours: workers, and nan_policy / mask on the smoothing filters (issue 20)
-    extra = {"workers": None, "nan_policy": "propagate", "mask": None}
+    # ours: workers, nan_policy / mask on the smoothing filters (issue 20) and the
+    # Gaussians' method='fir' (scipy's bits) | 'recursive' (issue 22), keyword-only
+    extra = {"workers": None, "nan_policy": "propagate", "mask": None, "method": "fir"}
     for name in N.PATCHED:
         ours = inspect.signature(getattr(N, name)).parameters
         theirs = inspect.signature(getattr(S, name)).parameters
@@ -117,6 +118,7 @@ def test_signatures_are_scipys_plus_keyword_only_workers():
             if key in ours:
                 assert ours[key].kind is inspect.Parameter.KEYWORD_ONLY
                 assert ours[key].default == default
+        assert "method" not in ours or name in ("gaussian_filter", "gaussian_filter1d"), name
 
 
 @pytest.mark.parametrize("workers", [None, 1, 2, -1])

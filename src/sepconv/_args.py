@@ -40,6 +40,7 @@ __all__ = [
     "check_one_sign",
     "check_positive_int",
     "check_tolerance",
+    "check_workers",
     "complex_via_real",
     "convolve_origin",
     "effective_weights",
@@ -955,3 +956,14 @@ def check_one_sign(weights: Any, name: str = "weights") -> None:
             "and differentiate the result, or fill the NaNs (e.g. np.nan_to_num) and use "
             "nan_policy='propagate'"
         )
+
+
+def check_workers(workers: Any) -> int | None:
+    """``None``, ``-1`` (all cores) or a positive thread count."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)):
+        raise TypeError(f"workers must be None, -1 or a positive integer, got {workers!r}")
+    if workers == -1 or workers >= 1:
+        return int(workers)
+    raise ValueError(f"workers must be None, -1 or a positive integer, got {workers}")

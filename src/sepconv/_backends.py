@@ -143,7 +143,11 @@ def _lazy(
         arguments["output"] = probe.dtype
     if prepare is not None:
         arguments.update(prepare({**arguments, **extra}, x.shape, x.dtype))
+    # a filter that stacks its results along a new first axis (sepconv.features)
+    stacked = probe.shape[0] if probe.ndim == x.ndim + 1 else 0
     if x.size == 0:
+        if stacked:
+            return da.zeros((stacked, *x.shape), dtype=probe.dtype, chunks=((stacked,), *x.chunks))
         return da.zeros(x.shape, dtype=probe.dtype, chunks=x.chunks)
     if whole_lines:
         return _by_whole_lines(func, x, arguments, extra, depth, probe.dtype)
@@ -153,7 +157,7 @@ def _lazy(
     # wrap, which need the far side of the array.
     mode = arguments.get("mode", "reflect") if mode_of is None else mode_of(arguments)
     wrap = _wrap_axes(mode, x.ndim, arguments.get("axes"), func)
-    lead = 0
+    lead = 0  # the input's blocks stacked with the mask's: one axis more
     task = _apply
     if mask is not None:
         # The mask is cut into the input's blocks: both stacked on a leading axis.
@@ -173,7 +177,9 @@ def _lazy(
         axes.append(ax + lead)
         reach.append((d, d))
         modes.append("wrap" if wrap[ax] else "constant")
-    lazy = _map_with_reach(x, task, func, arguments | extra, tuple(axes), reach, modes, probe.dtype)
+    lazy = _map_with_reach(
+        x, task, func, arguments | extra, tuple(axes), reach, modes, probe.dtype, stacked
+    )
     return lazy[0] if mask is not None else lazy
 
 

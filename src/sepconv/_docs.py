@@ -91,6 +91,15 @@ PARAMETERS = {
         a float copy of the input with NaN at the masked samples.  With
         ``nan_policy='propagate'`` NaN samples outside the mask still
         spread.""",
+    "method_gaussian": """method : {'fir', 'recursive'}, optional
+        ``'fir'`` (default): scipy's sampled kernel, scipy's bits.
+        ``'recursive'``: a recursive Gaussian (orders 0, 1, 2; Deriche's
+        parallel form with three pole pairs, boundaries as the mode extends
+        them) whose cost per sample does not grow with sigma; its kernel
+        differs from the exactly sampled one by at most 5e-6, 6e-5 and 1e-4
+        of its peak (orders 0, 1, 2; sigma >= 1), and from scipy's
+        ``truncate=4`` kernel also by scipy's truncation (3.4e-4 of the peak
+        for order 0).  ``truncate`` does not apply.""",
     "returns": """ndarray
         The result (``output`` itself when an array is given).""",
 }

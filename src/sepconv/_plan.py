@@ -19,8 +19,16 @@ the quantity the engine's vectorised loops are bound by:
   (scipy.fft's throughput relative to the engine, measured on this project's
   reference machine).
 
-``auto`` picks the cheapest *exact* method (low-rank plans approximate the
-kernel, so they compete only when the caller gives ``rtol``).  The plan also
+* ``recursive``: a separable kernel whose factors are sampled Gaussians or
+  Gaussian derivatives (orders 0 to 2) runs as recursive filters
+  (:func:`sepconv._engine.run_recursive`) at :data:`RECURSIVE_LOADS` per axis
+  whatever the kernel's length, with the kernel error the plan reports
+  (the recursive kernel is not truncated, and differs from any sampled one
+  by about 1e-5 to 1e-4 of its peak).
+
+``auto`` picks the cheapest *exact* method (low-rank and recursive plans
+approximate the kernel, so they compete only when the caller gives ``rtol``;
+a recursive plan is taken only when its relative kernel error is within it).  The plan also
 reports the multiplications per output element of every candidate, the
 quantity :mod:`sepconv.cost` counts.
 """
@@ -37,14 +45,20 @@ import numpy as np
 
 from . import _args, _engine
 from ._args import check_tolerance, effective_weights, format_bytes
+from ._digest import digest_cache
 from ._engine import ProgramCache
 from ._plan_costs import _analyse, _fft_cost, _readonly, _reason
 from .analysis import NotSeparableError, _integer_view, rounding_tol, separate
 
-__all__ = ["METHODS", "Plan", "execute", "make_plan", "plan", "run"]
+__all__ = ["METHODS", "RECURSIVE_LOADS", "Plan", "execute", "make_plan", "plan", "run"]
 
 #: Methods accepted by ``method=``.
 METHODS: tuple[str, ...] = ("auto", "direct", "separable", "lowrank", "fft")
+#: Estimated loads per output element of one recursive pass (both directions, three
+#: pole pairs), whatever the sigma: measured against separable FIR passes in
+#: ``benchmarks/bench_features.py`` (4096^2 float32).
+RECURSIVE_LOADS = 40.0
+_ALL = (*METHODS[1:], "recursive")
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +84,10 @@ class Plan:
         One 1-D factor per filtered axis (``'separable'``).
     terms : tuple of (ndarray, ndarray) or None
         ``(column, row)`` pairs whose outer products sum to the kernel (``'lowrank'``).
+    recursive : tuple of (sigma, order, scale) or None
+        Per kernel axis of more than one tap, the recursive Gaussian
+        (derivative) that replaces its factor (``'recursive'``; chosen only
+        under ``rtol``).
     multiplications : dict
         Multiplications per output element of every candidate method (folded
         symmetric taps count once).
@@ -155,6 +173,7 @@ class Plan:
     modes: tuple[str, ...] = ()
     cval: float = 0.0
     origins: tuple[int, ...] = ()
+    recursive: tuple[tuple[float, int, float], ...] | None = field(default=None, repr=False)
     # the launches of up to 16 memory layouts this plan was called with
     _programs: ProgramCache = field(default_factory=lambda: ProgramCache(16), repr=False)
 
@@ -202,7 +221,7 @@ class Plan:
             "bound by; multiplications count a symmetric pair of taps once"
         )
         lines.append(f"    {'method':<9} {'loads':>7} {'mults':>7}  memory")
-        for name in METHODS[1:]:
+        for name in _ALL:
             if name in self.costs:
                 mark = "*" if name == self.method else " "
                 memory = self.memory.get(name)
@@ -229,7 +248,7 @@ class Plan:
                 f"  {' and '.join(fewer)}: fewer multiplications but more loads: estimated slower"
             )
         lines.append(f"  memory budget: {format_bytes(self.memory_budget)} beyond input and output")
-        if not self.exact or self.method == "lowrank":
+        if not self.exact or self.method in ("lowrank", "recursive"):
             lines.append(
                 f"  approximation: relative error {self.error:.3g}, |output error| <= "
                 f"{self.max_abs_error_bound:.3g} * max|input|"
@@ -248,7 +267,7 @@ class Plan:
         # One line a reader can check: the estimated loads per output decide (the unit says
         # so), the alternatives' loads show the margin; multiplications are told, not compared.
         cost = self.costs[self.method]
-        others = [name for name in METHODS[1:] if name in self.costs and name != self.method]
+        others = [name for name in _ALL if name in self.costs and name != self.method]
         over = {n for n in self.costs if self.memory.get(n, 0) > self.memory_budget}
         if self.requested != "auto":
             why = f"method={self.requested!r} was requested"
@@ -285,6 +304,13 @@ class Plan:
             return text
         if self.method == "lowrank" and self.terms is not None:
             return f"lowrank: {len(self.terms)} separable terms"
+        if self.method == "recursive" and self.recursive is not None:
+            kept = [ax for ax, n in zip(self.axes, self.kernel_shape) if n > 1] or [self.axes[-1]]
+            parts = [
+                f"order {o} sigma {sd:.3g} on axis {ax}"
+                for ax, (sd, o, _) in zip(kept, self.recursive)
+            ]
+            return "recursive: Gaussian filters flat in sigma (" + "; ".join(parts) + ")"
         if self.method == "fft":
             return "fft: padded FFT convolution"
         return f"direct: {int(np.count_nonzero(self.weights))} nonzero taps"
@@ -418,12 +444,32 @@ def make_plan(
     if "fft" not in rejected and out_points > 0:
         mults["fft"], costs["fft"] = _fft_cost(shape, w.shape, axes)
 
+    fitted = None
+    if method == "auto" and rtol is not None and "recursive" not in exclude and factors is not None:
+        fit = _recursive_fit(
+            tuple(f.tobytes() for f in factors), tuple(f.size for f in factors), rtol
+        )
+        if isinstance(fit, str):
+            rejected["recursive"] = fit
+        else:
+            fitted = fit
+            kept = sum(1 for f in factors if f.size > 1) or 1
+            costs["recursive"] = RECURSIVE_LOADS * kept + 2.0
+            mults["recursive"] = 24.0 * kept
+    elif method == "auto":
+        rejected["recursive"] = (
+            "approximate; give rtol to allow recursive Gaussians"
+            if rtol is None
+            else "the kernel does not separate"
+            if factors is None
+            else "the call's origins or data rule it out"
+        )
     exact = {"direct", "separable", "fft"}
     memory, budget = _memory_of(costs, shape, axes, w, dtype, factors, lr)
     if method == "auto":
         pool = [m for m in costs if m not in rejected and (m in exact or rtol is not None)]
         pool, over = _within_budget(pool, memory, budget)
-        chosen = min(pool, key=lambda m: (costs[m], METHODS.index(m)))
+        chosen = min(pool, key=lambda m: (costs[m], _ALL.index(m)))
         reason = _reason(chosen, costs, pool, rtol)
         if over:
             if len(pool) == 1:
@@ -439,6 +485,8 @@ def make_plan(
         error, bound = lr.error, lr.max_abs_error_bound
     elif chosen == "separable":
         error, bound = sep_error
+    elif chosen == "recursive" and fitted is not None:
+        error, bound = fitted[1], fitted[2]
     return Plan(
         method=chosen,
         requested=method,
@@ -446,12 +494,13 @@ def make_plan(
         axes=axes,
         kernel_shape=tuple(w.shape),
         weights=_readonly(w),
-        factors=factors if chosen == "separable" else None,
+        factors=factors if chosen in ("separable", "recursive") else None,
         terms=lr.terms if chosen == "lowrank" and lr is not None else None,
         multiplications=mults,
         costs=costs,
         rejected={m: r for m, r in rejected.items() if m not in costs},
-        exact=not (chosen == "lowrank" and error > 1e-12),
+        exact=not (chosen in ("lowrank", "recursive") and error > 1e-12),
+        recursive=fitted[0] if chosen == "recursive" and fitted is not None else None,
         error=error,
         max_abs_error_bound=bound,
         reason=reason,
@@ -459,6 +508,115 @@ def make_plan(
         memory=memory,
         memory_budget=budget,
     )
+
+
+@digest_cache(maxsize=64)
+def _recursive_fit(
+    data: tuple[bytes, ...], sizes: tuple[int, ...], rtol: float
+) -> tuple[tuple[tuple[float, int, float], ...], float, float] | str:
+    """Recursive Gaussians for the factors of a separable kernel, or why not.
+
+    Each factor of more than one tap (odd length, centred) is matched by a
+    Gaussian derivative of order 0, 1 or 2: sigma from its moments, refined to
+    the least relative 2-norm error (the recursive kernel is not truncated: the
+    error counts its tail beyond the factor), the scale by least squares.
+    Returns ``((sigma, order, scale) per kept factor, relative Frobenius error
+    of the whole kernel, bound on sum |K - K_recursive|)`` when that error is
+    within ``rtol``.
+    """
+    from scipy.optimize import minimize_scalar
+
+    factors = [np.frombuffer(d, np.float64) for d in data]
+    kept = [f for f in factors if f.size > 1]
+    scale = math.prod(float(f[0]) for f in factors if f.size == 1)
+    if not kept:
+        return "a kernel of one tap"
+    fitted, pairs = [], []
+    for f in kept:
+        if f.size % 2 == 0:
+            return "a factor of even length has no centred Gaussian"
+        r = f.size // 2
+        h = f[::-1]  # the convolution kernel of this correlation
+        m = np.arange(-r, r + 1, dtype=np.float64)
+        best = None
+        for order in (0, 1, 2):
+            if (order % 2 == 0) != bool(
+                np.allclose(h, h[::-1], rtol=0, atol=1e-12 * np.abs(h).max())
+            ):
+                continue
+            moments = [float(np.sum(m**p * h)) for p in (0, 1, 2, 3, 4)]
+            # sigma^2 from the moments of G (m2 / m0), G' (m3 / 3 m1), G'' (m4 / 6 m2)
+            num, den = [
+                (moments[2], moments[0]),
+                (moments[3], 3 * moments[1]),
+                (moments[4], 6 * moments[2]),
+            ][order]
+            if den == 0:
+                continue
+            guess = num / den
+            if not math.isfinite(guess) or guess <= 0:
+                continue
+
+            s0 = math.sqrt(guess)
+            if s0 < 0.5:
+                continue
+            found = minimize_scalar(
+                lambda sd, order=order, h=h: _residual(h, sd, order)[0],
+                bounds=(0.8 * s0, 1.25 * s0),
+                method="bounded",
+                options={"xatol": 1e-6 * s0},
+            )
+            err, c, diff = _residual(h, float(found.x), order)
+            if best is None or err < best[0]:
+                best = (err, float(found.x), order, c, diff)
+        if best is None:
+            return "a factor is not a sampled Gaussian or derivative of order 0, 1 or 2"
+        err, sd, order, c, diff = best
+        fitted.append((sd, order, c))
+        g_norm = float(np.linalg.norm(np.pad(h, (len(diff) - len(h)) // 2) - diff))
+        pairs.append(
+            (
+                float(np.linalg.norm(h)),
+                err,
+                float(np.abs(diff).sum()),
+                float(np.abs(h).sum()),
+                g_norm,
+            )
+        )
+    # relative Frobenius error of the outer products: |F|^2 + |G|^2 - 2 <F, G>
+    nf = math.prod(p[0] ** 2 for p in pairs)
+    ng = math.prod(p[4] ** 2 for p in pairs)
+    inner = math.prod((p[0] ** 2 + p[4] ** 2 - p[1] ** 2) / 2.0 for p in pairs)
+    error = math.sqrt(max(nf + ng - 2.0 * inner, 0.0) / nf) if nf > 0 else 0.0
+    if error > rtol:
+        return (
+            f"recursive Gaussians would change the kernel by {error:.2g} (relative), "
+            f"above rtol={rtol:g}"
+        )
+    # sum |K - K_rec| <= sum_i |f_i - g_i|_1 prod_{j<i} |g_j|_1 prod_{j>i} |f_j|_1
+    bound = 0.0
+    for i, p in enumerate(pairs):
+        term = p[2]
+        for j, q in enumerate(pairs):
+            if j != i:
+                term *= (q[3] + q[2]) if j < i else q[3]
+        bound += term
+    scaled = tuple(
+        (sd, order, c * (scale if i == 0 else 1.0)) for i, (sd, order, c) in enumerate(fitted)
+    )
+    return scaled, error, bound * abs(scale)
+
+
+def _residual(h: np.ndarray, sd: float, order: int) -> tuple[float, float, np.ndarray]:
+    """``(|h - c g|, c, h - c g)``: the recursive kernel ``g`` scaled to ``h`` (zero-padded)."""
+    r = h.size // 2
+    radius = max(r, int(math.ceil(12.0 * sd)) + 2)
+    g = _engine.recursive_impulse_response(sd, order, radius)
+    full = np.zeros_like(g)
+    full[radius - r : radius + r + 1] = h
+    c = float(full @ g) / float(g @ g)
+    diff = full - c * g
+    return float(np.linalg.norm(diff)), c, diff
 
 
 def _memory_of(
@@ -637,7 +795,16 @@ def run(
         float(np.abs(chosen.weights).sum()),
         int(np.count_nonzero(chosen.weights)),
     )
-    if chosen.method == "fft":
+    if chosen.method == "recursive":
+        assert chosen.recursive is not None and chosen.factors is not None
+        kept = [i for i, f in enumerate(chosen.factors) if f.size > 1] or [len(axes) - 1]
+        current = array
+        for (sd, order, scale), i in zip(chosen.recursive, kept):
+            _engine.run_recursive(
+                current, output, axes[i], sd, order, modes[i], cval, scale=scale, work=work
+            )
+            current = output
+    elif chosen.method == "fft":
         _engine.run_fft(array, output, axes, chosen.weights, modes, cval, origins)
     elif chosen.method == "separable":
         assert chosen.factors is not None

@@ -11,7 +11,7 @@ from .. import __version__
 from ._app import app, console
 
 # Importing a command module registers its subcommand on ``app``.
-from . import _analyze, _cost, _figure, _filter, _profile, _report, _convert, _study  # noqa: E402,F401  isort: skip
+from . import _analyze, _cost, _figure, _filter, _profile, _report, _convert, _study, _features  # noqa: E402,F401  isort: skip
 
 
 def _version_callback(value: bool) -> None:

@@ -15,7 +15,10 @@ What runs (one kernel layer for every path):
   several outputs or their quotient: derivative banks, normalized
   convolution); :func:`run_dense` -- a dense kernel (2-D through the
   sweep, row by row; more axes through :mod:`._dense`); :func:`run_box_exact`
-  -- scipy's running sums (:mod:`._box`); :func:`run_fft` -- scipy.fft.
+  -- scipy's running sums (:mod:`._box`); :func:`run_fft` -- scipy.fft;
+  :func:`run_recursive` -- recursive Gaussians and derivatives, flat in sigma
+  (:mod:`._recursive`); :func:`pointwise` -- products, sums, norms and
+  eigenvalues of the fields a bank computes (:mod:`._pointwise`).
 * The arithmetic policy is the only variation (:mod:`._arith`): ``"exact"``
   (scipy.ndimage's bits: double arithmetic in scipy's order without FMA,
   every pass stored in the output dtype) and ``"fast"`` (rounding-level:
@@ -54,9 +57,23 @@ from ._passes import (
     run_terms,
     work_dtype,
 )
+from ._pointwise import COPY as POINT_COPY
+from ._pointwise import DIFFERENCE as POINT_DIFFERENCE
+from ._pointwise import EIGEN2 as POINT_EIGEN2
+from ._pointwise import EIGEN3 as POINT_EIGEN3
+from ._pointwise import HYPOT as POINT_HYPOT
+from ._pointwise import PRODUCT as POINT_PRODUCT
+from ._pointwise import SUM as POINT_SUM
+from ._pointwise import pointwise
+from ._pointwise import step as pointwise_step
+from ._recursive import MAX_ERROR as RECURSIVE_MAX_ERROR
+from ._recursive import MIN_SIGMA as RECURSIVE_MIN_SIGMA
+from ._recursive import impulse_response as recursive_impulse_response
+from ._recursive import run_recursive
 from ._sweep import (
     COMBINE_ADD_DST,
     COMBINE_DIVIDE,
+    COMBINE_EIGEN,
     COMBINE_HYPOT,
     COMBINE_HYPOT_DST,
     COMBINE_SEPARATE,
@@ -72,6 +89,7 @@ from ._tables import RUNNING_LOADS, RUNNING_MIN, fold_taps, running_constant
 __all__ = [
     "COMBINE_ADD_DST",
     "COMBINE_DIVIDE",
+    "COMBINE_EIGEN",
     "COMBINE_HYPOT",
     "COMBINE_HYPOT_DST",
     "COMBINE_SEPARATE",
@@ -81,8 +99,17 @@ __all__ = [
     "MAX_HALO",
     "ORDER_HV",
     "ORDER_VH",
+    "POINT_COPY",
+    "POINT_DIFFERENCE",
+    "POINT_EIGEN2",
+    "POINT_EIGEN3",
+    "POINT_HYPOT",
+    "POINT_PRODUCT",
+    "POINT_SUM",
     "Pass",
     "Program",
+    "RECURSIVE_MAX_ERROR",
+    "RECURSIVE_MIN_SIGMA",
     "RUNNING_LOADS",
     "RUNNING_MIN",
     "ProgramCache",
@@ -101,6 +128,9 @@ __all__ = [
     "not_replayable",
     "parallel_for",
     "pointer",
+    "pointwise",
+    "pointwise_step",
+    "recursive_impulse_response",
     "recording",
     "run_bank",
     "run_box_exact",
@@ -108,6 +138,7 @@ __all__ = [
     "run_direct",
     "run_fft",
     "run_passes",
+    "run_recursive",
     "run_separable",
     "run_terms",
     "running_constant",

@@ -229,11 +229,18 @@ def _launch_sweep(
     workers: int | None,
     nd: bool = False,
     stacked: tuple[int, int] = (1, 1),
+    src_rows: int | None = None,
+    dst_rows: tuple[int, int] | None = None,
+    dst_planes: tuple[int, int] | None = None,
 ) -> None:
     """Launch one sweep of ``src`` into ``dst`` (C-contiguous, native, not overlapping).
 
     ``stacked``: how many sources ``src`` and outputs ``dst`` stack along a
-    first axis of their own (1: the array itself).
+    first axis of their own (1: the array itself).  ``src_rows``: the source's
+    rows per plane when ``idxH`` reads a source taller or shorter than ``dst``.
+    ``dst_rows = (y0, rows)``: ``dst`` has ``rows`` rows per plane, of which
+    ``plane.H`` are computed, written from row ``y0`` on; ``dst_planes = (b0,
+    planes)`` likewise for planes (a slab of a taller output, see :func:`run_bank`).
     """
     R = plane.W * plane.C
     T, NH = len(bank.terms), len(bank.hpasses)
@@ -260,6 +267,9 @@ def _launch_sweep(
             R,
             stacked[0],
             NH,
+            0 if dst_rows is None else dst_rows[0],
+            0 if dst_rows is None else plane.H,
+            0 if dst_planes is None else dst_planes[0],
         ],
         np.int64,
     )
@@ -270,8 +280,13 @@ def _launch_sweep(
         np.int64,
     )
     shapes = (
-        (stacked[0], plane.B, plane.H, R * src.itemsize),
-        (stacked[1], plane.B, plane.H, R * dst.itemsize),
+        (stacked[0], plane.B, plane.H if src_rows is None else src_rows, R * src.itemsize),
+        (
+            stacked[1],
+            plane.B if dst_planes is None else dst_planes[1],
+            plane.H if dst_rows is None else dst_rows[1],
+            R * dst.itemsize,
+        ),
     )
     rest = (gi, idxH, idxW, hti, htw, vti, vtw, fl, links)
     entry = _ENTRIES[(policy, order)]
@@ -533,6 +548,22 @@ def _transformed_value(value: float, transform: int) -> float:
     return value
 
 
+_TABLES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _cached_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fast_table` of ``weights``, kept: a bank's slabs reuse the same kernels."""
+    key = np.ascontiguousarray(weights, dtype=np.float64).tobytes()
+    table = _TABLES.get(key)
+    if table is None:
+        if len(_TABLES) >= 256:
+            _TABLES.pop(next(iter(_TABLES)))
+        table = _TABLES[key] = fast_table(weights)
+        for part in table:
+            part.flags.writeable = False
+    return table
+
+
 def run_bank(
     src: np.ndarray,
     dst: np.ndarray,
@@ -549,6 +580,8 @@ def run_bank(
     work: np.dtype | None = None,
     workers: int | None = None,
     borders: Sequence[float] | None = None,
+    rows: np.ndarray | None = None,
+    out_slab: tuple[int, int, int] | None = None,
 ) -> None:
     """A bank of separable filterings over two adjacent axes in one sweep (fast policy).
 
@@ -570,6 +603,15 @@ def run_bank(
     Every pass along an axis has the same length (one ring); ``modes`` and
     ``origins`` are ``(vertical, horizontal)``.  Each term is computed as
     :func:`run_terms` computes it, so a bank equals its terms run one by one.
+    ``rows`` (with a vertical axis): the source row each padded vertical
+    position reads (``-1``: ``cval``), ``dst`` rows ``+ kv - 1`` of them, in
+    place of the mode's extension of ``src``; the source may then have any
+    number of rows (a slab of outputs reads the rows around it, already
+    extended).  ``out_slab = (axis, start, stop)``: ``dst`` is taller along
+    ``axis`` and only ``start .. stop - 1`` along it are computed (the slab, of
+    ``src``'s extent there, or ``rows``'s outputs when ``axis`` is ``v_axis``),
+    so the stacked outputs of a slab need not be contiguous; ``axis`` is
+    ``v_axis`` or an outer axis with only unit axes before it.
 
     Examples
     --------
@@ -584,7 +626,10 @@ def run_bank(
     >>> float(out[0, 1, 2])  # the mean of its eight valid neighbours
     7.0
     """
-    shape = src.shape[1:]
+    shape = dst.shape[1:] if rows is not None else src.shape[1:]
+    if out_slab is not None:
+        slab_axis, start, stop = out_slab
+        shape = tuple(stop - start if a == slab_axis else n for a, n in enumerate(dst.shape[1:]))
     if src.size == 0 or math.prod(shape) == 0:
         return
     v_axis, h_axis = axes
@@ -604,27 +649,43 @@ def run_bank(
     if v_axis is None and h_axis is None:
         raise ValueError("a bank filters at least one axis")
     plane = _plane(shape, v_axis, h_axis)
+    dst_rows = dst_planes = None
+    if out_slab is not None:  # where the slab's rows (or planes) start in dst
+        a, start, _ = out_slab
+        if v_axis is not None and a == v_axis:
+            dst_rows = (start, dst.shape[1 + v_axis])
+        elif v_axis is not None:
+            dst_planes = (
+                start * math.prod(shape[a + 1 : v_axis]),
+                math.prod(dst.shape[1 : 1 + v_axis]),
+            )
+        else:
+            dst_rows = (
+                start * math.prod(shape[a + 1 : h_axis]),
+                math.prod(dst.shape[1 : 1 + h_axis]),
+            )
     bv, av = kernel_reach(kv, origins[0])
     bw, aw = kernel_reach(kw, origins[1])
-    idxH = (
-        np.arange(plane.H, dtype=np.int64)
-        if v_axis is None
-        else extend_indices(shape[v_axis], bv, av, modes[0])
-    )
+    if rows is not None and v_axis is not None:
+        idxH = np.ascontiguousarray(rows, dtype=np.int64)
+    elif v_axis is None:
+        idxH = np.arange(plane.H, dtype=np.int64)
+    else:
+        idxH = extend_indices(shape[v_axis], bv, av, modes[0])
     idxW = (
         np.arange(plane.W, dtype=np.int64)
         if h_axis is None
         else extend_indices(shape[h_axis], bw, aw, modes[1])
     )
     bank = _Bank(
-        [(s, tr, identity_table(bw) if h is None else fast_table(h)) for s, tr, h in hpasses],
+        [(s, tr, identity_table(bw) if h is None else _cached_table(h)) for s, tr, h in hpasses],
         [
             _transformed_value(cval, tr) * (1.0 if h is None else float(np.sum(h)))
             if borders is None or h is not None
             else float(borders[i])
             for i, (_, tr, h) in enumerate(hpasses)
         ],
-        [(h, identity_table(bv) if v is None else fast_table(v)) for h, v in terms],
+        [(h, identity_table(bv) if v is None else _cached_table(v)) for h, v in terms],
         combine,
         tol,
         fill,
@@ -646,6 +707,9 @@ def run_bank(
         work,
         workers,
         stacked=(src.shape[0], dst.shape[0]),
+        src_rows=None if rows is None or v_axis is None else src.shape[1 + v_axis],
+        dst_rows=dst_rows,
+        dst_planes=dst_planes,
     )
     finish(out, copy_back)
 

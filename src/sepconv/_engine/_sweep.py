@@ -52,8 +52,11 @@ denominator are two transforms of one read of the input).  Terms are then
 summed (``COMBINE_SUM``), written one per output (``COMBINE_SEPARATE``),
 divided (``COMBINE_DIVIDE``: term 0 over term 1 where ``|term 1| > tol``,
 ``fill`` elsewhere; with ``2 n`` terms, the sum of the first ``n`` over the sum
-of the last ``n``) or combined as ``sqrt(sum(term**2))`` in the work dtype
-(``COMBINE_HYPOT``).  The exact policy keeps one horizontal pass per term.
+of the last ``n``), combined as ``sqrt(sum(term**2))`` in the work dtype
+(``COMBINE_HYPOT``) or as the eigenvalues of the symmetric matrix whose upper
+entries they are (``COMBINE_EIGEN``, in double).  A bank may compute a slab of
+a taller output: its rows from row ``yoff``, its planes from plane ``boff``.
+The exact policy keeps one horizontal pass per term.
 
 Arrays arrive as raw bytes (``uint8``, rows of ``R * itemsize``); rows are
 converted by :mod:`._cast` with dtype codes, so each entry point is compiled
@@ -81,10 +84,12 @@ from ._arith import (
 )
 from ._cast import load, load_at, reload_row, store_row
 from ._native import reinterpret
+from ._pointwise import eigen3
 
 __all__ = [
     "COMBINE_ADD_DST",
     "COMBINE_DIVIDE",
+    "COMBINE_EIGEN",
     "COMBINE_HYPOT",
     "COMBINE_HYPOT_DST",
     "COMBINE_SEPARATE",
@@ -105,6 +110,9 @@ __all__ = [
 ORDER_HV, ORDER_VH = 0, 1
 COMBINE_SUM, COMBINE_ADD_DST, COMBINE_HYPOT_DST = 0, 1, 2
 COMBINE_SEPARATE, COMBINE_DIVIDE, COMBINE_HYPOT = 3, 4, 5
+#: The eigenvalues of the symmetric matrix whose upper entries the terms are (3
+#: terms: 2 x 2, 6 terms: 3 x 3; scikit-image's order), largest first, one per output.
+COMBINE_EIGEN = 6
 TRANSFORM_NONE, TRANSFORM_ZERO_NAN, TRANSFORM_NOT_NAN = 0, 1, 2
 
 #: Fields of the int64 geometry vector, in order.
@@ -126,10 +134,13 @@ GEOMETRY = (
     "R",  # elements per row
     "sources",  # stacked sources (S)
     "hpasses",  # horizontal passes (rings) of a bank
+    "yoff",  # output rows are written at this row of dst (a slab of a taller output)
+    "hout",  # output rows to compute (0: all of dst's)
+    "boff",  # output planes are written at this plane of dst (a slab along an outer axis)
 )
 G_C, G_KV, G_KW, G_BW, G_BAND, G_STRIP, G_NBANDS, G_NSTRIPS = range(8)
 G_TERMS, G_RULE, G_SCODE, G_DCODE, G_COMBINE, G_CBORDER, G_R = range(8, 15)
-G_SOURCES, G_HPASSES = 15, 16
+G_SOURCES, G_HPASSES, G_YOFF, G_HOUT, G_BOFF = 15, 16, 17, 18, 19
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -260,6 +271,11 @@ def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
             store_row(dst[term, b, y], p0, acc[term], L, rule, dcode)
         return
     row = acc[0]
+    if combine == COMBINE_EIGEN:
+        _eigen_rows(acc, L, T)
+        for k in range(2 if T == 3 else 3):
+            store_row(dst[k, b, y], p0, acc[k], L, rule, dcode)
+        return
     if combine == COMBINE_DIVIDE:
         # the first half of the terms over the second half (one term each: 0 over 1;
         # several: a dense kernel's rows or a low-rank kernel's terms, summed)
@@ -281,6 +297,31 @@ def _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill):
         for i in range(L):
             row[i] = np.sqrt(row[i])
     store_row(dst[0, b, y], p0, row, L, rule, dcode)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _eigen_rows(acc, L, T):
+    """``acc[0 .. d-1]`` = the eigenvalues of the matrices whose entries are ``acc[0 .. T-1]``."""
+    if T == 3:
+        a, c, e = acc[0], acc[1], acc[2]
+        for i in range(L):
+            m00, m01, m11 = np.float64(a[i]), np.float64(c[i]), np.float64(e[i])
+            half = (m00 + m11) / 2.0
+            d = (m00 - m11) / 2.0
+            root = np.sqrt(m01 * m01 + d * d)
+            a[i] = half + root
+            c[i] = half - root
+        return
+    for i in range(L):
+        x, y, z = eigen3(
+            np.float64(acc[0, i]),
+            np.float64(acc[1, i]),
+            np.float64(acc[2, i]),
+            np.float64(acc[3, i]),
+            np.float64(acc[4, i]),
+            np.float64(acc[5, i]),
+        )
+        acc[0, i], acc[1, i], acc[2, i] = x, y, z
 
 
 @njit(cache=True, nogil=True)
@@ -325,7 +366,8 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
     """One task of :func:`_hv`: a band of rows of one strip of one plane."""
     literally(policy)
     acc, lin, tl, scratch, tmp, ring, vsum, stale = bufs
-    H = dst.shape[2]
+    H = gi[G_HOUT] if gi[G_HOUT] > 0 else dst.shape[2]
+    yoff, boff = gi[G_YOFF], gi[G_BOFF]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
     T, rule, scode, dcode = gi[G_TERMS], gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
     combine, S, NH = gi[G_COMBINE], gi[G_SOURCES], gi[G_HPASSES]
@@ -347,7 +389,7 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
                 hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
                 out = acc[0] if summed else acc[term]
                 _hrow(hin, out, L, C, hti[h], htw[h], summed and term > 0, scratch, policy)
-            _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
+            _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
         return
     for term in range(T):
         stale[term] = True
@@ -385,7 +427,7 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
                 stale[term] = not ok
             else:
                 vpass_fast(rows, y, nring, 0, L, vti[term], vtw[term], out, more)
-        _emit(dst, b, y, p0, acc, L, T, rule, dcode, combine, tol, fill)
+        _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
 
 
 @njit(cache=True, nogil=True)

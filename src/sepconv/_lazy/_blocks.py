@@ -27,7 +27,9 @@ def _map_with_reach(
     reach: list[tuple[int, int]],
     modes: list[Any],
     out_dtype: np.dtype,
+    lead: int = 0,
 ) -> Any:
+    """``lead``: the filter stacks its results along a new first axis of this size (0: none)."""
     da = _dask_array()
     from dask.array.overlap import ensure_minimum_chunksize
     from dask.base import tokenize
@@ -56,7 +58,7 @@ def _map_with_reach(
     token = tokenize(x.name, func.__name__, kernel, kwargs, reach, modes)
     name = f"sepconv-{func.__name__}-{token}"
     piece_name = f"sepconv-edge-{token}"
-    run = _BlockRunner(func, kernel, kwargs)
+    run = _BlockRunner(func, kernel, kwargs, lead > 0)
     graph: dict[Any, Any] = {}
     pieces: dict[tuple[Any, ...], tuple[str, int]] = {}
     wave_of = _Waves(x.numblocks)
@@ -84,14 +86,18 @@ def _map_with_reach(
         trim = tuple(slice(block.left, block.length - block.right) for block in blocks)
         wave = wave_of(index)
         gate = (gate_name, wave - 1) if wave > 0 else None
-        graph[(name, *index)] = (run, keys, regions, shape, trim, gate)
+        key = (name, 0, *index) if lead else (name, *index)
+        graph[key] = (run, keys, regions, shape, trim, gate)
         if wave_of.count > 1:
             marker = (done_name, *index)
-            graph[marker] = (_done, (name, *index))
+            graph[marker] = (_done, key)
             waves.setdefault(wave, []).append(marker)
     for wave, markers in waves.items():
         graph[(gate_name, wave)] = (_done, markers)
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[x])
+    if lead:
+        meta = np.empty((0,) * (x.ndim + 1), dtype=out_dtype)
+        return da.Array(layer, name, ((lead,), *x.chunks), meta=meta)
     return da.Array(layer, name, x.chunks, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
 
 
@@ -238,8 +244,14 @@ def _scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 class _BlockRunner:
     """The task of one output block: assemble the extended input, filter, trim."""
 
-    def __init__(self, func: Callable[..., np.ndarray], kernel: Any, kwargs: dict[str, Any]):
-        self.func, self.kernel, self.kwargs = func, kernel, kwargs
+    def __init__(
+        self,
+        func: Callable[..., np.ndarray],
+        kernel: Any,
+        kwargs: dict[str, Any],
+        lead: bool = False,
+    ):
+        self.func, self.kernel, self.kwargs, self.lead = func, kernel, kwargs, lead
 
     def __call__(
         self,
@@ -257,4 +269,4 @@ class _BlockRunner:
                 extended[region] = piece
         with engine_threads():
             result = self.func(extended, self.kernel, **self.kwargs)
-        return result[trim]
+        return result[(slice(None), *trim)] if self.lead else result[trim]

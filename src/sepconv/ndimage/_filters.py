@@ -13,15 +13,16 @@ changes no bit.  Repeated calls replay their recorded launches
 
 from __future__ import annotations
 
-import functools
-import numbers
 from typing import Any
 
 import numpy as np
 
 from .. import _args, _engine, _normalized
 from .._docs import fill_doc
+from .._gaussian import gaussian_weights
 from .._replay import call_key, recorded, replay
+
+check_workers = _args.check_workers
 
 __all__ = [
     "convolve",
@@ -33,17 +34,6 @@ __all__ = [
 ]
 
 EXACT = _engine.EXACT
-
-
-def check_workers(workers: Any) -> int | None:
-    """``None``, ``-1`` (all cores) or a positive thread count."""
-    if workers is None:
-        return None
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)):
-        raise TypeError(f"workers must be None, -1 or a positive integer, got {workers!r}")
-    if workers == -1 or workers >= 1:
-        return int(workers)
-    raise ValueError(f"workers must be None, -1 or a positive integer, got {workers}")
 
 
 def skipping(nan_policy: Any, mask: Any) -> bool:
@@ -269,75 +259,6 @@ def convolve1d(
 # --------------------------------------------------------------------------- Gaussian
 
 
-def _gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
-    # scipy's own arithmetic, operation for operation: the weights are part of the bits.
-    if order < 0:
-        raise ValueError("order must be non-negative")
-    exponent_range = np.arange(order + 1)
-    sigma2 = sigma * sigma
-    x = np.arange(-radius, radius + 1)
-    phi_x = np.exp(-0.5 / sigma2 * x**2)
-    phi_x = phi_x / phi_x.sum()
-    if order == 0:
-        return phi_x
-    q = np.zeros(order + 1)
-    q[0] = 1
-    D = np.diag(exponent_range[1:], 1)
-    P = np.diag(np.ones(order) / -sigma2, -1)
-    Q_deriv = D + P
-    for _ in range(order):
-        q = Q_deriv.dot(q)
-    q = (x[:, None] ** exponent_range).dot(q)
-    return q * phi_x
-
-
-def gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
-    """The correlation weights ``gaussian_filter1d`` applies (scipy's, reversed)."""
-    # Cache only plain Python scalars: a NumPy float32 sigma or truncate changes
-    # scipy's arithmetic (NEP 50), so those take the uncached path.
-    if (
-        type(sigma) in (float, int)
-        and type(truncate) in (float, int)
-        and type(order) is int
-        and (radius is None or type(radius) is int)
-    ):
-        return _cached_gaussian(sigma, order, truncate, radius)
-    return _gaussian_weights(sigma, order, truncate, radius)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_gaussian(sigma: float, order: int, truncate: float, radius: Any) -> np.ndarray:
-    # Keys 2 and 2.0 are one entry: int and float sigmas give the same weights.
-    weights = _gaussian_weights(sigma, order, truncate, radius)
-    weights.flags.writeable = False
-    return weights
-
-
-def _gaussian_weights(sigma: Any, order: int, truncate: float, radius: Any) -> np.ndarray:
-    try:
-        sd = float(sigma)
-        lw = int(truncate * sd + 0.5)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"{exc} (sigma and truncate must be numbers, got {sigma!r} and {truncate!r})"
-        ) from None
-    if radius is not None:
-        lw = radius
-    if not isinstance(lw, numbers.Integral) or lw < 0:
-        raise ValueError(
-            f"Radius must be a nonnegative integer. (radius must be an integer >= 0, got {lw!r})"
-        )
-    if isinstance(order, numbers.Integral) and order < 0:
-        raise ValueError(f"order must be non-negative (order must be 0, 1, 2, ..., got {order})")
-    try:
-        return np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
-    except TypeError as exc:
-        raise TypeError(
-            f"{exc} (sigma must be a number and order an integer, got sigma="
-            f"{sigma!r}, order={order!r})"
-        ) from None
-
-
 @fill_doc
 def gaussian_filter1d(
     input: Any,
@@ -350,6 +271,7 @@ def gaussian_filter1d(
     truncate: float = 4.0,
     *,
     radius: int | None = None,
+    method: str = "fir",
     workers: int | None = None,
     nan_policy: str = "propagate",
     mask: Any = None,
@@ -371,6 +293,7 @@ def gaussian_filter1d(
         Radius in standard deviations (``int(truncate * sigma + 0.5)``).
     radius : int, optional
         Radius in samples; overrides ``truncate``.
+    %(method_gaussian)s
     %(workers)s
     %(nan_policy)s
     %(mask)s
@@ -387,7 +310,27 @@ def gaussian_filter1d(
     array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
     >>> ndi.gaussian_filter1d(np.array([1.0, 2, np.nan, 4, 5]), 1, nan_policy="omit").round(4)
     array([1.3294, 1.77  , 3.    , 4.23  , 4.6706])
+    >>> x = np.zeros(101); x[50] = 1.0
+    >>> y = ndi.gaussian_filter1d(x, 10.0, method="recursive")
+    >>> bool(abs(y - ndi.gaussian_filter1d(x, 10.0)).max() < 1e-3 * y.max())
+    True
     """
+    if _check_method(method) == "recursive":
+        return gaussian_filter(
+            input,
+            sigma,
+            order,
+            output,
+            mode,
+            cval,
+            truncate,
+            radius=radius,
+            axes=(axis,),
+            method=method,
+            workers=workers,
+            nan_policy=nan_policy,
+            mask=mask,
+        )
     weights = gaussian_weights(sigma, order, truncate, radius)
     return correlate1d(
         input,
@@ -403,6 +346,53 @@ def gaussian_filter1d(
     )
 
 
+def _check_method(method: Any) -> str:
+    if method not in ("fir", "recursive"):
+        raise ValueError(
+            f"method must be 'fir' (scipy's sampled kernel, its bits) or 'recursive' (cost "
+            f"flat in sigma), got {method!r}"
+        )
+    return method
+
+
+def _recursive(
+    input: np.ndarray,
+    output: np.ndarray,
+    passes: list[tuple[Any, Any, Any, Any, Any]],
+    cval: Any,
+    key: Any,
+    workers: int | None,
+) -> np.ndarray:
+    """Each pass a recursive Gaussian (derivative), stored in ``output`` as scipy stores."""
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
+        raise TypeError(
+            "method='recursive' filters real data; filter input.real and input.imag "
+            "separately, or use method='fir'"
+        )
+    checked = []
+    for axis, sd, o, m, r in passes:
+        if r is not None:
+            raise ValueError(
+                "radius does not apply to method='recursive' (its kernel is not truncated); "
+                "drop radius= or use method='fir'"
+            )
+        if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o not in (0, 1, 2):
+            raise ValueError(
+                f"order must be 0, 1 or 2 for method='recursive', got {o!r}; use method='fir' "
+                "for higher orders"
+            )
+        checked.append((_args.check_axis(axis, input.ndim), float(sd), int(o), _args.to_mode(m)))
+    workers = check_workers(workers)
+    cval = _args.real_cval(cval)
+    with recorded(key, input) as keep:
+        source = input
+        for axis, sd, o, m in checked:
+            _engine.run_recursive(source, output, axis, sd, o, m, cval, workers=workers)
+            source = output
+        keep(output)
+    return output
+
+
 @fill_doc
 def gaussian_filter(
     input: Any,
@@ -415,6 +405,7 @@ def gaussian_filter(
     *,
     radius: Any = None,
     axes: Any = None,
+    method: str = "fir",
     workers: int | None = None,
     nan_policy: str = "propagate",
     mask: Any = None,
@@ -439,6 +430,7 @@ def gaussian_filter(
     radius : None, int or sequence of ints, optional
         Radius in samples per filtered axis; overrides ``truncate``.
     %(axes)s
+    %(method_gaussian)s
     %(workers)s
     %(nan_policy)s
     %(mask)s
@@ -460,11 +452,28 @@ def gaussian_filter(
     >>> ndi.gaussian_filter(y, 1, nan_policy="omit")[2]
     array([1., 1., 1., 1., 1.])
     """
+    _check_method(method)
     key = call_key(
-        "gaussian_filter", input, output, sigma, order, mode, cval, truncate, radius, axes, workers
+        "gaussian_filter",
+        input,
+        output,
+        sigma,
+        order,
+        mode,
+        cval,
+        truncate,
+        radius,
+        axes,
+        workers,
+        method,
     )
     skip = skipping(nan_policy, mask)
     if skip:
+        if method == "recursive":
+            raise ValueError(
+                "method='recursive' does not skip samples: nan_policy='omit' and mask= take "
+                "method='fir' (normalized convolution with the sampled kernel)"
+            )
         key = skip_key(key, mask)
     if (done := replay(key, input, output)) is not None:
         return done
@@ -511,6 +520,8 @@ def gaussian_filter(
     if not passes:
         output[...] = input[...]
         return output
+    if method == "recursive":
+        return _recursive(input, output, passes, cval, key, workers)
     if input.dtype.kind == "c" or output.dtype.kind == "c":
         for axis, sd, o, m, r in passes:
             gaussian_filter1d(

@@ -10,12 +10,22 @@ What :func:`patch` replaces, exactly:
   ``skimage.filters.edges``, used by ``sobel``, ``prewitt``, ``scharr``,
   ``laplace``...).  Modules imported after :func:`patch` keep scipy's
   functions; import them first.
+* with ``features=True`` (default), scikit-image's :data:`SKIMAGE_FEATURES`
+  (``hessian_matrix``, ``hessian_matrix_eigvals``, ``structure_tensor``,
+  ``structure_tensor_eigenvalues``), wherever an imported ``skimage`` module
+  holds them (``skimage.feature``, ``skimage.filters.ridges`` -- so
+  ``frangi``, ``sato``, ``meijering`` and ``hessian`` --, ``censure``,
+  ``multiscale_basic_features``' eigenvalues): they then run on
+  :mod:`sepconv.features`' banks, equal to scikit-image's results to float
+  rounding (not bit for bit: the banks add in another order).  Calls they
+  do not cover (``use_gaussian_derivatives=False``, ``order='xy'`` for a
+  Hessian, more than three axes) run scikit-image's own code.
 
-Each replacement calls sepconv's function when it can take the call (a NumPy
-array or array-like input, and an ``output`` that is ``None``, a dtype or a
-NumPy array) and scipy's own original otherwise (CuPy or other array types).
-Results are scipy's bits either way.  :func:`unpatch` puts every original
-object back (``is``-identical).
+Each scipy replacement calls sepconv's function when it can take the call (a
+NumPy array or array-like input, and an ``output`` that is ``None``, a dtype
+or a NumPy array) and scipy's own original otherwise (CuPy or other array
+types); results are scipy's bits either way.  :func:`unpatch` puts every
+original object back (``is``-identical).
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PATCHED", "is_patched", "patch", "patched", "unpatch"]
+__all__ = ["PATCHED", "SKIMAGE_FEATURES", "is_patched", "patch", "patched", "unpatch"]
 
 #: The scipy.ndimage names that :func:`patch` replaces.
 PATCHED: tuple[str, ...] = (
@@ -49,6 +59,14 @@ PATCHED: tuple[str, ...] = (
     "sobel",
     "uniform_filter",
     "uniform_filter1d",
+)
+
+#: The scikit-image functions ``patch(features=True)`` replaces (``skimage.feature``'s).
+SKIMAGE_FEATURES: tuple[str, ...] = (
+    "hessian_matrix",
+    "hessian_matrix_eigvals",
+    "structure_tensor",
+    "structure_tensor_eigenvalues",
 )
 
 # (module, attribute, original object) for everything replaced, in order.
@@ -85,11 +103,18 @@ def is_patched() -> bool:
     return bool(_replaced)
 
 
-def patch() -> None:
+def patch(*, features: bool = True) -> None:
     """Replace scipy.ndimage's linear filters (and scikit-image's imports of them).
 
     Idempotent: a second call does nothing.  See the module notes for the
     exact list of what is replaced.
+
+    Parameters
+    ----------
+    features : bool, optional
+        Also run scikit-image's Hessian and structure tensor functions (and so
+        ``frangi``, ``sato``, ``meijering``) on :mod:`sepconv.features`
+        (default True; equal to float rounding, not bit for bit).
 
     Examples
     --------
@@ -119,6 +144,15 @@ def patch() -> None:
             wrappers[id(original)] = wrapper
             _replaced.append((scipy.ndimage, name, original))
             setattr(scipy.ndimage, name, wrapper)
+        if features and "skimage.feature" in sys.modules:
+            from . import _skimage
+
+            corner = sys.modules["skimage.feature.corner"]
+            for name in SKIMAGE_FEATURES:
+                original = getattr(corner, name)
+                wrappers[id(original)] = _skimage.replacement(name, original)
+                _replaced.append((corner, name, original))
+                setattr(corner, name, wrappers[id(original)])
         originals = {id(obj): obj for _, _, obj in _replaced}
         for modname, module in list(sys.modules.items()):
             if not (modname == "skimage" or modname.startswith("skimage.")) or module is None:

@@ -36,13 +36,23 @@ def correlate1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
     return {_args.check_axis(a["axis"], ndim): int(np.size(a["weights"]))}
 
 
+def _recursive_radius(sigma: Any) -> int:
+    # The recursive kernel is not truncated; beyond 12 sigma it is below 1e-31 of its peak.
+    return int(np.ceil(12.0 * float(sigma))) + 2
+
+
 def gaussian1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
-    return {_args.check_axis(a["axis"], ndim): _radius(a["sigma"], a["truncate"], a["radius"])}
+    axis = _args.check_axis(a["axis"], ndim)
+    if a.get("method") == "recursive":
+        return {axis: _recursive_radius(a["sigma"])}
+    return {axis: _radius(a["sigma"], a["truncate"], a["radius"])}
 
 
 def gaussian_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
     axes = _args.to_axes(a["axes"], ndim)
     sigmas = _args.to_sequence(a["sigma"], len(axes), "sigma")
+    if a.get("method") == "recursive":
+        return {ax: _recursive_radius(s) for ax, s in zip(axes, sigmas)}
     radii = _args.to_sequence(a["radius"], len(axes), "radius")
     return {ax: _radius(s, a["truncate"], r) for ax, s, r in zip(axes, sigmas, radii)}
 

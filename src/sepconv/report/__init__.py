@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("figures", "sepconv.report._figures:build"),
     ("filtering", "sepconv.report._filtering:build"),
     ("holes", "sepconv.report._holes:build"),
+    ("features", "sepconv.report._features:build"),
     ("study", "sepconv.report._study:build"),
     ("zoo", "sepconv.report._zoo:build"),
     ("layers", "sepconv.report._layers:build"),

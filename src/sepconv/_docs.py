@@ -72,6 +72,19 @@ PARAMETERS = {
         Relative (Frobenius) error allowed in the kernel.  With ``'auto'`` it
         lets low-rank plans compete; with ``'lowrank'`` it sets the rank
         (default: the kernel's numerical rank, which is exact).""",
+    "size_foot": """size : scalar or tuple, optional
+        Shape of the window: one length per filtered axis, or one for all
+        (``footprint = np.ones(size)``).  ``size`` or ``footprint`` is needed.
+    footprint : array_like, optional
+        Boolean array of the window's shape: the neighbours whose minimum
+        (maximum) is taken.  An all-true footprint runs as ``size =
+        footprint.shape`` (1-D passes; one mode per axis allowed); any other
+        runs scipy's N-D filter (one mode).  Given with ``size``, ``size`` is
+        ignored with scipy's warning.""",
+    "structure": """structure : array_like, optional
+        Non-flat structuring element: offsets subtracted (erosion) or added
+        (dilation) to the neighbours, computed in the input's type as scipy
+        computes them; its shape is the footprint's.""",
     "returns": """ndarray
         The result (``output`` itself when an array is given).""",
 }

@@ -15,7 +15,11 @@ What runs (one kernel layer for every path):
   several outputs or their quotient: derivative banks, normalized
   convolution); :func:`run_dense` -- a dense kernel (2-D through the
   sweep, row by row; more axes through :mod:`._dense`); :func:`run_box_exact`
-  -- scipy's running sums (:mod:`._box`); :func:`run_fft` -- scipy.fft.
+  -- scipy's running sums (:mod:`._box`); :func:`run_fft` -- scipy.fft;
+  :func:`run_minmax` / :func:`run_minmax_direct` -- minimum and maximum
+  filters, scipy's separable and N-D ones (:mod:`._morphology`,
+  :mod:`._minmax`: the same layout, tasks and launches, a min/max reduction
+  in place of the multiply-add).
 * The arithmetic policy is the only variation (:mod:`._arith`): ``"exact"``
   (scipy.ndimage's bits: double arithmetic in scipy's order without FMA,
   every pass stored in the output dtype) and ``"fast"`` (rounding-level:
@@ -37,6 +41,8 @@ from . import _pool
 from ._cast import convert_like_scipy, store_code
 from ._fft import run_fft
 from ._launch import Program, ProgramCache, Recording, not_replayable, recording
+from ._minmax import OP_MAX, OP_MIN
+from ._morphology import MinMaxPass, has_nan, run_minmax, run_minmax_direct
 from ._native import address_of, call, pointer
 from ._passes import (
     EXACT,
@@ -77,6 +83,9 @@ __all__ = [
     "COMBINE_SUM",
     "EXACT",
     "FAST",
+    "MinMaxPass",
+    "OP_MAX",
+    "OP_MIN",
     "ORDER_HV",
     "ORDER_VH",
     "Pass",
@@ -93,6 +102,7 @@ __all__ = [
     "convert_like_scipy",
     "fold_taps",
     "get_num_threads",
+    "has_nan",
     "kept_axes",
     "mirrored_rows",
     "not_replayable",
@@ -104,6 +114,8 @@ __all__ = [
     "run_dense",
     "run_direct",
     "run_fft",
+    "run_minmax",
+    "run_minmax_direct",
     "run_passes",
     "run_separable",
     "run_terms",

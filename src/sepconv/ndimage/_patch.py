@@ -34,6 +34,7 @@ __all__ = ["PATCHED", "is_patched", "patch", "patched", "unpatch"]
 
 #: The scipy.ndimage names that :func:`patch` replaces.
 PATCHED: tuple[str, ...] = (
+    "black_tophat",
     "convolve",
     "convolve1d",
     "correlate",
@@ -44,11 +45,22 @@ PATCHED: tuple[str, ...] = (
     "gaussian_laplace",
     "generic_gradient_magnitude",
     "generic_laplace",
+    "grey_closing",
+    "grey_dilation",
+    "grey_erosion",
+    "grey_opening",
     "laplace",
+    "maximum_filter",
+    "maximum_filter1d",
+    "minimum_filter",
+    "minimum_filter1d",
+    "morphological_gradient",
+    "morphological_laplace",
     "prewitt",
     "sobel",
     "uniform_filter",
     "uniform_filter1d",
+    "white_tophat",
 )
 
 # (module, attribute, original object) for everything replaced, in order.
@@ -86,7 +98,7 @@ def is_patched() -> bool:
 
 
 def patch() -> None:
-    """Replace scipy.ndimage's linear filters (and scikit-image's imports of them).
+    """Replace scipy.ndimage's filters in :data:`PATCHED` (and scikit-image's imports of them).
 
     Idempotent: a second call does nothing.  See the module notes for the
     exact list of what is replaced.

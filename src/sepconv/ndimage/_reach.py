@@ -23,6 +23,9 @@ __all__ = [
     "gaussian_reach",
     "generic_reach",
     "laplace_reach",
+    "minmax1d_reach",
+    "minmax_reach",
+    "minmax_twice_reach",
     "uniform1d_reach",
     "uniform_reach",
 ]
@@ -99,3 +102,33 @@ def generic_reach(a: dict[str, Any], ndim: int) -> dict[int, int] | None:
     if derivative not in known:
         return None
     return dict.fromkeys(range(ndim), 1)
+
+
+def minmax1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return {_args.check_axis(a["axis"], ndim): int(a["size"])}
+
+
+def minmax_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """Minimum / maximum filters and grey morphology: the window's length per axis.
+
+    ``size`` entries follow ``axes``; a footprint's or structure's longest side
+    bounds every filtered axis.  Arguments the filter refuses give no overlap:
+    the NumPy function then raises its own error on the first block.
+    """
+    try:
+        axes = _args.to_axes(a.get("axes"), ndim)
+        window = a.get("footprint")
+        if window is None:
+            window = a.get("structure")
+        if window is not None:
+            longest = max(np.shape(window), default=1)
+            return dict.fromkeys(axes, int(longest))
+        sizes = _args.to_sequence(a["size"], len(axes), "size")
+        return {ax: max(int(s), 1) for ax, s in zip(axes, sizes)}
+    except (TypeError, ValueError, RuntimeError):
+        return {}
+
+
+def minmax_twice_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """Openings, closings and top-hats: one filter of another, twice the reach."""
+    return {ax: 2 * d for ax, d in minmax_reach(a, ndim).items()}

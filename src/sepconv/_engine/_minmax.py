@@ -47,19 +47,7 @@ import numpy as np
 from numba import njit
 
 from ._cast import load, store_row
-from ._sweep import (
-    G_BW,
-    G_C,
-    G_DCODE,
-    G_KV,
-    G_KW,
-    G_R,
-    G_RULE,
-    G_SCODE,
-    G_STRIP,
-    _task,
-    load_row,
-)
+from ._sweep import G_BW, G_C, G_KV, G_KW, G_R, G_STRIP, _task, load_row
 
 __all__ = [
     "OP_MAX",
@@ -69,6 +57,7 @@ __all__ = [
     "minmax_lines",
     "minmax_structure",
     "minmax_sweep",
+    "store_rows",
     "nan_blocks",
 ]
 
@@ -351,33 +340,28 @@ def _load_native(srcw, base, s0, lin, lo, qa, qb, bsrc, Lpad, c):
 
 
 @njit(cache=True, nogil=True)
-def minmax_sweep(t0, t1, src, dst, gi, idxH, idxW, cv, mm):
+def minmax_sweep(t0, t1, src, dst, gi, idxH, idxW, cv, op):
     """Min (max) over ``kv`` rows then ``kw`` columns of each ``(B, H, W * C)`` plane.
 
-    ``src``/``dst`` are raw bytes (:mod:`._cast`); ``gi`` has :mod:`._sweep`'s
-    geometry fields (``G_*``); ``cv[0]`` is ``cval`` in the work dtype (rows are
-    converted to ``cv.dtype``, exactly: see the module notes); ``mm = (op,
-    input in the work dtype, output in the work dtype)`` with ``op``
-    :data:`OP_MIN` or :data:`OP_MAX`.  ``kv == 1``: a horizontal pass only;
-    ``kw == 1``: vertical only.  Rows of the work dtype are read and written
-    in place; others convert (:func:`._sweep.load_row`, :func:`._cast.store_row`).
+    ``src``/``dst`` are raw bytes (:mod:`._cast`) of arrays of the work dtype
+    ``cv.dtype`` (other dtypes are converted to double before and after, by
+    the caller); ``gi`` has :mod:`._sweep`'s geometry fields (``G_*``);
+    ``cv[0]`` is ``cval``; ``op`` is :data:`OP_MIN` or :data:`OP_MAX`.
+    ``kv == 1``: a horizontal pass only; ``kw == 1``: vertical only.  Rows
+    are read and written in place (see the notes above the row operations).
     """
     H = dst.shape[1]
     C, kv, kw, bw = gi[G_C], gi[G_KV], gi[G_KW], gi[G_BW]
-    rule, scode, dcode = gi[G_RULE], gi[G_SCODE], gi[G_DCODE]
     R = gi[G_R]
     W = R // C
-    op, native_in, native_out = mm[0], mm[1] != 0, mm[2] != 0
     c = cv[0]
-    cval = np.float64(c)
     work = cv.dtype
-    srcw = src.view(work).reshape(-1) if native_in else np.empty(1, work)
-    dstw = dst.view(work).reshape(-1) if native_out else np.empty(1, work)
+    srcw = src.view(work).reshape(-1)
+    dstw = dst.view(work).reshape(-1)
     zero = _u(0)
     # Buffers for the widest strip, once per call (not per task).
     most = min(gi[G_STRIP], R) + (kw - 1) * C
     bsrc = np.empty(most, np.int64)
-    acc = np.empty(most, work)
     ss = np.empty((2, most), work)
     lin = np.empty(most, work)
     ring = np.empty(kv * most if kv > 1 else 1, work)
@@ -395,22 +379,12 @@ def minmax_sweep(t0, t1, src, dst, gi, idxH, idxW, cv, mm):
         h1, h2, h3, h4 = _hruns(zero, C)
         if kv == 1:
             for y in range(y0, y1):
-                if native_in:
-                    base = (b * H + idxH[y]) * R
-                    _load_native(srcw, base, s0, lin, 0, qa, qb, bsrc, Lpad, c)
-                else:
-                    load_row(src[b, idxH[y]], scode, lin, p0, Lpad, C, bw, W, idxW, cval)
+                _load_native(srcw, (b * H + idxH[y]) * R, s0, lin, 0, qa, qb, bsrc, Lpad, c)
                 o = _u((b * H + y) * R + p0)
-                if native_out and hshort:
+                if hshort:
                     pick_runs(lin, h1, h2, h3, h4, kw, dstw, o, Lu, op)
-                elif native_out:
-                    hdouble(lin, zero, dstw, o, L, C, kw, op, ss)
                 else:
-                    if hshort:
-                        pick_runs(lin, h1, h2, h3, h4, kw, acc, zero, Lu, op)
-                    else:
-                        hdouble(lin, zero, acc, zero, L, C, kw, op, ss)
-                    store_row(dst[b, y], p0, acc, L, rule, dcode)
+                    hdouble(lin, zero, dstw, o, L, C, kw, op, ss)
             continue
         n = L if kw == 1 else Lpad
         for yp in range(y0, y1 + kv - 1):
@@ -419,40 +393,38 @@ def minmax_sweep(t0, t1, src, dst, gi, idxH, idxW, cv, mm):
             sr = idxH[yp]
             if sr < 0:
                 _fill(ring, _u(slot), _u(Lpad), c)
-            elif native_in:
-                _load_native(srcw, (b * H + sr) * R, s0, ring, slot, qa, qb, bsrc, Lpad, c)
             else:
-                load_row(
-                    src[b, sr], scode, ring[slot : slot + Lpad], p0, Lpad, C, bw, W, idxW, cval
-                )
+                _load_native(srcw, (b * H + sr) * R, s0, ring, slot, qa, qb, bsrc, Lpad, c)
             y = yp - (kv - 1)
             o = _u((b * H + y) * R + p0)
-            # the vertical window into the output (a vertical pass alone) or vrow
+            # the vertical window: into the output (a vertical pass alone) or vrow
             if vshort:
                 if jr < kv - 1:
                     continue
                 v1, v2, v3, v4 = _vruns(jr, kv, Lpad)
-                if kw == 1 and native_out:
+                if kw == 1:
                     pick_runs(ring, v1, v2, v3, v4, kv, dstw, o, Lu, op)
                     continue
                 pick_runs(ring, v1, v2, v3, v4, kv, vrow, zero, _u(n), op)
-            elif kw == 1 and native_out and y >= y0:
-                vanherk(ring, jr, kv, Lpad, P, n, op, dstw, o)
+            elif kw == 1:
+                vanherk(ring, jr, kv, Lpad, P, n, op, dstw, o if y >= y0 else zero)
                 continue
             elif not vanherk(ring, jr, kv, Lpad, P, n, op, vrow, zero):
                 continue
-            if kw == 1:
-                store_row(dst[b, y], p0, vrow, L, rule, dcode)
-            elif native_out and hshort:
+            if hshort:
                 pick_runs(vrow, h1, h2, h3, h4, kw, dstw, o, Lu, op)
-            elif native_out:
-                hdouble(vrow, zero, dstw, o, L, C, kw, op, ss)
             else:
-                if hshort:
-                    pick_runs(vrow, h1, h2, h3, h4, kw, acc, zero, Lu, op)
-                else:
-                    hdouble(vrow, zero, acc, zero, L, C, kw, op, ss)
-                store_row(dst[b, y], p0, acc, L, rule, dcode)
+                hdouble(vrow, zero, dstw, o, L, C, kw, op, ss)
+
+
+@njit(cache=True, nogil=True)
+def store_rows(t0, t1, src, dst, codes):
+    """Rows ``t0 .. t1`` of a double array into ``dst``'s dtype by scipy's C cast
+    (``src``/``dst`` raw bytes seen as ``(rows, n * itemsize)``; ``codes = (rule,
+    dcode)``, :mod:`._cast`)."""
+    n = src.shape[1] // 8
+    for r in range(t0, t1):
+        store_row(dst[r], 0, src[r].view(np.float64), n, codes[0], codes[1])
 
 
 # =========================================================================== scipy's 1-D algorithm

@@ -31,7 +31,7 @@ import numpy as np
 from .._boundary import extend_indices, kernel_reach
 from . import _minmax, _pool, _sweep
 from ._cast import convert_like_scipy, dtype_code, store_code
-from ._launch import launch
+from ._launch import copy, launch
 from ._passes import _independent, _plane, _sizes, finish, raw, source, target
 
 __all__ = ["MinMaxPass", "NATIVE", "has_nan", "run_minmax", "run_minmax_direct", "work_dtype"]
@@ -202,6 +202,26 @@ def _sweep_step(
     """One sweep: a vertical pass then a horizontal one (adjacent axes), or one pass."""
     shape = src.shape
     work = work_dtype(src.dtype, edge)
+    if not (_same(src.dtype, work) and _same(dst.dtype, work)):
+        # Other dtypes run in double, as scipy reads them: converted before the
+        # sweep, stored by scipy's C cast after it.
+        f64 = np.dtype(np.float64)
+        wide = src if src.dtype == f64 else np.empty(shape, f64)
+        if wide is not src:
+            # a bool array's bytes as scipy's C code reads them (an intermediate
+            # stored by its cast may hold any byte, not just 0 and 1)
+            copy(src.view(np.uint8) if src.dtype == np.bool_ else src, wide)
+        out = dst if dst.dtype == f64 else np.empty(shape, f64)
+        _sweep_step(wide, out, step, cval, edge, op, workers)
+        if out is not dst:
+            rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
+            n = shape[-1] if shape else 1
+            codes = np.array([store_code(dst.dtype), _code(dst.dtype)], np.int64)
+            shapes = ((rows, n * 8), (rows, n * dst.itemsize))
+            launch(
+                _minmax.store_rows, rows, raw(out), raw(dst), shapes, (codes,), out.size, workers
+            )
+        return
     order = _sweep.ORDER_VH
     if len(step) == 2:
         v, h = step
@@ -242,20 +262,16 @@ def _sweep_step(
     gi[_sweep.G_NBANDS] = nbands
     gi[_sweep.G_NSTRIPS] = nstrips
     gi[_sweep.G_TERMS] = 1
-    gi[_sweep.G_RULE] = store_code(dst.dtype)
-    gi[_sweep.G_SCODE] = _code(src.dtype)
-    gi[_sweep.G_DCODE] = _code(dst.dtype)
     gi[_sweep.G_R] = plane.W * plane.C
     gi[_sweep.G_SOURCES] = 1
     gi[_sweep.G_HPASSES] = 1
     cv = np.array([cval if edge is not None else 0.0], work)
-    mm = np.array([op, int(_same(src.dtype, work)), int(_same(dst.dtype, work))], np.int64)
     R = plane.W * plane.C
     shapes = (
         (plane.B, plane.H, R * src.itemsize),
         (plane.B, plane.H, R * dst.itemsize),
     )
-    rest = (gi, idxH, idxW, cv, mm)
+    rest = (gi, idxH, idxW, cv, op)
     ntasks = plane.B * nbands * nstrips
     launch(_minmax.minmax_sweep, ntasks, raw(src), raw(dst), shapes, rest, cost, workers)
 

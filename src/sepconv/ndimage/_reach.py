@@ -105,11 +105,12 @@ def generic_reach(a: dict[str, Any], ndim: int) -> dict[int, int] | None:
 
 
 def minmax1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
-    return {_args.check_axis(a["axis"], ndim): int(a["size"])}
+    return {_args.check_axis(a["axis"], ndim): max(int(a["size"]) - 1, 0)}
 
 
 def minmax_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
-    """Minimum / maximum filters and grey morphology: the window's length per axis.
+    """Minimum / maximum filters and grey morphology: the window's length less one per axis
+    (a window of ``k`` reaches at most ``k - 1`` samples either way, whatever its origin).
 
     ``size`` entries follow ``axes``; a footprint's or structure's longest side
     bounds every filtered axis.  Arguments the filter refuses give no overlap:
@@ -122,9 +123,9 @@ def minmax_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
             window = a.get("structure")
         if window is not None:
             longest = max(np.shape(window), default=1)
-            return dict.fromkeys(axes, int(longest))
+            return dict.fromkeys(axes, max(int(longest) - 1, 0))
         sizes = _args.to_sequence(a["size"], len(axes), "size")
-        return {ax: max(int(s), 1) for ax, s in zip(axes, sizes)}
+        return {ax: max(int(s) - 1, 0) for ax, s in zip(axes, sizes)}
     except (TypeError, ValueError, RuntimeError):
         return {}
 

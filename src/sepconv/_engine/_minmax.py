@@ -267,26 +267,47 @@ def vanherk(ring, jr, kv, L, P, n, op, out, oo):
     """Row ``jr`` of a band arrived in ring slot ``jr % kv``: van Herk / Gil-Werman.
 
     Blocks of ``kv`` rows from ``jr = 0``: ``P`` is the running prefix of the
-    current block; when a block is complete its rows are replaced by their
-    suffixes, in place (each is read once more, for the output ``kv - 1`` rows
-    later, before the row ``kv`` later overwrites it).  Returns True when
-    ``out[oo : oo + n]`` holds the min (max) of rows ``jr - kv + 1 .. jr``:
-    three vector passes per row whatever ``kv``.  Later rows win ties.
+    current block.  Returns True when ``out[oo : oo + n]`` holds the min (max)
+    of rows ``jr - kv + 1 .. jr``: the whole block at its last row (the caller
+    then replaces the block's rows by their suffixes, :func:`_suffixes`), else
+    the suffix of the previous block's row ``jr - kv + 1`` with the prefix.
+    About three vector passes per row whatever ``kv``; later rows win ties.
+    A leaf (see the notes above): its loops are written out here.
     """
     nu = _u(n)
     pos = jr % kv
     row = _u(pos * L)
+    last = pos == kv - 1
     if pos == 0:
-        _copy(P, _u(0), ring, row, nu)
+        for i in range(nu):
+            P[i] = ring[row + i]
+    elif op == OP_MIN:
+        for i in range(nu):
+            x = P[i]
+            y = ring[row + i]
+            P[i] = y if y <= x else x
     else:
-        pick_into(P, _u(0), ring, row, nu, op)
-    if pos == kv - 1:
-        _copy(out, oo, P, _u(0), nu)
-        _suffixes(ring, kv, L, nu, op)
+        for i in range(nu):
+            x = P[i]
+            y = ring[row + i]
+            P[i] = y if y >= x else x
+    if last:
+        for i in range(nu):
+            out[oo + i] = P[i]
         return True
     if jr < kv:
         return False
-    pick2(ring, _u(((jr + 1) % kv) * L), P, _u(0), out, oo, nu, op)
+    s = _u(((jr + 1) % kv) * L)
+    if op == OP_MIN:
+        for i in range(nu):
+            x = ring[s + i]
+            y = P[i]
+            out[oo + i] = y if y <= x else x
+    else:
+        for i in range(nu):
+            x = ring[s + i]
+            y = P[i]
+            out[oo + i] = y if y >= x else x
     return True
 
 
@@ -406,11 +427,15 @@ def minmax_sweep(t0, t1, src, dst, gi, idxH, idxW, cv, op):
                     pick_runs(ring, v1, v2, v3, v4, kv, dstw, o, Lu, op)
                     continue
                 pick_runs(ring, v1, v2, v3, v4, kv, vrow, zero, _u(n), op)
-            elif kw == 1:
-                vanherk(ring, jr, kv, Lpad, P, n, op, dstw, o if y >= y0 else zero)
-                continue
-            elif not vanherk(ring, jr, kv, Lpad, P, n, op, vrow, zero):
-                continue
+            else:
+                if kw == 1:
+                    ready = vanherk(ring, jr, kv, Lpad, P, n, op, dstw, o if y >= y0 else zero)
+                else:
+                    ready = vanherk(ring, jr, kv, Lpad, P, n, op, vrow, zero)
+                if jr % kv == kv - 1:
+                    _suffixes(ring, kv, Lpad, _u(n), op)
+                if kw == 1 or not ready:
+                    continue
             if hshort:
                 pick_runs(vrow, h1, h2, h3, h4, kw, dstw, o, Lu, op)
             else:

@@ -75,6 +75,13 @@ def _nan_key(input: np.ndarray) -> bool:
     return _engine.has_nan(input) if type(input) is np.ndarray else False
 
 
+def _nan_of(given: Any, array: np.ndarray, nan: bool) -> bool:
+    """Whether ``array`` (``given`` as an array) holds a NaN: ``nan`` when
+    :func:`_nan_key` could look at ``given`` itself, else a scan of ``array``
+    (lists, memory maps and other subclasses have no replay key to match)."""
+    return nan if type(given) is np.ndarray else _engine.has_nan(array)
+
+
 # --------------------------------------------------------------------------- 1-D
 
 
@@ -94,7 +101,9 @@ def _filter1d(
     key = call_key(name, input, output, size, axis, mode, cval, origin, workers, nan)
     if (done := replay(key, input, output)) is not None:
         return done
+    given = input
     input = _real_input(input, output)
+    nan = _nan_of(given, input, nan)
     workers = check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
     size = _size(size)
@@ -258,7 +267,9 @@ def _min_or_max_filter(
             footprint = np.ones(structure.shape, bool)
         else:
             footprint = np.asarray(footprint, dtype=bool)
+    given = input
     input = _real_input(input, output)
+    nan = _nan_of(given, input, nan)
     workers = check_workers(workers)
     output = _args.get_output(output, input)
     axes = _args.to_axes(axes, input.ndim)

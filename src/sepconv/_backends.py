@@ -38,6 +38,7 @@ def backend(
     whole_lines: bool = False,
     prepare: Callable[[dict[str, Any], tuple[int, ...], np.dtype], dict[str, Any]] | None = None,
     unknown: str = "",
+    whole_if: Callable[[np.dtype], bool] | None = None,
 ) -> Callable[[F], F]:
     """Let a NumPy filter take Dask arrays (``reach`` given) and tensors (``tensor`` given).
 
@@ -48,6 +49,9 @@ def backend(
     ``prepare`` fixes, from the whole array, choices a block would otherwise
     make from its own shape (sepconv.correlate's plan).  ``reach`` may return
     None when the reach of these arguments is unknown (``unknown`` says why).
+    ``whole_if(dtype)`` true: blocks of that dtype hold whole lines of every
+    axis the filter reaches along (scipy's NaN rule in a minimum / maximum
+    depends on the whole line, not on a window).
     """
 
     def decorate(func: F) -> F:
@@ -67,7 +71,7 @@ def backend(
                     )
                 bound = signature.bind(input, *args, **kwargs)
                 bound.apply_defaults()
-                return _lazy(func, bound, reach, whole_lines, prepare, unknown)
+                return _lazy(func, bound, reach, whole_lines, prepare, unknown, whole_if)
             if module.startswith("torch"):
                 if tensor is None:
                     raise TypeError(
@@ -93,6 +97,7 @@ def _lazy(
     whole_lines: bool,
     prepare: Callable[..., dict[str, Any]] | None,
     unknown: str,
+    whole_if: Callable[[np.dtype], bool] | None = None,
 ) -> Any:
     import dask.array as da
 
@@ -129,11 +134,12 @@ def _lazy(
     # function applies its own mode at the true edge -- except along axes that
     # wrap, which need the far side of the array.
     wrap = _wrap_axes(arguments.get("mode", "reflect"), x.ndim, arguments.get("axes"), func)
+    whole = whole_if is not None and whole_if(x.dtype)
     axes, reach, modes = [], [], []
     for ax, d in sorted(depth.items()):
         if d <= 0:
             continue
-        if wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
+        if whole or wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
             x = x.rechunk({ax: -1})
             continue
         axes.append(ax)

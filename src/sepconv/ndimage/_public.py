@@ -39,22 +39,29 @@ generic_gradient_magnitude = backend(_reach.generic_reach, unknown=_UNKNOWN)(
 
 # Minimum / maximum filters and grey morphology (their reach: the window; the
 # compositions of one filter with another reach twice as far).
+# Float blocks hold whole lines along the filtered axes: where a NaN wins in
+# scipy's running min / max depends on the line before the window, so a block
+# with only the window's overlap could differ from NumPy's result.
 _M = _morphology
 
 
+def _float(dtype):
+    return dtype.kind in "fc"
+
+
 def _minmax(func, reach, minimum, dilation=False):
-    return backend(reach, _tensor.minmax_tensor(func, minimum, dilation))(func)
+    return backend(reach, _tensor.minmax_tensor(func, minimum, dilation), whole_if=_float)(func)
 
 
 def _composite(func, reach, kind):
-    return backend(reach, _tensor.composite_tensor(func, kind))(func)
+    return backend(reach, _tensor.composite_tensor(func, kind), whole_if=_float)(func)
 
 
 minimum_filter1d = backend(
-    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.minimum_filter1d, True)
+    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.minimum_filter1d, True), whole_if=_float
 )(_M.minimum_filter1d)
 maximum_filter1d = backend(
-    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.maximum_filter1d, False)
+    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.maximum_filter1d, False), whole_if=_float
 )(_M.maximum_filter1d)
 minimum_filter = _minmax(_M.minimum_filter, _reach.minmax_reach, True)
 maximum_filter = _minmax(_M.maximum_filter, _reach.minmax_reach, False)

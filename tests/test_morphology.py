@@ -446,3 +446,27 @@ def test_patch_lists_and_replaces_every_morphology_name():
             assert replaced.__sepconv_original__ is originals[name]
     for name in ONE_D + N_D:
         assert getattr(scipy.ndimage, name) is originals[name]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_report_section_checks_scipys_bits_and_draws_the_window_figure(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import json
+
+    from sepconv import report
+
+    rows = [
+        {"dtype": "uint8", "shape": [64, 64], "window": w, "sepconv_s": 1e-4, "scipy_s": 1e-3}
+        for w in (3, 31, 101)
+    ]
+    (tmp_path / "morphology.json").write_text(json.dumps({"windows": rows}))
+    monkeypatch.setenv("SEPCONV_BENCHMARK_RESULTS", str(tmp_path))
+    result = report.build_report(tmp_path / "out", ["morphology"])
+    section = result.sections["morphology"]
+    assert section["status"] == "ok", section["reason"]
+    assert all(section["data"]["same_bits"].values())
+    assert section["data"]["windows"] == rows
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "Grey morphology" in html and "Erosion cost against the window" in html

@@ -28,6 +28,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("article", "sepconv.report._article:build"),
     ("figures", "sepconv.report._figures:build"),
     ("filtering", "sepconv.report._filtering:build"),
+    ("morphology", "sepconv.report._morphology:build"),
     ("study", "sepconv.report._study:build"),
     ("layers", "sepconv.report._layers:build"),
 ]

@@ -45,7 +45,18 @@ MODES = [
     "grid-constant",
 ]
 # Native rows (uint8, uint16, float32, float64) and the double route (the others).
-DTYPES = [np.bool_, np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64]
+DTYPES = [
+    np.bool_,
+    np.int8,
+    np.uint8,
+    np.uint16,
+    np.int16,
+    np.int32,
+    np.uint64,
+    np.int64,
+    np.float32,
+    np.float64,
+]
 
 SLOW = settings(
     max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None

@@ -478,10 +478,10 @@ def maximum_filter(
     >>> import numpy as np
     >>> from sepconv import ndimage as ndi
     >>> ndi.maximum_filter(np.arange(16).reshape(4, 4), footprint=[[0, 1], [1, 0]])
-    array([[ 1,  2,  3,  3],
-           [ 5,  6,  7,  7],
-           [ 9, 10, 11, 11],
-           [13, 14, 15, 15]])
+    array([[ 0,  1,  2,  3],
+           [ 4,  4,  5,  6],
+           [ 8,  8,  9, 10],
+           [12, 12, 13, 14]])
     """
     return _min_or_max_filter(
         input,
@@ -761,7 +761,7 @@ def grey_closing(
     >>> a = np.arange(36).reshape(6, 6)
     >>> a[3, 3] = 0
     >>> ndi.grey_closing(a, size=(3, 3))[3]
-    array([19, 19, 20, 21, 22, 23])
+    array([19, 19, 20, 20, 22, 23])
     """
     _warn_if_both(size, footprint)
     tmp = grey_dilation(

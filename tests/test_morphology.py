@@ -459,6 +459,22 @@ def test_patch_lists_and_replaces_every_morphology_name():
         assert getattr(scipy.ndimage, name) is originals[name]
 
 
+def test_patch_replaces_skimage_modules_that_imported_the_names_themselves():
+    # skimage.feature.censure does ``from scipy.ndimage import maximum_filter, minimum_filter``
+    censure = pytest.importorskip("skimage.feature.censure")
+    import scipy.ndimage
+
+    before = censure.maximum_filter, censure.minimum_filter
+    assert before == (scipy.ndimage.maximum_filter, scipy.ndimage.minimum_filter)
+    with N.patched():
+        assert censure.maximum_filter.__sepconv_original__ is before[0]
+        assert censure.minimum_filter.__sepconv_original__ is before[1]
+        x = _values(np.random.default_rng(4), (20, 21), np.float64)
+        got = censure.maximum_filter(x, size=3)
+    assert (censure.maximum_filter, censure.minimum_filter) == before
+    assert_same_array(got, sn.maximum_filter(x, size=3))
+
+
 # --------------------------------------------------------------------------- report
 
 

@@ -1,5 +1,7 @@
 """pytest plugin: run scipy.ndimage's own tests with sepconv's functions in scipy's place.
 
+(``test_filters.py`` and ``test_morphology.py``; see ``tests/test_scipy_suite.py``.)
+
 Loaded with ``-p _scipy_suite_plugin`` by ``tests/test_scipy_suite.py`` in a
 subprocess (patching is process-wide state).  It patches in ``pytest_configure``,
 before scipy's test module is imported, so parametrize lists built at import
@@ -10,7 +12,7 @@ reached sepconv, as JSON in ``$SEPCONV_SCIPY_SUITE_JSON``.
 Environment:
 
 ``SEPCONV_SCIPY_SUITE_TARGET``
-    ``ndimage`` (default): ``sepconv.ndimage.patch()``, the 15 linear filters.
+    ``ndimage`` (default): ``sepconv.ndimage.patch()``, every name in its ``PATCHED``.
     ``front``: ``scipy.ndimage.correlate`` / ``convolve`` replaced by
     ``sepconv.correlate`` / ``convolve`` (the NumPy front door, equal to scipy
     to rounding only, so scipy's exact-equality asserts may fail there).

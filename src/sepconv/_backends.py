@@ -40,6 +40,7 @@ def backend(
     unknown: str = "",
     mode: Callable[[dict[str, Any]], Any] | None = None,
     probe: Callable[[dict[str, Any], int], tuple[int, ...]] | None = None,
+    whole_if: Callable[[np.dtype], bool] | None = None,
 ) -> Callable[[F], F]:
     """Let a NumPy filter take Dask arrays (``reach`` given) and tensors (``tensor`` given).
 
@@ -59,6 +60,9 @@ def backend(
     A ``mask`` argument (an array of the input's shape: True ignores that
     sample) is cut into the blocks of the input: the two are stacked and each
     block's filter gets its part.
+    ``whole_if(dtype)`` true: blocks of that dtype hold whole lines of every
+    axis the filter reaches along (scipy's NaN rule in a minimum / maximum
+    depends on the whole line, not on a window).
     """
 
     def decorate(func: F) -> F:
@@ -78,7 +82,9 @@ def backend(
                     )
                 bound = signature.bind(input, *args, **kwargs)
                 bound.apply_defaults()
-                return _lazy(func, bound, reach, whole_lines, prepare, unknown, mode, probe)
+                return _lazy(
+                    func, bound, reach, whole_lines, prepare, unknown, mode, probe, whole_if
+                )
             if module.startswith("torch"):
                 if tensor is None:
                     raise TypeError(
@@ -106,6 +112,7 @@ def _lazy(
     unknown: str,
     mode_of: Callable[[dict[str, Any]], Any] | None = None,
     probe_of: Callable[[dict[str, Any], int], tuple[int, ...]] | None = None,
+    whole_if: Callable[[np.dtype], bool] | None = None,
 ) -> Any:
     import dask.array as da
 
@@ -157,6 +164,7 @@ def _lazy(
     # wrap, which need the far side of the array.
     mode = arguments.get("mode", "reflect") if mode_of is None else mode_of(arguments)
     wrap = _wrap_axes(mode, x.ndim, arguments.get("axes"), func)
+    whole = whole_if is not None and whole_if(x.dtype)
     lead = 0  # the input's blocks stacked with the mask's: one axis more
     task = _apply
     if mask is not None:
@@ -171,7 +179,7 @@ def _lazy(
     for ax, d in sorted(depth.items()):
         if d <= 0:
             continue
-        if wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
+        if whole or wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
             x = x.rechunk({ax + lead: -1})
             continue
         axes.append(ax + lead)

@@ -100,6 +100,19 @@ PARAMETERS = {
         of its peak (orders 0, 1, 2; sigma >= 1), and from scipy's
         ``truncate=4`` kernel also by scipy's truncation (3.4e-4 of the peak
         for order 0).  ``truncate`` does not apply.""",
+    "size_foot": """size : scalar or tuple, optional
+        Shape of the window: one length per filtered axis, or one for all
+        (``footprint = np.ones(size)``).  ``size`` or ``footprint`` is needed.
+    footprint : array_like, optional
+        Boolean array of the window's shape: the neighbours whose minimum
+        (maximum) is taken.  An all-true footprint runs as ``size =
+        footprint.shape`` (1-D passes; one mode per axis allowed); any other
+        runs scipy's N-D filter (one mode).  Given with ``size``, ``size`` is
+        ignored with scipy's warning.""",
+    "structure": """structure : array_like, optional
+        Non-flat structuring element: offsets subtracted (erosion) or added
+        (dilation) to the neighbours, computed in the input's type as scipy
+        computes them; its shape is the footprint's.""",
     "returns": """ndarray
         The result (``output`` itself when an array is given).""",
 }

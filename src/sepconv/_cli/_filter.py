@@ -36,7 +36,17 @@ def filter_command(
     output: str = typer.Argument(
         ..., help="Output file; a directory for a batch; .zarr, .tif or .npy for a volume."
     ),
-    kernel: str = typer.Option(..., "--kernel", "-k", help=f"The kernel: {SPEC_HELP}."),
+    kernel: str = typer.Option(None, "--kernel", "-k", help=f"The kernel: {SPEC_HELP}."),
+    op: str = typer.Option(
+        None,
+        "--op",
+        help="Grey morphology instead of a kernel: erode, dilate, open, close or tophat "
+        "(white top-hat), over a rectangle of --size; scipy.ndimage's results, any dtype "
+        "kept.",
+    ),
+    size: str = typer.Option(
+        None, help="--op's window: one length (e.g. 15) or one per filtered axis (e.g. 15,9)."
+    ),
     mode: str = typer.Option("reflect", help=f"Boundary mode: {_MODES}."),
     cval: float = typer.Option(0.0, help="Value outside the edges in the constant modes."),
     method: str = typer.Option(
@@ -49,8 +59,8 @@ def filter_command(
         None,
         help="Output dtype, e.g. float32. Default: the input's if it holds every value the "
         "kernel can make from it, else float32 (float64 from 32- and 64-bit integers), so "
-        "nothing wraps around: negative taps (sobel) or taps summing above 1 (box without "
-        "normalize=True) on a uint8 image give float32.",
+        "that no value can ever wrap around: negative taps (sobel) or taps summing above 1 "
+        "(box without normalize=True) on a uint8 image give float32. --op keeps the input's dtype.",
     ),
     axes: str = typer.Option(
         None, help="Axes to filter, e.g. 0,1 (default: all but a colour channel axis)."
@@ -82,7 +92,7 @@ def filter_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """Filter images, batches of images and out-of-core volumes with a kernel.
+    """Filter images, batches of images and out-of-core volumes with a kernel (or --op).
 
     Colour images are filtered channel by channel.  The output keeps the
     input's dtype where that holds every value the kernel can make from it;
@@ -116,10 +126,16 @@ def filter_command(
       sepconv filter volume.zarr smooth.zarr --kernel gaussian:sigma=2 --chunks 64,256,256
 
       sepconv filter volume.zarr smooth.zarr -k disk:radius=7 --scheduler tcp://10.0.0.5:8786
+
+      sepconv filter scan.png background.png --op open --size 31
+
+      sepconv filter cells.tif spots.tif --op tophat --size 15,15
     """
     try:
         options = _io.FilterOptions(
-            kernel=kernel,
+            kernel=kernel or "",
+            op=op,
+            size=_int_tuple(size, "--size"),
             mode=mode,
             cval=cval,
             method=method,
@@ -130,7 +146,8 @@ def filter_command(
             extra=_nan_options(nan, mask),
         )
         options.check()
-        _warn_if_it_wraps(kernel, dtype)
+        if kernel:
+            _warn_if_it_wraps(kernel, dtype)
         chunk_shape = _int_tuple(chunks, "--chunks")
         batch = _io.is_batch(input)
         pairs = _io.batch_pairs(input, output) if batch else []

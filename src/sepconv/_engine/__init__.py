@@ -19,6 +19,10 @@ What runs (one kernel layer for every path):
   :func:`run_recursive` -- recursive Gaussians and derivatives, flat in sigma
   (:mod:`._recursive`); :func:`pointwise` -- products, sums, norms and
   eigenvalues of the fields a bank computes (:mod:`._pointwise`).
+  :func:`run_minmax` / :func:`run_minmax_direct` -- minimum and maximum
+  filters, scipy's separable and N-D ones (:mod:`._morphology`,
+  :mod:`._minmax`: the same layout, tasks and launches, a min/max reduction
+  in place of the multiply-add).
 * The arithmetic policy is the only variation (:mod:`._arith`): ``"exact"``
   (scipy.ndimage's bits: double arithmetic in scipy's order without FMA,
   every pass stored in the output dtype) and ``"fast"`` (rounding-level:
@@ -40,6 +44,8 @@ from . import _pool
 from ._cast import convert_like_scipy, store_code
 from ._fft import fft_length, run_fft
 from ._launch import Program, ProgramCache, Recording, not_replayable, recording
+from ._minmax import OP_MAX, OP_MIN
+from ._morphology import MinMaxPass, has_nan, run_minmax, run_minmax_direct
 from ._native import address_of, call, pointer
 from ._passes import (
     EXACT,
@@ -97,6 +103,9 @@ __all__ = [
     "EXACT",
     "FAST",
     "MAX_HALO",
+    "MinMaxPass",
+    "OP_MAX",
+    "OP_MIN",
     "ORDER_HV",
     "ORDER_VH",
     "POINT_COPY",
@@ -123,6 +132,7 @@ __all__ = [
     "fft_length",
     "fold_taps",
     "get_num_threads",
+    "has_nan",
     "kept_axes",
     "mirrored_rows",
     "not_replayable",
@@ -137,6 +147,8 @@ __all__ = [
     "run_dense",
     "run_direct",
     "run_fft",
+    "run_minmax",
+    "run_minmax_direct",
     "run_passes",
     "run_recursive",
     "run_separable",

@@ -142,9 +142,11 @@ class FilterOptions:
     ``kernel`` is a kernel spec (see :func:`sepconv._kernelspec.parse_kernel_spec`),
     parsed for the number of spatial axes of each input; ``axes`` overrides the
     spatial axes; ``dtype`` is the output dtype (``None``: see :meth:`output_dtype`).
+    ``op`` (instead of a kernel) is a grey morphology operation of :data:`OPS`
+    over a window of ``size`` (one length, or one per filtered axis).
     """
 
-    kernel: str
+    kernel: str = ""
     mode: str = "reflect"
     cval: float = 0.0
     method: str = "auto"
@@ -153,12 +155,48 @@ class FilterOptions:
     axes: tuple[int, ...] | None = None
     convolve: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    op: str | None = None
+    size: tuple[int, ...] | None = None
 
     def check(self) -> None:
-        """Raise ``ValueError`` now if the kernel spec cannot be parsed at all."""
+        """Raise ``ValueError`` now if the kernel spec cannot be parsed at all (or the
+        operation and window are not valid)."""
+        if self.op is not None:
+            if self.kernel:
+                raise ValueError("give either --kernel or --op, not both")
+            if self.op not in OPS:
+                raise ValueError(f"--op must be one of {', '.join(OPS)}; got {self.op!r}")
+            if not self.size or any(k < 1 for k in self.size):
+                raise ValueError(
+                    f"--op {self.op} needs --size: a window length >= 1, or one per filtered "
+                    f"axis (e.g. --size 15 or --size 15,9); got {self.size!r}"
+                )
+            return
+        if not self.kernel:
+            raise ValueError("give a kernel (--kernel) or a morphology operation (--op)")
         from .._kernelspec import parse_kernel_spec
 
         parse_kernel_spec(self.kernel)
+
+    def window(self, ndim: int) -> tuple[int, ...]:
+        """The morphology window for ``ndim`` filtered axes.
+
+        Examples
+        --------
+        >>> FilterOptions(op="erode", size=(5,)).window(2)
+        (5, 5)
+        >>> FilterOptions(op="open", size=(5, 3)).window(2)
+        (5, 3)
+        """
+        size = tuple(self.size or ())
+        if len(size) == 1:
+            return size * ndim
+        if len(size) != ndim:
+            raise ValueError(
+                f"--size has {len(size)} lengths but the input has {ndim} axes to filter; give "
+                "one length, or one per axis (or pass --axes)"
+            )
+        return size
 
     def weights(self, ndim: int) -> np.ndarray:
         """The kernel for ``ndim`` filtered axes."""
@@ -250,8 +288,43 @@ def _parse_kernel(spec: str, ndim: int) -> np.ndarray:
     return _KERNEL_CACHE[key]
 
 
+#: ``sepconv filter --op``: the grey morphology of :mod:`sepconv.ndimage` each name runs.
+OPS = {
+    "erode": "grey_erosion",
+    "dilate": "grey_dilation",
+    "open": "grey_opening",
+    "close": "grey_closing",
+    "tophat": "white_tophat",
+}
+
+
+def morphology(data: Any, axes: tuple[int, ...], options: FilterOptions) -> tuple[Any, str]:
+    """``(result, plan)`` of ``options.op`` on ``data`` (a NumPy or Dask array) over ``axes``.
+
+    The output keeps the input's dtype (a minimum or maximum of its values)
+    unless ``options.dtype`` asks for another.
+    """
+    from .. import ndimage
+
+    size = options.window(len(axes))
+    name = OPS[options.op]  # type: ignore[index]
+    output = None if options.dtype is None else np.dtype(options.dtype)
+    result = getattr(ndimage, name)(
+        data, size=size, output=output, mode=options.mode, cval=options.cval, axes=axes
+    )
+    window = "x".join(str(k) for k in size)
+    plan = f"{name} {window}: separable min/max passes, scipy.ndimage's bits"
+    return result, plan
+
+
 def _filter_array(data: np.ndarray, axes: tuple[int, ...], options: FilterOptions) -> tuple:
     from .. import filters
+
+    if options.op is not None:
+        from .._lazy import engine_threads
+
+        with engine_threads():
+            return morphology(data, axes, options)
 
     weights = options.weights(len(axes))
     output = options.output_dtype(data.dtype, weights)

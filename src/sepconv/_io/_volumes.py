@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_path
-from ._batch import FileResult, FilterOptions, _describe_plan
+from ._batch import FileResult, FilterOptions, _describe_plan, morphology
 from ._formats import _TIFF_SUFFIXES, VOLUME_SUFFIXES, Image
 
 
@@ -127,11 +127,14 @@ def filter_volume(
     array, channel_axis = open_volume(src, chunks)
     spatial = Image(np.empty((0,) * array.ndim), channel_axis).spatial_axes
     axes = spatial if options.axes is None else options.axes
-    weights = options.weights(len(axes))
-    output = options.output_dtype(array.dtype, weights)
-    func = sdask.convolve if options.convolve else sdask.correlate
-    plan = _describe_plan(array.shape, array.dtype, weights, axes, options)
-    result = func(array, weights, output=output, axes=axes, **options.filter_kwargs())
+    if options.op is not None:  # grey morphology: sepconv.ndimage takes Dask arrays lazily
+        result, plan = morphology(array, axes, options)
+    else:
+        weights = options.weights(len(axes))
+        output = options.output_dtype(array.dtype, weights)
+        func = sdask.convolve if options.convolve else sdask.correlate
+        plan = _describe_plan(array.shape, array.dtype, weights, axes, options)
+        result = func(array, weights, output=output, axes=axes, **options.filter_kwargs())
     like = src if Path(src).suffix.lower() in VOLUME_SUFFIXES else None
     write_volume(result, dst, client=client, progress=progress, like=like)
     return FileResult(

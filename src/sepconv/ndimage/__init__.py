@@ -1,4 +1,4 @@
-"""scipy.ndimage's linear filters with the same bits, on sepconv's exact kernels.
+"""scipy.ndimage's linear filters and grey morphology with the same bits, on sepconv's engine.
 
 Swap it in with one import line::
 
@@ -10,7 +10,9 @@ scipy's for every dtype scipy accepts, NaN and infinity included: the kernels
 run on the engine's ``exact`` policy (scipy's C arithmetic, see
 :mod:`sepconv._engine._arith`), which reorders only what changes no bit —
 SIMD across pixels, threads, and the passes of a multi-axis filter done strip
-by strip in cache (:mod:`sepconv._engine._sweep`).  Errors have
+by strip in cache (:mod:`sepconv._engine._sweep`).  The minimum / maximum
+filters and grey morphology (``minimum_filter`` ... ``black_tophat``) keep
+scipy's bits too, at a cost flat in the window (:mod:`sepconv._engine._minmax`).  Errors have
 scipy's classes (user mistakes where scipy raises ``RuntimeError`` raise
 :class:`FilterArgumentError`, both a ``ValueError`` and a ``RuntimeError``) and
 warnings its categories.
@@ -33,6 +35,7 @@ from __future__ import annotations
 from .._args import FilterArgumentError
 from ._patch import PATCHED, is_patched, patch, patched, unpatch
 from ._public import (
+    black_tophat,
     convolve,
     convolve1d,
     correlate,
@@ -43,16 +46,28 @@ from ._public import (
     gaussian_laplace,
     generic_gradient_magnitude,
     generic_laplace,
+    grey_closing,
+    grey_dilation,
+    grey_erosion,
+    grey_opening,
     laplace,
+    maximum_filter,
+    maximum_filter1d,
+    minimum_filter,
+    minimum_filter1d,
+    morphological_gradient,
+    morphological_laplace,
     prewitt,
     sobel,
     uniform_filter,
     uniform_filter1d,
+    white_tophat,
 )
 
 __all__ = [
     "PATCHED",
     "FilterArgumentError",
+    "black_tophat",
     "convolve",
     "convolve1d",
     "correlate",
@@ -63,8 +78,18 @@ __all__ = [
     "gaussian_laplace",
     "generic_gradient_magnitude",
     "generic_laplace",
+    "grey_closing",
+    "grey_dilation",
+    "grey_erosion",
+    "grey_opening",
     "is_patched",
     "laplace",
+    "maximum_filter",
+    "maximum_filter1d",
+    "minimum_filter",
+    "minimum_filter1d",
+    "morphological_gradient",
+    "morphological_laplace",
     "patch",
     "patched",
     "prewitt",
@@ -72,4 +97,5 @@ __all__ = [
     "uniform_filter",
     "uniform_filter1d",
     "unpatch",
+    "white_tophat",
 ]

@@ -44,6 +44,7 @@ __all__ = ["PATCHED", "SKIMAGE_FEATURES", "is_patched", "patch", "patched", "unp
 
 #: The scipy.ndimage names that :func:`patch` replaces.
 PATCHED: tuple[str, ...] = (
+    "black_tophat",
     "convolve",
     "convolve1d",
     "correlate",
@@ -54,11 +55,22 @@ PATCHED: tuple[str, ...] = (
     "gaussian_laplace",
     "generic_gradient_magnitude",
     "generic_laplace",
+    "grey_closing",
+    "grey_dilation",
+    "grey_erosion",
+    "grey_opening",
     "laplace",
+    "maximum_filter",
+    "maximum_filter1d",
+    "minimum_filter",
+    "minimum_filter1d",
+    "morphological_gradient",
+    "morphological_laplace",
     "prewitt",
     "sobel",
     "uniform_filter",
     "uniform_filter1d",
+    "white_tophat",
 )
 
 #: The scikit-image functions ``patch(features=True)`` replaces (``skimage.feature``'s).
@@ -104,7 +116,7 @@ def is_patched() -> bool:
 
 
 def patch(*, features: bool = True) -> None:
-    """Replace scipy.ndimage's linear filters (and scikit-image's imports of them).
+    """Replace scipy.ndimage's filters in :data:`PATCHED` (and scikit-image's imports of them).
 
     Idempotent: a second call does nothing.  See the module notes for the
     exact list of what is replaced.

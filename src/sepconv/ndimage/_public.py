@@ -4,7 +4,7 @@ one backend wrapper (:mod:`sepconv._backends`) with its reach (Dask) and tensor 
 from __future__ import annotations
 
 from .._backends import backend
-from . import _derivatives, _filters, _reach, _tensor, _uniform
+from . import _derivatives, _filters, _morphology, _reach, _tensor, _uniform
 
 # The public names: the NumPy functions, each taking Dask arrays (given its
 # reach) and, where the filter has a natural tensor form, torch tensors.
@@ -36,3 +36,40 @@ generic_laplace = backend(_reach.generic_reach, unknown=_UNKNOWN)(_derivatives.g
 generic_gradient_magnitude = backend(_reach.generic_reach, unknown=_UNKNOWN)(
     _derivatives.generic_gradient_magnitude
 )
+
+# Minimum / maximum filters and grey morphology (their reach: the window; the
+# compositions of one filter with another reach twice as far).
+# Float blocks hold whole lines along the filtered axes: where a NaN wins in
+# scipy's running min / max depends on the line before the window, so a block
+# with only the window's overlap could differ from NumPy's result.
+_M = _morphology
+
+
+def _float(dtype):
+    return dtype.kind in "fc"
+
+
+def _minmax(func, reach, minimum, dilation=False):
+    return backend(reach, _tensor.minmax_tensor(func, minimum, dilation), whole_if=_float)(func)
+
+
+def _composite(func, reach, kind):
+    return backend(reach, _tensor.composite_tensor(func, kind), whole_if=_float)(func)
+
+
+minimum_filter1d = backend(
+    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.minimum_filter1d, True), whole_if=_float
+)(_M.minimum_filter1d)
+maximum_filter1d = backend(
+    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.maximum_filter1d, False), whole_if=_float
+)(_M.maximum_filter1d)
+minimum_filter = _minmax(_M.minimum_filter, _reach.minmax_reach, True)
+maximum_filter = _minmax(_M.maximum_filter, _reach.minmax_reach, False)
+grey_erosion = _minmax(_M.grey_erosion, _reach.minmax_reach, True)
+grey_dilation = _minmax(_M.grey_dilation, _reach.minmax_reach, False, dilation=True)
+grey_opening = _composite(_M.grey_opening, _reach.minmax_twice_reach, "opening")
+grey_closing = _composite(_M.grey_closing, _reach.minmax_twice_reach, "closing")
+morphological_gradient = _composite(_M.morphological_gradient, _reach.minmax_reach, "gradient")
+morphological_laplace = _composite(_M.morphological_laplace, _reach.minmax_reach, "laplace")
+white_tophat = _composite(_M.white_tophat, _reach.minmax_twice_reach, "white")
+black_tophat = _composite(_M.black_tophat, _reach.minmax_twice_reach, "black")

@@ -23,6 +23,9 @@ __all__ = [
     "gaussian_reach",
     "generic_reach",
     "laplace_reach",
+    "minmax1d_reach",
+    "minmax_reach",
+    "minmax_twice_reach",
     "uniform1d_reach",
     "uniform_reach",
 ]
@@ -109,3 +112,34 @@ def generic_reach(a: dict[str, Any], ndim: int) -> dict[int, int] | None:
     if derivative not in known:
         return None
     return dict.fromkeys(range(ndim), 1)
+
+
+def minmax1d_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    return {_args.check_axis(a["axis"], ndim): max(int(a["size"]) - 1, 0)}
+
+
+def minmax_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """Minimum / maximum filters and grey morphology: the window's length less one per axis
+    (a window of ``k`` reaches at most ``k - 1`` samples either way, whatever its origin).
+
+    ``size`` entries follow ``axes``; a footprint's or structure's longest side
+    bounds every filtered axis.  Arguments the filter refuses give no overlap:
+    the NumPy function then raises its own error on the first block.
+    """
+    try:
+        axes = _args.to_axes(a.get("axes"), ndim)
+        window = a.get("footprint")
+        if window is None:
+            window = a.get("structure")
+        if window is not None:
+            longest = max(np.shape(window), default=1)
+            return dict.fromkeys(axes, max(int(longest) - 1, 0))
+        sizes = _args.to_sequence(a["size"], len(axes), "size")
+        return {ax: max(int(s) - 1, 0) for ax, s in zip(axes, sizes)}
+    except (TypeError, ValueError, RuntimeError):
+        return {}
+
+
+def minmax_twice_reach(a: dict[str, Any], ndim: int) -> dict[int, int]:
+    """Openings, closings and top-hats: one filter of another, twice the reach."""
+    return {ax: 2 * d for ax, d in minmax_reach(a, ndim).items()}

@@ -30,6 +30,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("filtering", "sepconv.report._filtering:build"),
     ("holes", "sepconv.report._holes:build"),
     ("features", "sepconv.report._features:build"),
+    ("morphology", "sepconv.report._morphology:build"),
     ("study", "sepconv.report._study:build"),
     ("zoo", "sepconv.report._zoo:build"),
     ("layers", "sepconv.report._layers:build"),

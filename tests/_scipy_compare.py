@@ -105,6 +105,10 @@ def assert_warns_like(ours: Outcome, theirs: Outcome) -> None:
 
 def assert_same_array(ours: Any, theirs: np.ndarray) -> None:
     """Bit for bit: dtype, shape and values, NaN where scipy has NaN."""
+    if not isinstance(theirs, np.ndarray):  # a NumPy scalar (morphological_gradient of 0-d)
+        assert type(ours) is type(theirs), (type(ours), type(theirs))
+        assert ours == theirs or (np.isnan(theirs) and np.isnan(ours)), (ours, theirs)
+        return
     assert isinstance(ours, np.ndarray), type(ours)
     assert ours.dtype == theirs.dtype, (ours.dtype, theirs.dtype)
     assert ours.shape == theirs.shape, (ours.shape, theirs.shape)

@@ -71,6 +71,21 @@ CALLS: dict[str, Callable[..., np.ndarray]] = {
     "generic_gradient_magnitude": lambda lib, x, **kw: lib.generic_gradient_magnitude(
         x, lib.sobel, **kw
     ),
+    # grey morphology (issue 21): a window, a footprint, a non-flat structure
+    "minimum_filter1d": lambda lib, x, **kw: lib.minimum_filter1d(x, 3, **kw),
+    "maximum_filter1d": lambda lib, x, **kw: lib.maximum_filter1d(x, 4, **kw),
+    "minimum_filter": lambda lib, x, **kw: lib.minimum_filter(x, 3, **kw),
+    "maximum_filter": lambda lib, x, **kw: lib.maximum_filter(
+        x, footprint=_kernel(x.ndim, 3) > 0, **kw
+    ),
+    "grey_erosion": lambda lib, x, **kw: lib.grey_erosion(x, 3, **kw),
+    "grey_dilation": lambda lib, x, **kw: lib.grey_dilation(x, 2, **kw),
+    "grey_opening": lambda lib, x, **kw: lib.grey_opening(x, 3, **kw),
+    "grey_closing": lambda lib, x, **kw: lib.grey_closing(x, 2, **kw),
+    "morphological_gradient": lambda lib, x, **kw: lib.morphological_gradient(x, 3, **kw),
+    "morphological_laplace": lambda lib, x, **kw: lib.morphological_laplace(x, 3, **kw),
+    "white_tophat": lambda lib, x, **kw: lib.white_tophat(x, 3, **kw),
+    "black_tophat": lambda lib, x, **kw: lib.black_tophat(x, 3, **kw),
 }
 assert set(CALLS) == set(N.PATCHED)
 

@@ -351,7 +351,7 @@ def _min_or_max_filter(
             "mode, or an all-true footprint / size= for one mode per axis)"
         )
     mode = _args.to_mode(mode)
-    _args.real_output(output)
+    _args.real_output(output, "array type not supported")  # scipy's N-D filter's text
     cval = _args.real_cval(cval)
     offsets = None
     if structure is not None:

@@ -292,7 +292,9 @@ DASK_CALLS = [
     ("maximum_filter1d", (5,), {"axis": -1}),
     ("minimum_filter", (), {"size": (3, 5)}),
     ("maximum_filter", (), {"footprint": np.array([[1, 0, 1], [0, 1, 1]], bool)}),
+    ("minimum_filter", (), {"footprint": np.ones((3, 2), bool), "origin": (0, -1)}),
     ("grey_erosion", (), {"size": 4, "origin": (1, -2)}),
+    ("grey_dilation", (), {"size": (2, 3), "origin": (0, 1)}),
     ("grey_dilation", (), {"structure": np.array([[0.0, 2.0], [1.0, -1.0]])}),
     ("grey_opening", (), {"size": (2, 5)}),
     ("grey_closing", (), {"footprint": np.eye(3, dtype=bool)}),
@@ -321,6 +323,25 @@ def test_dask_blocks_have_the_numpy_bits_on_odd_chunkings(call, mode, dtype, chu
     ref = f(x, *args, mode=mode, **kwargs)
     assert_same_array(lazy.compute(), ref)
     assert_same_array(ref, getattr(sn, name)(x, *args, mode=mode, **kwargs))
+
+
+def test_dask_float_passes_hold_whole_lines_of_their_own_axis_only():
+    # memory stays bounded: a float image is never one block for a separable filter
+    x = np.random.default_rng(1).random((64, 48)).astype(np.float32)
+    x[x < 0.1] = np.nan
+    lazy_x = da.from_array(x, chunks=(8, 8))
+    for f, kw in [
+        (N.minimum_filter, {"size": (3, 5)}),
+        (N.grey_dilation, {"footprint": np.ones((4, 3), bool)}),
+        (N.maximum_filter1d, {"size": 5, "axis": 0}),
+    ]:
+        lazy = f(lazy_x, **kw)
+        assert lazy.npartitions >= 6, (f.__name__, lazy.chunks)  # never one block
+        assert_same_array(lazy.compute(), f(x, **kw))
+    # a footprint that is not all true is local: plain overlapping blocks
+    lazy = N.minimum_filter(lazy_x, footprint=np.eye(3, dtype=bool))
+    assert lazy.chunks == lazy_x.chunks
+    assert_same_array(lazy.compute(), N.minimum_filter(x, footprint=np.eye(3, dtype=bool)))
 
 
 def test_dask_errors_are_raised_eagerly():

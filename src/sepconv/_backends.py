@@ -40,7 +40,7 @@ def backend(
     unknown: str = "",
     mode: Callable[[dict[str, Any]], Any] | None = None,
     probe: Callable[[dict[str, Any], int], tuple[int, ...]] | None = None,
-    whole_if: Callable[[np.dtype], bool] | None = None,
+    whole_if: Callable[[dict[str, Any], np.dtype], str | None] | None = None,
 ) -> Callable[[F], F]:
     """Let a NumPy filter take Dask arrays (``reach`` given) and tensors (``tensor`` given).
 
@@ -60,9 +60,13 @@ def backend(
     A ``mask`` argument (an array of the input's shape: True ignores that
     sample) is cut into the blocks of the input: the two are stacked and each
     block's filter gets its part.
-    ``whole_if(dtype)`` true: blocks of that dtype hold whole lines of every
-    axis the filter reaches along (scipy's NaN rule in a minimum / maximum
-    depends on the whole line, not on a window).
+    ``whole_if(arguments, dtype)``: for filters whose result depends on more
+    of a line than their window (scipy's NaN rule in a running minimum /
+    maximum): ``'lines'`` runs them as ``whole_lines`` does (one pass per
+    axis over blocks of whole lines of that axis; a footprint it routes there
+    is all-true, its shape's window), ``'whole'`` gives each block whole lines
+    of every filtered axis at once (for compositions of such filters), None
+    plain overlapping blocks.
     """
 
     def decorate(func: F) -> F:
@@ -112,7 +116,7 @@ def _lazy(
     unknown: str,
     mode_of: Callable[[dict[str, Any]], Any] | None = None,
     probe_of: Callable[[dict[str, Any], int], tuple[int, ...]] | None = None,
-    whole_if: Callable[[np.dtype], bool] | None = None,
+    whole_if: Callable[[dict[str, Any], np.dtype], str | None] | None = None,
 ) -> Any:
     import dask.array as da
 
@@ -156,7 +160,8 @@ def _lazy(
         if stacked:
             return da.zeros((stacked, *x.shape), dtype=probe.dtype, chunks=((stacked,), *x.chunks))
         return da.zeros(x.shape, dtype=probe.dtype, chunks=x.chunks)
-    if whole_lines:
+    whole = None if whole_if is None else whole_if({**arguments, **extra}, x.dtype)
+    if whole_lines or whole == "lines":
         return _by_whole_lines(func, x, arguments, extra, depth, probe.dtype)
     # The block graph of sepconv.dask: every block filters its extended input.
     # Past the array's edges nothing is added ("constant" layout) -- the NumPy
@@ -164,7 +169,6 @@ def _lazy(
     # wrap, which need the far side of the array.
     mode = arguments.get("mode", "reflect") if mode_of is None else mode_of(arguments)
     wrap = _wrap_axes(mode, x.ndim, arguments.get("axes"), func)
-    whole = whole_if is not None and whole_if(x.dtype)
     lead = 0  # the input's blocks stacked with the mask's: one axis more
     task = _apply
     if mask is not None:
@@ -179,7 +183,8 @@ def _lazy(
     for ax, d in sorted(depth.items()):
         if d <= 0:
             continue
-        if whole or wrap.get(ax) is None:  # wrap and other modes on one axis: take it whole
+        # wrap and other modes on one axis, or whole lines asked for: take it whole
+        if whole == "whole" or wrap.get(ax) is None:
             x = x.rechunk({ax + lead: -1})
             continue
         axes.append(ax + lead)
@@ -236,18 +241,23 @@ def _by_whole_lines(
         return da.map_blocks(lambda b: func(b, **arguments, **extra), x, dtype=dtype, meta=meta)
     # A multi-axis filter, as the NumPy one composes it: one 1-D pass per axis,
     # each stored in the output dtype (its own ``axes=(axis,)`` call).
-    passes = [ax for ax in _args.to_axes(arguments["axes"], x.ndim) if depth.get(ax, 0) > 1]
-    if not passes:
-        return x.astype(dtype)
-    n = len(_args.to_axes(arguments["axes"], x.ndim))
+    if arguments.get("footprint") is not None:  # all-true (see backend): its shape's window
+        arguments = dict(arguments, size=np.shape(arguments["footprint"]), footprint=None)
+    axes = _args.to_axes(arguments["axes"], x.ndim)
     per_axis = {
-        key: dict(zip(_args.to_axes(arguments["axes"], x.ndim), _args.to_sequence(value, n, key)))
+        key: dict(zip(axes, _args.to_sequence(value, len(axes), key)))
         for key, value in arguments.items()
         if key in ("size", "origin", "mode")
     }
+    passes = [ax for ax in axes if int(per_axis["size"][ax]) > 1]  # as scipy skips them
+    if not passes:
+        return x.astype(dtype)
+    given = x.chunks
     for axis in passes:
         one = dict(arguments, axes=(axis,), **{k: v[axis] for k, v in per_axis.items()})
-        x = x.rechunk({axis: -1})
+        # whole lines of this axis, the given chunks along the others (an earlier
+        # pass's whole lines would otherwise make the array one block)
+        x = x.rechunk(tuple(-1 if a == axis else c for a, c in enumerate(given)))
         x = da.map_blocks(lambda b, one=one: func(b, **one, **extra), x, dtype=dtype, meta=meta)
     return x
 

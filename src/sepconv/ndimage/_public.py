@@ -3,6 +3,8 @@ one backend wrapper (:mod:`sepconv._backends`) with its reach (Dask) and tensor 
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._backends import backend
 from . import _derivatives, _filters, _morphology, _reach, _tensor, _uniform
 
@@ -39,29 +41,48 @@ generic_gradient_magnitude = backend(_reach.generic_reach, unknown=_UNKNOWN)(
 
 # Minimum / maximum filters and grey morphology (their reach: the window; the
 # compositions of one filter with another reach twice as far).
-# Float blocks hold whole lines along the filtered axes: where a NaN wins in
-# scipy's running min / max depends on the line before the window, so a block
-# with only the window's overlap could differ from NumPy's result.
+# Where a NaN wins in scipy's running min / max depends on the line before the
+# window, so a float block holding only the window's overlap could differ from
+# NumPy's result: float 1-D passes (1-D filters, a size or an all-true
+# footprint) run over blocks of whole lines of their axis, one axis after the
+# other; other footprints and structures are local (plain overlap); the
+# compositions (openings, top-hats...) take whole lines of every filtered axis.
 _M = _morphology
 
 
-def _float(dtype):
-    return dtype.kind in "fc"
+def _separable_lines(arguments, dtype):
+    if dtype.kind not in "fc":
+        return None
+    if arguments.get("structure") is not None:
+        return None
+    footprint = arguments.get("footprint")
+    if footprint is not None and not np.all(np.asarray(footprint, dtype=bool)):
+        return None
+    return "lines"
+
+
+def _whole_if_float(arguments, dtype):
+    return "whole" if dtype.kind in "fc" else None
 
 
 def _minmax(func, reach, minimum, dilation=False):
-    return backend(reach, _tensor.minmax_tensor(func, minimum, dilation), whole_if=_float)(func)
+    tensor = _tensor.minmax_tensor(func, minimum, dilation)
+    return backend(reach, tensor, whole_if=_separable_lines)(func)
 
 
 def _composite(func, reach, kind):
-    return backend(reach, _tensor.composite_tensor(func, kind), whole_if=_float)(func)
+    return backend(reach, _tensor.composite_tensor(func, kind), whole_if=_whole_if_float)(func)
 
 
 minimum_filter1d = backend(
-    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.minimum_filter1d, True), whole_if=_float
+    _reach.minmax1d_reach,
+    _tensor.minmax1d_tensor(_M.minimum_filter1d, True),
+    whole_if=_separable_lines,
 )(_M.minimum_filter1d)
 maximum_filter1d = backend(
-    _reach.minmax1d_reach, _tensor.minmax1d_tensor(_M.maximum_filter1d, False), whole_if=_float
+    _reach.minmax1d_reach,
+    _tensor.minmax1d_tensor(_M.maximum_filter1d, False),
+    whole_if=_separable_lines,
 )(_M.maximum_filter1d)
 minimum_filter = _minmax(_M.minimum_filter, _reach.minmax_reach, True)
 maximum_filter = _minmax(_M.maximum_filter, _reach.minmax_reach, False)

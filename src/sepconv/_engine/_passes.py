@@ -955,7 +955,10 @@ def run_box_exact(
         )
     else:
         current = _independent(current, out)
-        block = 2048 if inner >= 4096 else max(128, min(2048, inner))
+        # Columns per task: 512 (2 KiB of float32 per row) gives two threads work from
+        # 1024 columns up; one task of 1024-2048 columns left a 1024^2-2048^2 pass along
+        # axis 0 on one thread (measured 2.9 ms vs 1.7 at 2048^2 float32, compare.py).
+        block = max(128, min(512, inner))
         ints = np.array([before, size, store_code(dst.dtype), block, *codes, inner], np.int64)
         shapes = ((outer, n, inner * current.itemsize), (outer, n, inner * out.itemsize))
         ntasks = outer * -(-inner // block)

@@ -132,3 +132,12 @@ def test_workers_do_not_change_bits(workers):
 def test_bad_workers_are_refused(workers):
     with pytest.raises((TypeError, ValueError), match="workers"):
         N.uniform_filter(X, 3, workers=workers)
+
+
+def test_a_string_sigma_keeps_scipys_type_error_and_names_sigma():
+    x = np.ones((5, 5))
+    with pytest.raises(TypeError) as theirs:
+        S.gaussian_filter(x, "2")
+    with pytest.raises(TypeError, match="sigma must be a number") as ours:
+        N.gaussian_filter(x, "2")
+    assert str(ours.value).startswith(str(theirs.value))

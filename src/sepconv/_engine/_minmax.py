@@ -455,6 +455,28 @@ def store_rows(t0, t1, src, dst, codes):
 # =========================================================================== scipy's 1-D algorithm
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _minlist_step(vals, deaths, front, last, val, ll, k, op):
+    """One sample ``val`` (position ``ll``) into Harter's MINLIST deque (a ring of ``k``
+    value / death pairs): scipy's comparisons in scipy's order; the new ``(front, last)``."""
+    if deaths[front] == ll:
+        front += 1
+        if front >= k:
+            front = 0
+    if (op == OP_MIN and val <= vals[front]) or (op == OP_MAX and val >= vals[front]):
+        vals[front] = val
+        deaths[front] = ll + k
+        return front, front
+    while (op == OP_MIN and vals[last] >= val) or (op == OP_MAX and vals[last] <= val):
+        last = k - 1 if last == 0 else last - 1
+    last += 1
+    if last >= k:
+        last = 0
+    vals[last] = val
+    deaths[last] = ll + k
+    return front, last
+
+
 @njit(cache=True, nogil=True)
 def _harter(x, m, k, op, out, vals, deaths):
     """scipy's ``NI_MinOrMaxFilter1D`` on one padded line ``x[:m]`` (``m = n + k - 1``).
@@ -472,23 +494,7 @@ def _harter(x, m, k, op, out, vals, deaths):
     vals[0] = x[0]
     deaths[0] = k
     for ll in range(1, m):
-        val = x[ll]
-        if deaths[front] == ll:
-            front += 1
-            if front >= k:
-                front = 0
-        if (op == OP_MIN and val <= vals[front]) or (op == OP_MAX and val >= vals[front]):
-            vals[front] = val
-            deaths[front] = ll + k
-            last = front
-        else:
-            while (op == OP_MIN and vals[last] >= val) or (op == OP_MAX and vals[last] <= val):
-                last = k - 1 if last == 0 else last - 1
-            last += 1
-            if last >= k:
-                last = 0
-            vals[last] = val
-            deaths[last] = ll + k
+        front, last = _minlist_step(vals, deaths, front, last, x[ll], ll, k, op)
         if ll >= k - 1:
             out[ll - (k - 1)] = vals[front]
 
@@ -559,24 +565,7 @@ def minmax_columns(t0, t1, src, dst, idx, ints, floats):
                     fronts[i] = 0
                     lasts[i] = 0
                     continue
-                front = fronts[i]
-                last = lasts[i]
-                if d[front] == ll:
-                    front += 1
-                    if front >= size:
-                        front = 0
-                if (op == OP_MIN and val <= v[front]) or (op == OP_MAX and val >= v[front]):
-                    v[front] = val
-                    d[front] = ll + size
-                    last = front
-                else:
-                    while (op == OP_MIN and v[last] >= val) or (op == OP_MAX and v[last] <= val):
-                        last = size - 1 if last == 0 else last - 1
-                    last += 1
-                    if last >= size:
-                        last = 0
-                    v[last] = val
-                    d[last] = ll + size
+                front, last = _minlist_step(v, d, fronts[i], lasts[i], val, ll, size, op)
                 fronts[i] = front
                 lasts[i] = last
                 out[i] = v[front]

@@ -17,7 +17,6 @@ from .. import _args, _engine
 from .._docs import fill_doc
 from .._replay import call_key, recorded, replay
 from ._filters import (
-    check_workers,
     correlate1d,
     gaussian_filter,
     gaussian_weights,
@@ -48,7 +47,7 @@ def _edge(
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output)
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
     output = _args.get_output(output, input, stacklevel=5)
     modes = _args.to_sequence(mode, input.ndim, "mode")
@@ -245,7 +244,7 @@ def laplace(
     >>> ndi.laplace(np.eye(3))[1]
     array([ 1., -4.,  1.])
     """
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     key = call_key("laplace", input, output, mode, cval, axes, workers)
     if (done := replay(key, input, output)) is not None:
         return done
@@ -556,6 +555,6 @@ def _gaussian_terms(
         policy=_engine.EXACT,
         order=_engine.ORDER_VH,
         combine=combine,
-        workers=check_workers(kwargs.get("workers")),
+        workers=_args.check_workers(kwargs.get("workers")),
     )
     return out

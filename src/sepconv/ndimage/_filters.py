@@ -22,8 +22,6 @@ from .._docs import fill_doc
 from .._gaussian import gaussian_weights
 from .._replay import call_key, recorded, replay
 
-check_workers = _args.check_workers
-
 __all__ = [
     "convolve",
     "convolve1d",
@@ -143,7 +141,7 @@ def correlate1d(
         return done
     input = _args.as_input(input, output)
     weights = np.asarray(weights)
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     if skip and weights.dtype.kind != "c":
         fw = _args.weights1d(weights)
         axis = _args.check_axis(axis, input.ndim)
@@ -382,7 +380,7 @@ def _recursive(
                 "for higher orders"
             )
         checked.append((_args.check_axis(axis, input.ndim), float(sd), int(o), _args.to_mode(m)))
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     cval = _args.real_cval(cval)
     with recorded(key, input) as keep:
         source = input
@@ -506,7 +504,7 @@ def gaussian_filter(
             )
             for axis, sd, o, m, r in passes
         ]
-        workers = check_workers(workers)
+        workers = _args.check_workers(workers)
         return filter_skipping(
             input,
             given_output,
@@ -530,7 +528,7 @@ def gaussian_filter(
             input = output
         return output
     # Real data: every pass checked as correlate1d checks it before any runs.
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     checked = [
         _engine.Pass(
             _args.check_axis(axis, input.ndim),
@@ -573,7 +571,7 @@ def _correlate_or_convolve(
         return done
     input = _args.as_input(input, output, nd=True)
     weights = np.asarray(weights)
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     if skip:
         return _normalized.correlate_nd(
             input,

@@ -36,7 +36,6 @@ import numpy as np
 from .. import _args, _engine
 from .._docs import fill_doc
 from .._replay import call_key, recorded, replay
-from ._filters import check_workers
 from ._uniform import _box_origin, _size
 
 __all__ = [
@@ -104,7 +103,7 @@ def _filter1d(
     given = input
     input = _real_input(input, output)
     nan = _nan_of(given, input, nan)
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
     size = _size(size)
     output = _args.get_output(output, input)
@@ -270,7 +269,7 @@ def _min_or_max_filter(
     given = input
     input = _real_input(input, output)
     nan = _nan_of(given, input, nan)
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     output = _args.get_output(output, input)
     axes = _args.to_axes(axes, input.ndim)
     num_axes = len(axes)

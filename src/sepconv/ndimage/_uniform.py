@@ -17,7 +17,7 @@ import numpy as np
 from .. import _args, _engine
 from .._docs import fill_doc
 from .._replay import call_key, recorded, replay
-from ._filters import check_workers, filter_skipping, skip_key, skipping
+from ._filters import filter_skipping, skip_key, skipping
 
 __all__ = ["uniform_filter", "uniform_filter1d"]
 
@@ -115,7 +115,7 @@ def uniform_filter1d(
     if (done := replay(key, input, output)) is not None:
         return done
     input = _args.as_input(input, output)
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     axis = _args.check_axis(axis, input.ndim)
     size = _size(size)
     if skip:
@@ -208,7 +208,7 @@ def uniform_filter(
             f"{exc} (size must be an integer or a sequence of integers, got {size!r})"
         ) from None
     if skip:
-        workers = check_workers(workers)
+        workers = _args.check_workers(workers)
         boxes = []
         for axis, s, o, m in passes:
             s = _size(int(s))
@@ -232,7 +232,7 @@ def uniform_filter(
             input = output
         return output
     # Real data: every pass checked before the first one writes output.
-    workers = check_workers(workers)
+    workers = _args.check_workers(workers)
     _args.real_output(output)
     cval = _args.real_cval(cval)
     checked = []

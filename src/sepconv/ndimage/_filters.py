@@ -612,15 +612,6 @@ def _correlate_or_convolve(
     )
     if done is not None:
         return done
-    if call.modes[0] == "reflect" and _past_four_lines(
-        input.shape, call.weights.shape, call.origins
-    ):
-        # scipy's N-D filters extend 'reflect' their own way once a kernel reaches four
-        # lines or more past an edge (found by sepconv._fuzz); its bits come from scipy.
-        from scipy import ndimage
-
-        ndimage.correlate(input, call.weights, call.output, "reflect", call.cval, call.origins)
-        return call.output
     with recorded(key, input) as keep:
         _engine.run_dense(
             input,
@@ -634,13 +625,6 @@ def _correlate_or_convolve(
         )
         keep(call.output)
     return call.output
-
-
-def _past_four_lines(shape: Any, kshape: Any, origins: Any) -> bool:
-    for n, k, o in zip(shape, kshape, origins):
-        if n > 0 and max(k // 2 + o, k - 1 - k // 2 - o) >= 4 * n:
-            return True
-    return False
 
 
 @fill_doc

@@ -244,6 +244,12 @@ def _first_call_table(first_call: dict[str, Any]) -> list[str]:
             notes.append(
                 f"*{run}*, calls 1 to 8 of the first kind (ms): "
                 + ", ".join(f"{t * 1e3:.2f}" for t in d["warmup_s"])
+                + (
+                    "; `cv2.sepFilter2D`'s calls 1 to 8 on the same image right after (ms): "
+                    + ", ".join(f"{t * 1e3:.3f}" for t in d["cv2_warmup_s"])
+                    if "cv2_warmup_s" in d
+                    else ""
+                )
             )
         if "error" in d:
             rows.append([run, "error: " + str(d["error"]), *[""] * (len(FIRST_CALL_KEYS) + 1)])

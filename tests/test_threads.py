@@ -44,7 +44,7 @@ def test_a_big_call_is_split_across_threads():
             pass
 
     _pool.set_num_threads(2)
-    _pool._rates[work.bit_length()] = [1.0, 0.5, 0]  # the pool measured faster
+    _pool._rates[work.bit_length()] = [1.0, 0.5, 0, 2]  # the pool measured faster
     try:
         _pool.parallel_for(record, 64, work=work)
     finally:
@@ -77,8 +77,8 @@ def test_workers_that_make_calls_slower_are_left_idle_and_tried_again_now_and_th
             _pool.parallel_for(task, 16, work=work)
         return used[start:]
 
-    first = calls(2)  # one measurement on one thread, one on the pool
-    assert first[0] == 0
+    first = calls(3)  # two measurements on one thread (the first may compile), one on the pool
+    assert first[:2] == [0, 0]
     later = calls(_pool._EXPLORE)
     # the pool was slower: one thread from then on, but for one exploring call
     assert sum(1 for u in later if u) <= 1
@@ -173,7 +173,7 @@ def test_a_forked_child_uses_threads_and_exits_cleanly():
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    for c in range(64):  # as if the pool had measured faster for every size\n"
-        "        _pool._rates[c] = [1.0, 0.5, 0]\n"
+        "        _pool._rates[c] = [1.0, 0.5, 0, 2]\n"
         "    ok = np.array_equal(sepconv.correlate(x, k), ref)\n"
         "    used = len(_pool._pool.workers)\n"
         "    os._exit(0 if ok and used == min(2, _pool.max_threads()) - 1 else 3)\n"
@@ -204,3 +204,21 @@ def test_a_torch_dataloader_with_workers_filters_large_images():
     assert [tuple(b.shape) for b in batches] == [(2, 2048, 2048)] * 2
     first = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
     assert np.array_equal(batches[0][0].numpy(), sepconv.correlate(first, KERNEL))
+
+
+def test_calls_too_short_for_a_second_thread_never_try_the_pool():
+    tried = []
+    work = 1 << 41  # a size class of its own: far above WORK_PER_THREAD
+
+    def task(a: int, b: int) -> None:  # a call far shorter than POOL_MIN_S
+        tried.append(threading.get_ident())
+
+    _pool._rates.pop(work.bit_length(), None)
+    _pool.set_num_threads(2)
+    try:
+        for _ in range(3 * _pool._EXPLORE):
+            _pool.parallel_for(task, 16, work=work)
+    finally:
+        _pool.set_num_threads(_pool.default_threads())
+        _pool._rates.pop(work.bit_length(), None)
+    assert set(tried) == {threading.get_ident()}

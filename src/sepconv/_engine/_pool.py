@@ -58,6 +58,14 @@ SPIN_S = 0.001
 # parallel_for decides.
 WORK_PER_THREAD = 1 << 18
 
+# A call that takes less than this on one thread stays there.  Measured (9 x 9
+# Gaussian via sepconv.correlate, float32 and uint8, a loop of calls with the
+# workers awake, set_num_threads(1) against (2), medians; commit 2026-12-07),
+# two threads gained nothing up to 384² (93-101 us on one thread, 2T/1T
+# 1.01-1.02) and paid from 512² (150-170 us, 2T/1T 0.86-0.89); trying the pool
+# on shorter calls only cost them (a sleeping worker's wake-up, 0.1-0.2 ms).
+POOL_MIN_S = 120e-6
+
 
 def max_threads() -> int:
     """Cores this process may run on (the most threads a call uses)."""
@@ -156,8 +164,8 @@ if hasattr(os, "register_at_fork"):
 
 
 # What each work-size class (``work.bit_length()``) measured: seconds per unit of
-# work on one thread and on the pool (moving averages), and calls since the
-# arm not in use was last measured.
+# work on one thread and on the pool (moving averages), calls since the arm not
+# in use was last measured, and calls run on one thread.
 _rates: dict[int, list[float]] = {}
 _EXPLORE = 16  # every 16th call of a class measures the arm it is not using
 _KEEP = 0.7  # weight of the old rate in the moving average
@@ -184,7 +192,11 @@ def parallel_for(
     of each work-size class keep a moving average of the time per unit of
     work on one thread and on the pool, use the faster, and measure the other
     every 16th call so that a change (the machine getting busy or quiet) is
-    seen.  Results are the same either way.
+    seen.  The first two calls of a class run on one thread (the first may
+    include loading its kernel), and a class whose calls take under
+    :data:`POOL_MIN_S` on one thread never tries the pool, so that the early
+    calls of a process run at their steady speed.  Results are the same
+    either way.
 
     Examples
     --------
@@ -200,11 +212,20 @@ def parallel_for(
     if threads <= 1:
         fn(0, n, *args)
         return
-    rates = _rates.setdefault(work.bit_length(), [0.0, 0.0, 0])
-    serial_rate, pool_rate, since = rates
-    use_pool = pool_rate <= serial_rate if serial_rate and pool_rate else bool(serial_rate)
-    if since >= _EXPLORE:  # measure the other arm now and then
-        use_pool = not use_pool
+    rates = _rates.setdefault(work.bit_length(), [0.0, 0.0, 0, 0])
+    serial_rate, pool_rate, since, serial_calls = rates
+    if serial_calls < 2:
+        # The first call of a class may include loading or compiling its kernel, so one
+        # thread runs it twice to get a true rate before the pool is tried; the workers
+        # start now (in the background) so the later trial does not pay for their start.
+        _pool.ensure(threads - 1)
+        use_pool = False
+    elif serial_rate * work < POOL_MIN_S:
+        use_pool = False  # too short for a woken worker to take a chunk: never tried
+    else:
+        use_pool = pool_rate <= serial_rate if pool_rate else True
+        if since >= _EXPLORE:  # measure the other arm now and then
+            use_pool = not use_pool
     start = time.perf_counter()
     if use_pool:
         _run_on_pool(fn, n, args, threads)
@@ -217,6 +238,7 @@ def parallel_for(
     old = rates[slot]
     rates[slot] = rate if not old or rate < 0.5 * old else _KEEP * old + (1 - _KEEP) * rate
     rates[2] = 0 if since >= _EXPLORE else since + 1
+    rates[3] += not use_pool
 
 
 def _run_on_pool(fn: Callable[..., Any], n: int, args: tuple, threads: int) -> None:

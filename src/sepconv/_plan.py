@@ -258,10 +258,29 @@ class Plan:
                 f"  factors: exact to {self.precision} rounding (relative error "
                 f"{self.error:.3g}, |output error| <= {self.max_abs_error_bound:.3g} * max|input|)"
             )
+        fixed = self._fixed_point()
+        if fixed is not None:
+            lines.append(
+                f"  arithmetic: uint8 in and out, 16-bit fixed point: at most {fixed.bound:.2g} "
+                "from the exact value before the cast truncates it (never one unit more)"
+            )
         unit = [ax for ax, n in zip(self.axes, self.kernel_shape) if n == 1]
         if unit and self.method in ("separable", "direct", "fft"):
             lines.append(f"  axes {tuple(unit)}: kernel size 1, a scale folded in, no pass")
         return "\n".join(lines)
+
+    def _fixed_point(self) -> Any:
+        """The engine's fixed-point plan for this plan's uint8 calls (uint8 output), or None."""
+        if self.method != "separable" or self.factors is None or self.dtype != np.uint8:
+            return None
+        passes = [(ax, f) for ax, f in zip(self.axes, self.factors) if f.size > 1]
+        if len(passes) != 2 or passes[1][0] != passes[0][0] + 1:
+            return None
+        if "constant" in self.modes and not (
+            float(self.cval).is_integer() and 0 <= self.cval <= 255
+        ):
+            return None
+        return _engine.fixed_point_plan(passes[0][1], passes[1][1])
 
     def __str__(self) -> str:
         # One line a reader can check: the estimated loads per output decide (the unit says

@@ -27,7 +27,8 @@ What runs (one kernel layer for every path):
   (scipy.ndimage's bits: double arithmetic in scipy's order without FMA,
   every pass stored in the output dtype) and ``"fast"`` (rounding-level:
   float32 work where exact enough, FMA, the intermediate kept in the work
-  dtype).  Boundary extension (:mod:`sepconv._boundary`), dtype conversion
+  dtype; uint8 smoothing in 16-bit fixed point, :mod:`._fixed`, within a
+  stated bound).  Boundary extension (:mod:`sepconv._boundary`), dtype conversion
   and scipy's C cast (:mod:`._cast`), layout, strips, threads (:mod:`._pool`)
   and replay (:mod:`._launch`) exist once and serve both.
 
@@ -43,6 +44,7 @@ import numpy as np
 from . import _pool
 from ._cast import convert_like_scipy, store_code
 from ._fft import fft_length, run_fft
+from ._fixed import plan as fixed_point_plan
 from ._launch import Program, ProgramCache, Recording, not_replayable, recording
 from ._minmax import OP_MAX, OP_MIN
 from ._morphology import MinMaxPass, has_nan, run_minmax, run_minmax_direct
@@ -130,6 +132,7 @@ __all__ = [
     "call",
     "convert_like_scipy",
     "fft_length",
+    "fixed_point_plan",
     "fold_taps",
     "get_num_threads",
     "has_nan",

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._args import kept_taps
 from .._boundary import extend_indices, kernel_reach
-from . import _pool, _sweep
+from . import _fixed, _pool, _sweep
 from ._arith import KIND_BOX
 from ._cast import dtype_code, store_code
 from ._launch import copy, launch, not_replayable
@@ -440,6 +440,51 @@ def _independent(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     return src
 
 
+def _fixed_point(
+    src: np.ndarray, dst: np.ndarray, v: Pass, h: Pass, cval: float, workers: int | None
+) -> bool:
+    """Two passes of uint8 smoothing in fixed point (:mod:`._fixed`), if they qualify.
+
+    uint8 in and out, adjacent axes, factors :func:`._fixed.plan` accepts and,
+    beyond a 'constant' edge, a ``cval`` that is a uint8 value; False (nothing
+    done) otherwise.
+    """
+    if src.dtype != np.uint8 or dst.dtype != np.uint8 or h.axis != v.axis + 1:
+        return False
+    if "constant" in (v.mode, h.mode) and not (float(cval).is_integer() and 0 <= cval <= 255):
+        return False
+    fixed = _fixed.plan(v.weights, h.weights)
+    if fixed is None:
+        return False
+    kv, kw = fixed.qv.shape[0], fixed.qh.shape[0]
+    out, copy_back = target(dst)
+    current = _independent(source(src), out)
+    plane = _plane(current.shape, v.axis, h.axis)
+    bv, av = kernel_reach(kv, v.origin)
+    bw, aw = kernel_reach(kw, h.origin)
+    idxH = extend_indices(plane.H, bv, av, v.mode)
+    idxW = extend_indices(plane.W, bw, aw, h.mode)
+    # a band recomputes kv - 1 rows of the one above: at least 4 (kv - 1) rows
+    # each keeps that a small share, and eighths of a plane give threads work
+    band = max(16, 4 * (kv - 1), -(-plane.H // 8))
+    nbands = -(-plane.H // band)
+    const = int(cval) if "constant" in (v.mode, h.mode) else 0
+    ints = np.array([band, nbands, const, plane.C, bw], np.int64)
+    shape = (plane.B, plane.H, plane.W * plane.C)
+    launch(
+        _fixed.fixed_hv,
+        plane.B * nbands,
+        raw(current),
+        raw(out),
+        (shape, shape),
+        (idxH, idxW, fixed.qv, fixed.qh, ints),
+        current.size * (kv + kw),
+        workers,
+    )
+    finish(out, copy_back)
+    return True
+
+
 def _two_passes(
     src: np.ndarray,
     dst: np.ndarray,
@@ -451,6 +496,8 @@ def _two_passes(
     workers: int | None,
 ) -> None:
     v, h = (first, second) if first.axis < second.axis else (second, first)
+    if policy == FAST and _fixed_point(src, dst, v, h, cval, workers):
+        return
     # exact: scipy's order decides which pass is stored first; fast: horizontal first.
     order = _sweep.ORDER_VH if (policy == EXACT and first is v) else _sweep.ORDER_HV
     run_terms(

@@ -19,23 +19,27 @@ product):
   and sums ``mulhi(pair, q)`` over the pairs (and the centre): the ring row
   is the horizontal result with 7 fractional bits, at most ``32640``;
 * the vertical pass adds mirrored ring rows (at most ``65280``), sums
-  ``mulhi(pair, q)`` and stores the integer part (``>> 7``), as scipy's cast
-  truncates a non-negative value.
+  ``mulhi(pair, q)``, adds ``bias`` (the products per output: every
+  ``mulhi`` truncates by less than one unit of ``2**-7``, so the sum is then
+  no longer below the exact one) and stores the integer part (``>> 7``), as
+  scipy's cast truncates a non-negative value.
 
 Error bound.  With ``r`` the float64 filtering by the unrounded factors, the
-scaled weights off by ``d_i = q_i / 2**16 - w_i`` and ``n_h``, ``n_v`` the
-products per output of each pass, the fixed-point value ``f`` (before the
-final truncation) satisfies::
+scaled weights off by ``d_i = q_i / 2**16 - w_i`` and ``n`` the products per
+output of both passes, the fixed-point value ``f`` (before the final
+truncation) satisfies::
 
-    r - 255 * D - (n_h * S_v + n_v) / 128  <=  f  <=  r + 255 * D
-    D = sum|d_h| * S_v + sum|d_v| * (sum w_h),   S_v = sum q_v / 2**16
+    r - 255 * D  <=  f  <=  r + 255 * D + n / 128
+    D = sum|d_h| * S_v + sum|d_v| * sum(w_h),   S_v = sum q_v / 2**16
 
-(each ``mulhi`` truncates by less than one unit of ``2**-7``).  So the output
-is ``trunc(r)`` except where ``r`` lies within that distance of an integer,
-where it may be the integer next to it: never more than one unit off.
-:func:`plan` computes the bound for the factors given (0.07 for a 9-tap
-Gaussian, 0.26 for 33 taps) and returns None -- the float path then runs --
-for factors that do not qualify or whose bound reaches :data:`MAX_BOUND`.
+So the output is ``trunc(r)`` except where ``r`` lies within the bound
+``255 D + n / 128`` below an integer, where it may be that integer: never
+more than one unit off, and a flat region keeps its value (the weights sum
+exactly as the unrounded ones do).
+:func:`plan` computes the bound for the factors given (0.10 for a 9-tap
+Gaussian, 0.33 for 33 taps, 0.04 for a 3-tap box) and returns None -- the
+float path then runs -- for factors that do not qualify or whose bound
+reaches :data:`MAX_BOUND`.
 ``tests/test_engine_fixed.py`` checks the bound on random images, factors,
 modes and shapes.
 """
@@ -63,6 +67,7 @@ FRACTION = 7  # fractional bits of the ring rows
 class FixedPlan(NamedTuple):
     qv: np.ndarray  # vertical weights, uint16, scaled by 2**16
     qh: np.ndarray  # horizontal weights
+    bias: int  # added before the final shift: the truncations' largest deficit, 2**-7 units
     bound: float  # largest |fixed - exact| before the final truncation
 
 
@@ -123,13 +128,12 @@ def plan(v: np.ndarray, h: np.ndarray) -> FixedPlan | None:
     dv = np.abs(qv / SCALE - v).sum()
     dh = np.abs(qh / SCALE - h).sum()
     s_v = float(qv.sum()) / SCALE
-    products = lambda k: (k + 1) // 2  # noqa: E731 - mirrored pairs and the centre
-    bound = 255.0 * (dh * s_v + dv * float(h.sum())) + (
-        products(h.shape[0]) * s_v + products(v.shape[0])
-    ) / (1 << FRACTION)
+    # each product truncates by less than one unit of 2**-7: mirrored pairs and the centre
+    bias = (h.shape[0] + 1) // 2 + (v.shape[0] + 1) // 2
+    bound = 255.0 * (dh * s_v + dv * float(h.sum())) + bias / (1 << FRACTION)
     if bound >= MAX_BOUND:
         return None
-    return FixedPlan(qv, qh, bound)
+    return FixedPlan(qv, qh, bias, bound)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -172,9 +176,9 @@ def _zero(acc, n):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _to_output(out, acc, n):
+def _to_output(out, acc, bias, n):
     for i in range(n):
-        out[i] = np.uint8(acc[i] >> np.uint16(FRACTION))
+        out[i] = np.uint8(np.uint16(acc[i] + bias) >> np.uint16(FRACTION))
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -247,7 +251,7 @@ def fixed_hv(t0, t1, src, dst, idxH, idxW, qv, qh, ints):
 
     ``src`` and ``dst`` are ``(B, H, W * C)`` uint8; ``idxH`` / ``idxW`` map
     padded rows / columns to source ones (``-1``: the constant ``ints[2]``);
-    ``ints = (band, bands per plane, constant, C, columns padded before)``.
+    ``ints = (band, bands per plane, constant, C, columns padded before, bias)``.
     Every output sample is computed by the same operations in whichever band
     it falls, so results do not depend on the task layout.
     """
@@ -264,6 +268,7 @@ def fixed_hv(t0, t1, src, dst, idxH, idxW, qv, qh, ints):
 def _task(t, src, dst, idxH, idxW, qv, qh, ints, row, ring, acc):
     """One band of :func:`fixed_hv` (no reference counting: buffers come from the caller)."""
     band, nbands, const, C, bw = ints[0], ints[1], ints[2], ints[3], ints[4]
+    bias = np.uint16(ints[5])
     B, H, R = dst.shape
     kv, kw = qv.shape[0], qh.shape[0]
     W, lo = R // C, bw * C
@@ -287,4 +292,4 @@ def _task(t, src, dst, idxH, idxW, qv, qh, ints, row, ring, acc):
         if yp >= y0 + kv - 1:
             y = yp - (kv - 1)
             _vertical(acc, ring, y, qv, R)
-            _to_output(dst[b, y], acc, R)
+            _to_output(dst[b, y], acc, bias, R)

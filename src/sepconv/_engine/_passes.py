@@ -469,7 +469,7 @@ def _fixed_point(
     band = max(16, 4 * (kv - 1), -(-plane.H // 8))
     nbands = -(-plane.H // band)
     const = int(cval) if "constant" in (v.mode, h.mode) else 0
-    ints = np.array([band, nbands, const, plane.C, bw], np.int64)
+    ints = np.array([band, nbands, const, plane.C, bw, fixed.bias], np.int64)
     shape = (plane.B, plane.H, plane.W * plane.C)
     launch(
         _fixed.fixed_hv,

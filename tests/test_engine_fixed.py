@@ -172,3 +172,19 @@ def test_flat_regions_keep_their_value(w, taken):
         x = np.full((40, 70), c, np.uint8)
         assert np.all(sepconv.correlate(x, np.outer(w, w)) == c)
     assert all(taken)
+
+
+@pytest.mark.parametrize("k", [3, 9, 31, 101])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_means_are_the_exact_truncated_mean(k, mode, taken):
+    # a normalised box needs no rounding: integer sums, then floor(sum / N) exactly
+    rng = np.random.default_rng(k)
+    for shape in ((120, 130), (110, 105, 3)):  # axes longer than the box: no taps fold
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+        ours = sepconv.correlate(x, np.ones((k, k)) / k**2, mode=mode, cval=9, axes=(0, 1))
+        ones = np.ones((k, k) + (1,) * (x.ndim - 2))
+        sums = ndi.correlate(x.astype(np.float64), ones, mode=mode, cval=9)  # exact integers
+        assert np.array_equal(ours, (np.rint(sums).astype(np.int64) // k**2).astype(np.uint8))
+    assert all(taken) and len(taken) == 2
+    assert "exact integer sums" in sepconv.plan((120, 130), np.ones((k, k)) / k**2,
+                                                dtype=np.uint8).explain()  # fmt: skip

@@ -260,10 +260,7 @@ class Plan:
             )
         fixed = self._fixed_point()
         if fixed is not None:
-            lines.append(
-                f"  arithmetic: uint8 in and out, 16-bit fixed point: at most {fixed.bound:.2g} "
-                "from the exact value before the cast truncates it (never one unit more)"
-            )
+            lines.append(f"  arithmetic: {fixed.describe()}")
         unit = [ax for ax, n in zip(self.axes, self.kernel_shape) if n == 1]
         if unit and self.method in ("separable", "direct", "fft"):
             lines.append(f"  axes {tuple(unit)}: kernel size 1, a scale folded in, no pass")

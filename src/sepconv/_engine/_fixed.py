@@ -3,10 +3,13 @@
 A separable filter of uint8 data into uint8 whose two factors are symmetric,
 non-negative and sum to at most 1 (Gaussians, binomials, short boxes: the
 smoothing filters) runs in 16-bit integers instead of float32 rows, through
-one sweep of a ring of rows as :mod:`._sweep` does.  16-bit rows fill twice
-the SIMD lanes of float32 rows and halve the ring; on this AVX-512 machine a
-two-pass 9-tap Gaussian takes 0.64x the float path's time at 4096² on one
-thread (``benchmarks/bench_fixed_point.py``).
+one sweep of a ring of rows as :mod:`._sweep` does; a mean (a normalised box
+of any size, :func:`box_area`) runs in exact integer sums, horizontal by
+doubling and vertical by running sums per column, and gives the truncated
+mean itself.  16-bit rows fill twice the SIMD lanes of float32 rows and halve
+the ring: measured side by side (``benchmarks/bench_fixed_point.py``), the
+fixed-point Gaussians take 0.5-1.0x and the means 0.3-0.9x the float path's
+time from 64² to 4096².
 
 The arithmetic (``mulhi(a, q) = (a * q) >> 16``, the high half of a 16 x 16-bit
 product):
@@ -51,24 +54,35 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-__all__ = ["FixedPlan", "MAX_BOUND", "fixed_hv", "plan"]
+from ._tables import constant_tap
+
+__all__ = ["FixedPlan", "MAX_BOUND", "box_area", "box_hv", "fixed_hv", "plan"]
 
 #: Largest error (in units of the output) the fixed-point path may have.
 MAX_BOUND = 0.5
-#: Longest box (constant factor) taken: longer ones run on the float path's
-#: running sums, whose cost is flat in the length (measured in
-#: benchmarks/bench_fixed_point.py: a 31-tap box took 1.4-1.7x the float time
-#: in fixed point, a 3-tap box 0.52-0.75x).
+#: Longest constant factor of a kernel that is not a mean (e.g. ``ones / (2 N)``) the
+#: fixed-point taps take; longer ones run on the float path's running sums, flat in
+#: the length (measured: 0.73-1.00x the float time up to 15 taps).  Means take the
+#: exact integer path (:func:`box_area`) at any length.
 MAX_BOX = 15
 SCALE = 1 << 16
 FRACTION = 7  # fractional bits of the ring rows
 
 
 class FixedPlan(NamedTuple):
-    qv: np.ndarray  # vertical weights, uint16, scaled by 2**16
+    qv: np.ndarray  # vertical weights, uint16, scaled by 2**16 (empty for a box)
     qh: np.ndarray  # horizontal weights
     bias: int  # added before the final shift: the truncations' largest deficit, 2**-7 units
-    bound: float  # largest |fixed - exact| before the final truncation
+    bound: float  # largest |fixed - exact| before the final truncation (0: exact)
+    area: int = 0  # a normalised box's kv * kw (exact integer sums), else 0
+
+    def describe(self) -> str:
+        if self.area:
+            return "uint8 in and out, a mean by exact integer sums: the truncated mean itself"
+        return (
+            f"uint8 in and out, 16-bit fixed point: at most {self.bound:.2g} from the exact "
+            "value before the cast truncates it (never one unit more)"
+        )
 
 
 def _symmetric(w: np.ndarray) -> np.ndarray | None:
@@ -98,15 +112,20 @@ def _quantized(w: np.ndarray) -> np.ndarray | None:
 def plan(v: np.ndarray, h: np.ndarray) -> FixedPlan | None:
     """Fixed-point weights and error bound for factors ``v`` (vertical) and ``h``, or None.
 
-    None where a factor is not symmetric, has a negative or non-finite tap or
-    a tap of 1, where the factors cannot be scaled to sums of at most 1, where
-    a factor is a box (all taps equal) longer than :data:`MAX_BOX`, or where
-    the bound reaches :data:`MAX_BOUND`.
+    A normalised box (:func:`box_area`) gets the exact integer path.  None
+    where a factor is not symmetric, has a negative or non-finite tap or a
+    tap of 1, where the factors cannot be scaled to sums of at most 1, where a
+    factor is constant and longer than :data:`MAX_BOX`, or where the bound
+    reaches :data:`MAX_BOUND`.
     """
     v = np.asarray(v, dtype=np.float64)
     h = np.asarray(h, dtype=np.float64)
+    area = box_area(v, h)
+    if area:
+        empty = np.zeros(0, np.uint16)
+        return FixedPlan(empty, empty, 0, 0.0, area)
     for w in (v, h):
-        if w.shape[0] > MAX_BOX and np.all(w == w[0]):
+        if w.shape[0] > MAX_BOX and constant_tap(w) is not None:
             return None
     if not (np.all(np.isfinite(v)) and np.all(np.isfinite(h))):
         return None
@@ -293,3 +312,155 @@ def _task(t, src, dst, idxH, idxW, qv, qh, ints, row, ring, acc):
             y = yp - (kv - 1)
             _vertical(acc, ring, y, qv, R)
             _to_output(dst[b, y], acc, bias, R)
+
+
+# --------------------------------------------------------------------------- boxes
+# A normalised box (all taps of both factors equal, the kernel summing to 1) on uint8
+# needs no rounding at all: integer sums are exact, so the output is the truncated
+# mean itself.  Horizontal sums by doubling (16-bit: kw * 255 <= 65535), vertical
+# running sums per column (32-bit), then floor(sum / N) as trunc((sum + 0.5) * (1 / N))
+# in float32, exact while 255 * N * 2**-23 stays below 0.5 / N (N <= MAX_BOX_AREA).
+
+#: Largest box area whose float32 division is exact (see above).
+MAX_BOX_AREA = 16000
+
+
+def box_area(v: np.ndarray, h: np.ndarray) -> int:
+    """``kv * kw`` when ``outer(v, h)`` is a normalised box the exact path takes, else 0."""
+    cv, ch = constant_tap(v), constant_tap(h)
+    kv, kw = np.shape(v)[0], np.shape(h)[0]
+    if cv is None or ch is None or kw * 255 > 65535 or kv * kw > MAX_BOX_AREA:
+        return 0
+    # a mean: taps that are SVD factors of ones((kv, kw)) / N multiply back to 1 / N
+    return kv * kw if abs(cv * ch * kv * kw - 1.0) <= 1e-9 else 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _copy16(dst, a, n):
+    for i in range(n):
+        dst[i] = a[i]
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _add16(dst, a, n):
+    for i in range(n):
+        dst[i] = np.uint16(dst[i] + a[i])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _sum16(dst, a, b, n):
+    for i in range(n):
+        dst[i] = np.uint16(a[i] + b[i])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _row_sums(out, row, k, C, n, lev_a, lev_b):
+    """``out[q] = sum_{j<k} row[q + j C]`` for ``q < n`` by doubling sums (exact in 16 bits)."""
+    valid = n + (k - 1) * C
+    level = row
+    into = lev_a
+    flip = False
+    m = 1
+    offset = 0
+    started = False
+    while True:
+        if k & m:
+            if started:
+                _add16(out, level[offset * C : offset * C + n], n)
+            else:
+                _copy16(out, level[offset * C : offset * C + n], n)
+                started = True
+            offset += m
+        if 2 * m > k:
+            break
+        step = m * C
+        valid -= step
+        _sum16(into, level[:valid], level[step : step + valid], valid)
+        level = into
+        flip = not flip
+        into = lev_b if flip else lev_a
+        m *= 2
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _column_start(sums, ring, first, k, n):
+    nr = ring.shape[0]
+    for i in range(n):
+        sums[i] = 0
+    for j in range(k):
+        r = ring[(first + j) % nr]
+        for i in range(n):
+            sums[i] = np.uint32(sums[i] + r[i])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _column_step(sums, enter, leave, n):
+    for i in range(n):
+        sums[i] = np.uint32(sums[i] + enter[i] - leave[i])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _mean_out(out, sums, inv, n):
+    for i in range(n):
+        out[i] = np.uint8(np.int32((np.float32(sums[i]) + np.float32(0.5)) * inv))
+
+
+@njit(cache=True, nogil=True)
+def box_hv(t0, t1, src, dst, idxH, idxW, ints):
+    """Tasks ``t0 .. t1 - 1`` of a normalised uint8 box: bands of the planes of ``src``.
+
+    As :func:`fixed_hv`, with ``ints = (band, bands per plane, constant, C, columns
+    padded before, kv, kw)``; the result is the truncated mean, exactly.
+    """
+    kv, kw, C = ints[5], ints[6], ints[3]
+    B, H, R = dst.shape
+    Rpad = R + (kw - 1) * C
+    row = np.empty(Rpad, np.uint16)
+    lev_a = np.empty(Rpad, np.uint16)
+    lev_b = np.empty(Rpad, np.uint16)
+    ring = np.empty((kv + 1, R), np.uint16)
+    sums = np.empty(R, np.uint32)
+    for t in range(t0, t1):
+        _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums):
+    band, nbands, const, C, bw, kv, kw = (
+        ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6]
+    )  # fmt: skip
+    B, H, R = dst.shape
+    W, lo = R // C, bw * C
+    nr = kv + 1
+    inv = np.float32(1.0 / (kv * kw))
+    cb = np.uint16(const)
+    b = t // nbands
+    y0 = (t % nbands) * band
+    y1 = min(H, y0 + band)
+    for yp in range(y0, y1 + kv - 1):
+        sr = idxH[yp]
+        if sr < 0:
+            for i in range(row.shape[0]):
+                row[i] = cb
+        else:
+            line = src[b, sr]
+            _copy16(row[lo : lo + R], line, R)
+            for p in range(bw):
+                _border_raw(row, line, p, idxW[p], C, cb)
+            for p in range(bw + W, idxW.shape[0]):
+                _border_raw(row, line, p, idxW[p], C, cb)
+        _row_sums(ring[yp % nr], row, kw, C, R, lev_a, lev_b)
+        if yp < y0 + kv - 1:
+            continue
+        y = yp - (kv - 1)
+        if y == y0:
+            _column_start(sums, ring, y0, kv, R)
+        else:
+            _column_step(sums, ring[yp % nr], ring[(yp - kv) % nr], R)
+        _mean_out(dst[b, y], sums, inv, R)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _border_raw(row, line, p, j, C, const):
+    for c in range(C):
+        row[p * C + c] = np.uint16(line[j * C + c]) if j >= 0 else const

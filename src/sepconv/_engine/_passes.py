@@ -456,7 +456,7 @@ def _fixed_point(
     fixed = _fixed.plan(v.weights, h.weights)
     if fixed is None:
         return False
-    kv, kw = fixed.qv.shape[0], fixed.qh.shape[0]
+    kv, kw = v.weights.shape[0], h.weights.shape[0]
     out, copy_back = target(dst)
     current = _independent(source(src), out)
     plane = _plane(current.shape, v.axis, h.axis)
@@ -469,15 +469,20 @@ def _fixed_point(
     band = max(16, 4 * (kv - 1), -(-plane.H // 8))
     nbands = -(-plane.H // band)
     const = int(cval) if "constant" in (v.mode, h.mode) else 0
-    ints = np.array([band, nbands, const, plane.C, bw, fixed.bias], np.int64)
     shape = (plane.B, plane.H, plane.W * plane.C)
+    if fixed.area:  # a normalised box: exact integer sums (running down the columns)
+        ints = np.array([band, nbands, const, plane.C, bw, kv, kw], np.int64)
+        entry, rest = _fixed.box_hv, (idxH, idxW, ints)
+    else:
+        ints = np.array([band, nbands, const, plane.C, bw, fixed.bias], np.int64)
+        entry, rest = _fixed.fixed_hv, (idxH, idxW, fixed.qv, fixed.qh, ints)
     launch(
-        _fixed.fixed_hv,
+        entry,
         plane.B * nbands,
         raw(current),
         raw(out),
         (shape, shape),
-        (idxH, idxW, fixed.qv, fixed.qh, ints),
+        rest,
         current.size * (kv + kw),
         workers,
     )

@@ -239,7 +239,16 @@ def running_constant(vector: np.ndarray) -> float | None:
     (True, True)
     """
     w = np.asarray(vector, dtype=np.float64)
-    if w.ndim != 1 or w.size < RUNNING_MIN or not np.all(np.isfinite(w)):
+    if w.ndim != 1 or w.size < RUNNING_MIN:
+        return None
+    return constant_tap(w)
+
+
+def constant_tap(vector: np.ndarray) -> float | None:
+    """The common tap of a 1-D factor whose taps are all equal (to the rule of
+    :func:`running_constant`, of any length), else None."""
+    w = np.asarray(vector, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)):
         return None
     peak = float(np.max(np.abs(w)))
     spread = max(32.0, 4.0 * w.size) * float(np.spacing(peak))

@@ -103,8 +103,8 @@ def correlate(
     factors in fixed point, whose value before the truncation is within a
     bound that ``sepconv.plan(...).explain()`` states (0.1 for a 9-tap
     Gaussian, 0.33 for 33 taps) of the exact one, so an output is one above
-    scipy's where the exact value lies that close below an integer (4 % of
-    the outputs at 9 taps, 13 % at 33); flat regions keep their value.
+    scipy's where the exact value lies that close below an integer (4 %% of
+    the outputs at 9 taps, 13 %% at 33); flat regions keep their value.
     Results do not depend on the number of threads.
 
     A kernel is filtered as separable when it is rank 1 to the rounding of

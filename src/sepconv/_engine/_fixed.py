@@ -201,9 +201,30 @@ def _to_output(out, acc, bias, n):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _widen(row16, row, n):
+def _widen(row16, row, shift, n):
     for i in range(n):
-        row16[i] = np.uint16(row[i]) << np.uint16(FRACTION)
+        row16[i] = np.uint16(row[i]) << shift
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _load(row, src, b, sr, idxW, bw, C, shift, const):
+    """Padded row ``sr`` of plane ``b`` as 16-bit ``x << shift`` (``sr < 0``: ``const``)."""
+    R = src.shape[2]
+    W, lo = R // C, bw * C
+    s = np.uint16(shift)
+    cb = np.uint16(np.uint16(const) << s)
+    if sr < 0:
+        for i in range(row.shape[0]):
+            row[i] = cb
+        return
+    line = src[b, sr]
+    _widen(row[lo : lo + R], line, s, R)  # padded column bw + i is column i
+    for p in range(idxW.shape[0] - W):  # the borders, as the mode extends them
+        if p >= bw:
+            p += W  # the columns after the interior
+        j = idxW[p]
+        for c in range(C):
+            row[p * C + c] = np.uint16(line[j * C + c]) << s if j >= 0 else cb
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -258,12 +279,6 @@ def _vertical(acc, ring, y, q, n):
         _pair(acc, ring[(y + j) % nr], ring[(y + k - 1 - j) % nr], q[j], n)
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _border(row, line, p, j, C, const):
-    for c in range(C):
-        row[p * C + c] = np.uint16(line[j * C + c]) << np.uint16(FRACTION) if j >= 0 else const
-
-
 @njit(cache=True, nogil=True)
 def fixed_hv(t0, t1, src, dst, idxH, idxW, qv, qh, ints):
     """Tasks ``t0 .. t1 - 1``: bands of ``ints[0]`` output rows of the planes of ``src``.
@@ -288,25 +303,14 @@ def _task(t, src, dst, idxH, idxW, qv, qh, ints, row, ring, acc):
     """One band of :func:`fixed_hv` (no reference counting: buffers come from the caller)."""
     band, nbands, const, C, bw = ints[0], ints[1], ints[2], ints[3], ints[4]
     bias = np.uint16(ints[5])
-    B, H, R = dst.shape
+    H = dst.shape[1]
+    R = dst.shape[2]
     kv, kw = qv.shape[0], qh.shape[0]
-    W, lo = R // C, bw * C
-    cb = np.uint16(np.uint16(const) << np.uint16(FRACTION))
     b = t // nbands
     y0 = (t % nbands) * band
     y1 = min(H, y0 + band)
     for yp in range(y0, y1 + kv - 1):
-        sr = idxH[yp]
-        if sr < 0:
-            for i in range(row.shape[0]):
-                row[i] = cb
-        else:
-            line = src[b, sr]
-            _widen(row[lo : lo + R], line, R)  # padded column bw + i is column i
-            for p in range(bw):  # the borders, as the mode extends them
-                _border(row, line, p, idxW[p], C, cb)
-            for p in range(bw + W, idxW.shape[0]):
-                _border(row, line, p, idxW[p], C, cb)
+        _load(row, src, b, idxH[yp], idxW, bw, C, FRACTION, const)
         _horizontal(ring[yp % kv], row, qh, kw, C, R)
         if yp >= y0 + kv - 1:
             y = yp - (kv - 1)
@@ -429,26 +433,15 @@ def _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums):
     band, nbands, const, C, bw, kv, kw = (
         ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6]
     )  # fmt: skip
-    B, H, R = dst.shape
-    W, lo = R // C, bw * C
+    H = dst.shape[1]
+    R = dst.shape[2]
     nr = kv + 1
     inv = np.float32(1.0 / (kv * kw))
-    cb = np.uint16(const)
     b = t // nbands
     y0 = (t % nbands) * band
     y1 = min(H, y0 + band)
     for yp in range(y0, y1 + kv - 1):
-        sr = idxH[yp]
-        if sr < 0:
-            for i in range(row.shape[0]):
-                row[i] = cb
-        else:
-            line = src[b, sr]
-            _copy16(row[lo : lo + R], line, R)
-            for p in range(bw):
-                _border_raw(row, line, p, idxW[p], C, cb)
-            for p in range(bw + W, idxW.shape[0]):
-                _border_raw(row, line, p, idxW[p], C, cb)
+        _load(row, src, b, idxH[yp], idxW, bw, C, 0, const)
         _row_sums(ring[yp % nr], row, kw, C, R, lev_a, lev_b)
         if yp < y0 + kv - 1:
             continue
@@ -458,9 +451,3 @@ def _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums):
         else:
             _column_step(sums, ring[yp % nr], ring[(yp - kv) % nr], R)
         _mean_out(dst[b, y], sums, inv, R)
-
-
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _border_raw(row, line, p, j, C, const):
-    for c in range(C):
-        row[p * C + c] = np.uint16(line[j * C + c]) if j >= 0 else const

@@ -368,13 +368,13 @@ def _cascade_markdown(data: dict[str, Any]) -> str:
         return ""
     table = [
         [r["case"], fmt_ms(r["direct"]["median_s"]),
-         _ratio(r["direct"]["median_s"], r["direct again"]["median_s"]),
+         _ratio2(r["direct"]["median_s"], r["direct again"]["median_s"]),
          fmt_ms(r["planned"]["median_s"]),
-         _ratio(r["direct"]["median_s"], r["planned"]["median_s"]),
+         _ratio2(r["direct"]["median_s"], r["planned"]["median_s"]),
          ",".join(f"{s:g}" for s in r["planned"]["cascaded"]) or "-",
          f"{r['planned']['bound']:.1e}", f"{r['planned']['change']:.1e}",
          fmt_ms(r["forced"]["median_s"]),
-         _ratio(r["direct"]["median_s"], r["forced"]["median_s"]),
+         _ratio2(r["direct"]["median_s"], r["forced"]["median_s"]),
          ",".join(f"{s:g}" for s in r["forced"]["cascaded"]) or "-",
          f"{r['forced']['bound']:.1e}", f"{r['forced']['change']:.1e}"]
         for r in rows
@@ -409,6 +409,10 @@ def _cascade_markdown(data: dict[str, Any]) -> str:
         )  # fmt: skip
         + "\n"
     )
+
+
+def _ratio2(a: float, b: float) -> str:
+    return f"{a / b:.2f}×"
 
 
 def _ratio(a: float, b: float) -> str:
@@ -553,9 +557,12 @@ def main() -> None:
                         action="append", help="run only these sections (repeatable)")  # fmt: skip
     parser.add_argument("--cascade", action="store_true",
                         help="only the scale-cascade rows (features_cascade.*)")  # fmt: skip
+    parser.add_argument("--sizes", default="1024,2048",
+                        help="--cascade: 2-D sizes (empty: the --volume alone)")  # fmt: skip
     args = parser.parse_args()
     if args.cascade:
-        shapes = [(256, 256)] if args.quick else [(1024, 1024), (2048, 2048)]
+        sizes2 = [256] if args.quick else [int(n) for n in args.sizes.split(",") if n]
+        shapes: list[tuple[int, ...]] = [(n, n) for n in sizes2]
         if args.volume:
             shapes.append(tuple(int(v) for v in args.volume.split(",")))
         stem = "features_cascade_quick" if args.quick else "features_cascade"

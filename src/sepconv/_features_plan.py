@@ -266,9 +266,8 @@ def plan_stack(
     difference of Gaussians' ``0.66 s2`` too), the computed bound is at most
     ``rtol``, and the taps ratio is at most :data:`MAX_TAPS_RATIO`.
     """
-    return _plan(
-        ndim, tuple(sigmas), tuple(features), tuple(modes), truncate, method, rtol, MAX_TAPS_RATIO
-    )
+    rules = (tuple(CASCADE_MODES), MAX_TAPS_RATIO)  # in the key: tests and benchmarks vary them
+    return _plan(ndim, tuple(sigmas), tuple(features), tuple(modes), truncate, method, rtol, rules)
 
 
 @functools.lru_cache(maxsize=64)
@@ -280,15 +279,16 @@ def _plan(
     truncate: float,
     method: str,
     rtol: float | None,
-    max_ratio: float,
+    rules: tuple[tuple[str, ...], float],
 ) -> FeaturePlan:
+    cascade_modes, max_ratio = rules
     scales: list[ScalePlan | None] = [None] * len(sigmas)
     banks: list[Bank | None] = [None] * len(sigmas)
     sources: list[int | None] = [None] * len(sigmas)
     reach = [0] * d
     chains: dict[int, list[np.ndarray]] = {}  # exact kernels of each scale's smoothing channel
     done: list[int] = []
-    bad_modes = [m for m in modes if m not in CASCADE_MODES]
+    bad_modes = [m for m in modes if m not in cascade_modes]
     may = rtol is not None and method == "fir" and not bad_modes and "smoothing" in features
     for k in sorted(range(len(sigmas)), key=lambda i: sigmas[i]):
         s = sigmas[k]

@@ -908,12 +908,18 @@ def feature_stack(
     ``s2 / 2``.  It saves kernel taps only (the bank reads the smoothed
     channel instead of the input), so a scale cascades only where its
     first-stage taps are at most 0.75 of the direct bank's.  Measured
-    (``benchmarks/bench_features.py --cascade``, float32, 2 cores): doubling
-    scales (taps ratio 0.88) gain nothing measurable, so sigma = (1, 2, 4) and
-    (1, 2, 4, 8, 16) stay direct; scales sqrt(2) apart (ratio 0.71) are
-    cascaded, BENCH_NUMBERS.  With the difference of Gaussians (its
-    ``0.66 s2`` must exceed ``s1``: ``s2 > 1.52 s1``) the full set cascades
-    only near ``s2 = 1.5-1.7 s1``, and where the bound allows.
+    (``benchmarks/bench_features.py --cascade``, float32, 2 shared cores):
+    one scale's bank of smoothing and derivatives ran 1.17-1.30x faster at a
+    taps ratio of 0.70-0.76 and 0.90-1.23x (noise) at 0.88, the ratio of
+    doubling scales; so sigma = (1, 2, 4) and (1, 2, 4, 8, 16) stay direct
+    (forced, the cascade took 0.96-1.07x the time), and of scales sqrt(2)
+    apart, (1, 1.41, 2, 2.83, 4), 2.83 and 4 cascade: the whole stack of
+    fastfilters2's seven features 1.07x faster at 1024^2, 1.13x at 2048^2
+    and 1.01x for a 128 x 256 x 256 volume, within a noise of up to 1.07x
+    (1.14x in 3-D): a gain at the noise level, changing it by 7e-5 of
+    ``max |input|`` against a bound of 3.5e-4.  With the difference of
+    Gaussians (its ``0.66 s2`` must exceed ``s1``: ``s2 > 1.52 s1``) the full
+    set cascades only near ``s2 = 1.5-1.7 s1``, and where the bound allows.
 
     Examples
     --------

@@ -362,10 +362,72 @@ def cascade(shapes: list[tuple[int, ...]]) -> list[dict[str, Any]]:
     return rows
 
 
+def cascade_banks(n: int) -> list[dict[str, Any]]:
+    """One scale's bank, from the image at s2 against from the s1-smoothed image at
+    ``d = sqrt(s2^2 - s1^2)``: the measurement behind ``MAX_TAPS_RATIO``."""
+    import math
+
+    from sepconv import _features_run, _features_spec
+
+    rows = []
+    x = np.random.default_rng(3).random((n, n), dtype=np.float32)
+    subsets = {"derivatives": SEVEN[:4], "seven": SEVEN}
+    for fname, names in subsets.items():
+        out = np.empty((len(features.feature_names([1.0], names, 2)), n, n), np.float32)
+        for s2 in (2.0, 4.0, 10.0):
+            direct = _features_spec.feature_bank([s2] * 2, names, truncate=4.0)
+            for q in (0.87, 0.7, 0.5):  # d / s2; 0.87: doubling scales
+                s1 = s2 * math.sqrt(1 - q * q)
+                smooth = features.feature_stack(x, [s1], ["smoothing"])[0]
+                bank = _features_spec.feature_bank([s2] * 2, names, truncate=4.0, base=[s1] * 2)
+
+                def run(b: Any, image: np.ndarray, out: np.ndarray = out) -> None:
+                    _features_run.run_bank(b, image, out, (0, 1), ["mirror"] * 2, 0.0)
+
+                funcs = {
+                    "direct": lambda b=direct: run(b, x),
+                    "direct again": lambda b=direct: run(b, x),
+                    "cascaded": lambda b=bank, sm=smooth: run(b, sm),
+                }
+                timings, _ = measure(funcs, min_runs=5, min_time=0.5, max_time=4.0,
+                                     jit=tuple(funcs))  # fmt: skip
+                taps = [sum(p.weights.size for f in b.stage1 for p in f.passes)
+                        for b in (bank, direct)]  # fmt: skip
+                row = {
+                    "case": f"{n}² {fname} σ₂={s2:g} Δ/σ₂={q}",
+                    "taps_ratio": taps[0] / taps[1],
+                    **{k: t.to_dict() for k, t in timings.items()},
+                }
+                rows.append(row)
+                print("cascade bank", row["case"], f"taps {row['taps_ratio']:.2f}",
+                      {k: fmt_ms(t.median_s) for k, t in timings.items()}, flush=True)  # fmt: skip
+    return rows
+
+
 def _cascade_markdown(data: dict[str, Any]) -> str:
     rows = data.get("cascade") or []
+    banks = data.get("cascade_banks") or []
+    text = ""
+    if banks:
+        table = [
+            [r["case"], f"{r['taps_ratio']:.2f}", fmt_ms(r["direct"]["median_s"]),
+             _ratio2(r["direct"]["median_s"], r["direct again"]["median_s"]),
+             fmt_ms(r["cascaded"]["median_s"]),
+             _ratio2(r["direct"]["median_s"], r["cascaded"]["median_s"])]
+            for r in banks
+        ]  # fmt: skip
+        text += (
+            "\n## Scale cascade: one scale's bank\n\n"
+            "The bank at σ₂ from the image (`direct`) against the bank at Δ = √(σ₂² − σ₁²) "
+            "from the σ₁-smoothed image (`cascaded`); `taps`: the cascaded bank's first-stage "
+            "taps over the direct one's; `noise`: `direct` over an identical variant.  "
+            "`derivatives`: smoothing, gradient magnitude, Laplacian, Hessian eigenvalues; "
+            "`seven`: with the structure tensor's eigenvalues.\n\n"
+            + markdown_table(["case", "taps", "direct", "noise", "cascaded", "speed-up"], table)
+            + "\n"
+        )
     if not rows:
-        return ""
+        return text
     table = [
         [r["case"], fmt_ms(r["direct"]["median_s"]),
          _ratio2(r["direct"]["median_s"], r["direct again"]["median_s"]),
@@ -379,7 +441,7 @@ def _cascade_markdown(data: dict[str, Any]) -> str:
          f"{r['forced']['bound']:.1e}", f"{r['forced']['change']:.1e}"]
         for r in rows
     ]  # fmt: skip
-    return (
+    return text + (
         "\n## Scale cascade: `feature_stack(..., rtol=1e-3)`\n\n"
         "`direct`: `rtol=None`; `noise`: `direct` over a second, identical `rtol=None` "
         "variant timed beside it (how far apart the same work measures); `planned`: "
@@ -559,6 +621,8 @@ def main() -> None:
                         help="only the scale-cascade rows (features_cascade.*)")  # fmt: skip
     parser.add_argument("--sizes", default="1024,2048",
                         help="--cascade: 2-D sizes (empty: the --volume alone)")  # fmt: skip
+    parser.add_argument("--cascade-part", choices=["banks", "stacks", "both"], default="both",
+                        help="--cascade: one scale's banks, whole stacks, or both")  # fmt: skip
     args = parser.parse_args()
     if args.cascade:
         sizes2 = [256] if args.quick else [int(n) for n in args.sizes.split(",") if n]
@@ -566,7 +630,12 @@ def main() -> None:
         if args.volume:
             shapes.append(tuple(int(v) for v in args.volume.split(",")))
         stem = "features_cascade_quick" if args.quick else "features_cascade"
-        data = {"machine": machine_info(), "cascade": cascade(shapes), "loadavg_end": loadavg()}
+        data = {"machine": machine_info()}
+        if args.cascade_part in ("banks", "both"):
+            data["cascade_banks"] = cascade_banks(256 if args.quick else 1024)
+        if args.cascade_part in ("stacks", "both"):
+            data["cascade"] = cascade(shapes)
+        data["loadavg_end"] = loadavg()
         write_json(RESULTS / f"{stem}.json", data)
         (RESULTS / f"{stem}.md").write_text(markdown(data))
         print(markdown(data))

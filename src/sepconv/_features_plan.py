@@ -67,10 +67,10 @@ __all__ = ["CASCADE_MODES", "MAX_TAPS_RATIO", "FeaturePlan", "ScalePlan", "plan_
 CASCADE_MODES = ("reflect", "mirror", "wrap")
 
 #: A scale cascades only when its first-stage kernel taps (summed over fields and
-#: axes) are at most this fraction of the direct bank's.  Measured
-#: (benchmarks/bench_features.py --cascade, float32, 2-D, 2 cores): at a taps
-#: ratio of 0.88 (sigma doubling, d = 0.87 sigma) the cascade took 0.90-1.23x
-#: the direct time (noise); at 0.70-0.76, 1.17-1.30x faster; at 0.5, 1.2-1.8x.
+#: axes) are at most this fraction of the direct bank's.  Measured, one scale's bank
+#: at 1024^2 (benchmarks/bench_features.py --cascade, float32, 2 shared cores, noise
+#: of identical runs 0.96-1.05x): taps ratio 0.88 (doubling scales, d = 0.87 s2):
+#: 1.01-1.10x; 0.70-0.76: 1.06-1.26x; 0.51-0.53: 1.14-1.84x.
 MAX_TAPS_RATIO = 0.75
 
 

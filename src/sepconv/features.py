@@ -909,10 +909,10 @@ def feature_stack(
     channel instead of the input), so a scale cascades only where its
     first-stage taps are at most 0.75 of the direct bank's.  Measured
     (``benchmarks/bench_features.py --cascade``, float32, 2 shared cores):
-    one scale's bank of smoothing and derivatives ran 1.17-1.30x faster at a
-    taps ratio of 0.70-0.76 and 0.90-1.23x (noise) at 0.88, the ratio of
-    doubling scales; so sigma = (1, 2, 4) and (1, 2, 4, 8, 16) stay direct
-    (forced, the cascade took 0.96-1.07x the time), and of scales sqrt(2)
+    one scale's bank at 1024^2 ran 1.06-1.26x faster at a taps ratio of
+    0.70-0.76 and 1.01-1.10x at 0.88, the ratio of doubling scales (noise of
+    identical runs: up to 1.05x); so sigma = (1, 2, 4) and (1, 2, 4, 8, 16)
+    stay direct (whole stacks forced to cascade: 0.79-1.07x), and of scales sqrt(2)
     apart, (1, 1.41, 2, 2.83, 4), 2.83 and 4 cascade: the whole stack of
     fastfilters2's seven features 1.07x faster at 1024^2, 1.13x at 2048^2
     and 1.01x for a 128 x 256 x 256 volume, within a noise of up to 1.07x

@@ -6,6 +6,7 @@ Run from the repository root (the timing is wrapped in the shared lock)::
     flock /tmp/sepconv-bench.lock python benchmarks/bench_features.py          # minutes
     flock /tmp/sepconv-bench.lock python benchmarks/bench_features.py --quick  # seconds
     flock /tmp/sepconv-bench.lock python benchmarks/bench_features.py --volume 128,256,256
+    flock /tmp/sepconv-bench.lock python benchmarks/bench_features.py --cascade [--volume ...]
 
 Writes ``benchmarks/results/features.json`` and ``features.md`` (``--quick``:
 ``features_quick.*``).  float32 throughout; medians of interleaved runs
@@ -29,6 +30,14 @@ Writes ``benchmarks/results/features.json`` and ``features.md`` (``--quick``:
    ``cv2.GaussianBlur`` (2 threads), SimpleITK's ``SmoothingRecursiveGaussian``
    and sepconv's FIR filter; the recursive result's largest difference from
    scipy's FIR filter, relative to the peak of an impulse's response.
+
+5. **Scale cascade** (``--cascade``, alone; ``features_cascade.*``):
+   ``feature_stack(x, sigmas, rtol=None)`` against ``rtol=1e-3`` (the planner's
+   choice) and ``rtol=1e-3`` with every allowed cascade taken
+   (``_features_plan.MAX_TAPS_RATIO = 1``, to show what the rule declines), at
+   1024^2, 2048^2 (and the ``--volume``), sigma = (1, 2, 4), (1, 2, 4, 8, 16)
+   and scales sqrt(2) apart; the plan's bound and the measured largest change
+   (over ``max |input|``; ``max |input|^2`` for structure-tensor channels).
 
 Every result is checked against its reference (largest difference relative
 to the reference's largest value).
@@ -268,6 +277,206 @@ def recursive(size: int, sigmas: list[float]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- output
 
 
+CASCADE_SIGMAS = ((1.0, 2.0, 4.0), (1.0, 2.0, 4.0, 8.0, 16.0), (1.0, 1.41, 2.0, 2.83, 4.0))
+
+
+def _stack_forced(x: np.ndarray, sigmas: Any, names: Any, output: np.ndarray) -> np.ndarray:
+    """``rtol=1e-3`` with every cascade the bound allows, however few taps it saves."""
+    from sepconv import _features_plan
+
+    keep = _features_plan.MAX_TAPS_RATIO
+    _features_plan.MAX_TAPS_RATIO = 1.0
+    try:
+        return features.feature_stack(x, sigmas, names, rtol=1e-3, output=output)
+    finally:
+        _features_plan.MAX_TAPS_RATIO = keep
+
+
+def _cascade_change(got: np.ndarray, ref: np.ndarray, x: np.ndarray, names: Any, sig: Any) -> float:
+    """Largest change over ``max |x|`` (``max |x|^2`` for the structure tensor's channels)."""
+    top = float(np.abs(x).max())
+    channels = features.feature_names(sig, names, x.ndim)
+    return max(
+        float(np.abs(got[k].astype(np.float64) - ref[k]).max())
+        / (top * top if f.startswith("structure") else top)
+        for k, (f, _, _) in enumerate(channels)
+    )
+
+
+def cascade(shapes: list[tuple[int, ...]]) -> list[dict[str, Any]]:
+    from sepconv import _features_plan
+
+    rows = []
+    rng = np.random.default_rng(2)
+    for shape in shapes:
+        x = rng.random(shape, dtype=np.float32)
+        label = "x".join(map(str, shape)) if len(shape) > 2 else f"{shape[0]}²"
+        for sig in CASCADE_SIGMAS:
+            for names, fname in ((SEVEN, "seven"), (None, "all")):
+                if fname == "all" and (len(shape) > 2 or len(sig) > 3 or shape[0] > 1024):
+                    continue  # one row with the difference of Gaussians is enough
+                # each variant writes into its own preallocated output: a fresh
+                # 0.5-1 GB result per call made the first-called variant pay page
+                # faults (measured: rtol=None 1.5x "slower" than the same work)
+                count = len(features.feature_names(sig, names, x.ndim))
+                outs = [np.empty((count, *shape), np.float32) for _ in range(4)]
+
+                def run(k: int, rtol: Any, s: Any = sig, n: Any = names, x: Any = x,
+                        outs: Any = outs) -> np.ndarray:  # fmt: skip
+                    if k == 2:
+                        return _stack_forced(x, s, n, outs[k])
+                    return features.feature_stack(x, s, n, rtol=rtol, output=outs[k])
+
+                funcs = {
+                    "direct": lambda: run(0, None),
+                    "direct again": lambda: run(3, None),  # the noise floor: the same work
+                    "planned": lambda: run(1, 1e-3),
+                    "forced": lambda: run(2, 1e-3),
+                }
+                timings, results = measure(funcs, min_runs=3, min_time=0.5, max_time=12.0,
+                                           slow_call=2.0, jit=tuple(funcs))  # fmt: skip
+                plan = features.feature_plan(len(shape), sig, names, rtol=1e-3)
+                keep = _features_plan.MAX_TAPS_RATIO
+                _features_plan.MAX_TAPS_RATIO = 1.0
+                forced = features.feature_plan(len(shape), sig, names, rtol=1e-3)
+                _features_plan.MAX_TAPS_RATIO = keep
+                ref = results["direct"]
+                row = {
+                    "case": f"{label} σ={','.join(f'{s:g}' for s in sig)} {fname}",
+                    "shape": list(shape),
+                    "sigmas": list(sig),
+                    "features": fname,
+                }
+                for name, p in (("planned", plan), ("forced", forced)):
+                    row[name] = {
+                        **timings[name].to_dict(),
+                        "cascaded": p.cascaded,
+                        "bound": p.bound,
+                        "change": _cascade_change(results[name], ref, x, names, sig),
+                    }
+                row["direct"] = timings["direct"].to_dict()
+                row["direct again"] = timings["direct again"].to_dict()
+                rows.append(row)
+                print("cascade", row["case"], {k: fmt_ms(t.median_s) for k, t in timings.items()},
+                      "cascaded", plan.cascaded, forced.cascaded, flush=True)  # fmt: skip
+    return rows
+
+
+def cascade_banks(n: int) -> list[dict[str, Any]]:
+    """One scale's bank, from the image at s2 against from the s1-smoothed image at
+    ``d = sqrt(s2^2 - s1^2)``: the measurement behind ``MAX_TAPS_RATIO``."""
+    import math
+
+    from sepconv import _features_run, _features_spec
+
+    rows = []
+    x = np.random.default_rng(3).random((n, n), dtype=np.float32)
+    subsets = {"derivatives": SEVEN[:4], "seven": SEVEN}
+    for fname, names in subsets.items():
+        out = np.empty((len(features.feature_names([1.0], names, 2)), n, n), np.float32)
+        for s2 in (2.0, 4.0, 10.0):
+            direct = _features_spec.feature_bank([s2] * 2, names, truncate=4.0)
+            for q in (0.87, 0.7, 0.5):  # d / s2; 0.87: doubling scales
+                s1 = s2 * math.sqrt(1 - q * q)
+                smooth = features.feature_stack(x, [s1], ["smoothing"])[0]
+                bank = _features_spec.feature_bank([s2] * 2, names, truncate=4.0, base=[s1] * 2)
+
+                def run(b: Any, image: np.ndarray, out: np.ndarray = out) -> None:
+                    _features_run.run_bank(b, image, out, (0, 1), ["mirror"] * 2, 0.0)
+
+                funcs = {
+                    "direct": lambda b=direct: run(b, x),
+                    "direct again": lambda b=direct: run(b, x),
+                    "cascaded": lambda b=bank, sm=smooth: run(b, sm),
+                }
+                timings, _ = measure(funcs, min_runs=5, min_time=0.5, max_time=4.0,
+                                     jit=tuple(funcs))  # fmt: skip
+                taps = [sum(p.weights.size for f in b.stage1 for p in f.passes)
+                        for b in (bank, direct)]  # fmt: skip
+                row = {
+                    "case": f"{n}² {fname} σ₂={s2:g} Δ/σ₂={q}",
+                    "taps_ratio": taps[0] / taps[1],
+                    **{k: t.to_dict() for k, t in timings.items()},
+                }
+                rows.append(row)
+                print("cascade bank", row["case"], f"taps {row['taps_ratio']:.2f}",
+                      {k: fmt_ms(t.median_s) for k, t in timings.items()}, flush=True)  # fmt: skip
+    return rows
+
+
+def _cascade_markdown(data: dict[str, Any]) -> str:
+    rows = data.get("cascade") or []
+    banks = data.get("cascade_banks") or []
+    text = ""
+    if banks:
+        table = [
+            [r["case"], f"{r['taps_ratio']:.2f}", fmt_ms(r["direct"]["median_s"]),
+             _ratio2(r["direct"]["median_s"], r["direct again"]["median_s"]),
+             fmt_ms(r["cascaded"]["median_s"]),
+             _ratio2(r["direct"]["median_s"], r["cascaded"]["median_s"])]
+            for r in banks
+        ]  # fmt: skip
+        text += (
+            "\n## Scale cascade: one scale's bank\n\n"
+            "The bank at σ₂ from the image (`direct`) against the bank at Δ = √(σ₂² − σ₁²) "
+            "from the σ₁-smoothed image (`cascaded`); `taps`: the cascaded bank's first-stage "
+            "taps over the direct one's; `noise`: `direct` over an identical variant.  "
+            "`derivatives`: smoothing, gradient magnitude, Laplacian, Hessian eigenvalues; "
+            "`seven`: with the structure tensor's eigenvalues.\n\n"
+            + markdown_table(["case", "taps", "direct", "noise", "cascaded", "speed-up"], table)
+            + "\n"
+        )
+    if not rows:
+        return text
+    table = [
+        [r["case"], fmt_ms(r["direct"]["median_s"]),
+         _ratio2(r["direct"]["median_s"], r["direct again"]["median_s"]),
+         fmt_ms(r["planned"]["median_s"]),
+         _ratio2(r["direct"]["median_s"], r["planned"]["median_s"]),
+         ",".join(f"{s:g}" for s in r["planned"]["cascaded"]) or "-",
+         f"{r['planned']['bound']:.1e}", f"{r['planned']['change']:.1e}",
+         fmt_ms(r["forced"]["median_s"]),
+         _ratio2(r["direct"]["median_s"], r["forced"]["median_s"]),
+         ",".join(f"{s:g}" for s in r["forced"]["cascaded"]) or "-",
+         f"{r['forced']['bound']:.1e}", f"{r['forced']['change']:.1e}"]
+        for r in rows
+    ]  # fmt: skip
+    return text + (
+        "\n## Scale cascade: `feature_stack(..., rtol=1e-3)`\n\n"
+        "`direct`: `rtol=None`; `noise`: `direct` over a second, identical `rtol=None` "
+        "variant timed beside it (how far apart the same work measures); `planned`: "
+        "`rtol=1e-3` (the planner cascades a scale only "
+        "where its first-stage taps are at most 0.75 of the direct bank's); `forced`: "
+        "`rtol=1e-3` taking every cascade the bound allows.  `bound`: the plan's largest "
+        "bound; `change`: the measured largest change against `direct` (over max|input|; "
+        "max|input|² for structure-tensor channels).  `seven`: fastfilters2's seven "
+        "features; `all`: with the difference of Gaussians.\n\n"
+        + markdown_table(
+            [
+                "case",
+                "direct",
+                "noise",
+                "planned",
+                "speed-up",
+                "cascaded",
+                "bound",
+                "change",
+                "forced",
+                "speed-up",
+                "cascaded",
+                "bound",
+                "change",
+            ],
+            table,
+        )  # fmt: skip
+        + "\n"
+    )
+
+
+def _ratio2(a: float, b: float) -> str:
+    return f"{a / b:.2f}×"
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}×"
 
@@ -282,8 +491,8 @@ def markdown(data: dict[str, Any]) -> str:
         "times in ms.  `diff` is the largest difference from the reference over its largest "
         "value.\n"
     )
-    parts = [head]
-    rows = data["stack_2d"]
+    parts = [head, _cascade_markdown(data)]
+    rows = data.get("stack_2d") or []
     if rows:
         table = [
             [r["case"], fmt_ms(r["sepconv"]["median_s"]), fmt_ms(r["fastfilters2"]["median_s"]),
@@ -316,7 +525,7 @@ def markdown(data: dict[str, Any]) -> str:
             )  # fmt: skip
             + "\n"
         )
-    rows = data["stack_3d"]
+    rows = data.get("stack_3d") or []
     if rows:
         table = [
             [r["case"], fmt_ms(r["sepconv"]["median_s"]), fmt_ms(r["scipy"]["median_s"]),
@@ -329,7 +538,7 @@ def markdown(data: dict[str, Any]) -> str:
             + markdown_table(["case", "sepconv", "scipy", "vs scipy", "diff"], table)
             + "\n"
         )
-    rows = data["tensors"]
+    rows = data.get("tensors") or []
     if rows:
         table = []
         for r in rows:
@@ -362,7 +571,7 @@ def markdown(data: dict[str, Any]) -> str:
             )  # fmt: skip
             + "\n"
         )
-    rec = data["recursive"]
+    rec = data.get("recursive") or {}
     if rec:
         table = []
         for r in rec["rows"]:
@@ -408,7 +617,29 @@ def main() -> None:
                         help="the 3-D shape, e.g. 128,256,256 (default 256,256,256)")  # fmt: skip
     parser.add_argument("--only", choices=["stack2d", "stack3d", "tensors", "recursive"],
                         action="append", help="run only these sections (repeatable)")  # fmt: skip
+    parser.add_argument("--cascade", action="store_true",
+                        help="only the scale-cascade rows (features_cascade.*)")  # fmt: skip
+    parser.add_argument("--sizes", default="1024,2048",
+                        help="--cascade: 2-D sizes (empty: the --volume alone)")  # fmt: skip
+    parser.add_argument("--cascade-part", choices=["banks", "stacks", "both"], default="both",
+                        help="--cascade: one scale's banks, whole stacks, or both")  # fmt: skip
     args = parser.parse_args()
+    if args.cascade:
+        sizes2 = [256] if args.quick else [int(n) for n in args.sizes.split(",") if n]
+        shapes: list[tuple[int, ...]] = [(n, n) for n in sizes2]
+        if args.volume:
+            shapes.append(tuple(int(v) for v in args.volume.split(",")))
+        stem = "features_cascade_quick" if args.quick else "features_cascade"
+        data = {"machine": machine_info()}
+        if args.cascade_part in ("banks", "both"):
+            data["cascade_banks"] = cascade_banks(256 if args.quick else 1024)
+        if args.cascade_part in ("stacks", "both"):
+            data["cascade"] = cascade(shapes)
+        data["loadavg_end"] = loadavg()
+        write_json(RESULTS / f"{stem}.json", data)
+        (RESULTS / f"{stem}.md").write_text(markdown(data))
+        print(markdown(data))
+        return
     want = set(args.only or ["stack2d", "stack3d", "tensors", "recursive"])
     data: dict[str, Any] = {"machine": machine_info()}
     if args.quick:

@@ -211,9 +211,36 @@ def difference_bank(low: Sequence[float], high: Sequence[float], *, truncate: fl
     return Bank(fields, [_engine.pointwise_step(_engine.POINT_DIFFERENCE, [0, 1], [0])], 1)
 
 
-def feature_bank(sigma: Sequence[float], features: Sequence[str], *, truncate: float) -> Bank:
-    """ilastik's features at one scale, channels in the order of ``features``."""
+def cascade_sigmas(sigma: Sequence[float], base: Sequence[float] | None) -> list[float] | None:
+    """The Gaussian that takes a ``base``-smoothed image to ``sigma``: ``sqrt(sigma^2 - base^2)``
+    per axis (``sigma`` itself for ``base=None``; ``None`` where ``sigma <= base``)."""
+    if base is None:
+        return list(sigma)
+    if any(s <= b for s, b in zip(sigma, base)):
+        return None
+    return [math.sqrt(s * s - b * b) for s, b in zip(sigma, base)]
+
+
+def feature_bank(
+    sigma: Sequence[float],
+    features: Sequence[str],
+    *,
+    truncate: float,
+    base: Sequence[float] | None = None,
+) -> Bank:
+    """ilastik's features at one scale, channels in the order of ``features``.
+
+    ``base``: the bank reads an image already smoothed at ``base`` (a scale
+    cascade): every Gaussian of the bank at scale ``s`` becomes one at
+    ``sqrt(s^2 - base^2)`` of the same derivative order (the structure
+    tensor's outer smoothing of products, at ``sigma / 2``, stays: products do
+    not commute with smoothing).  Every such ``s`` must exceed ``base``.
+    """
     d = len(sigma)
+    inner = cascade_sigmas(sigma, base)
+    small_sigma = cascade_sigmas([0.66 * s for s in sigma], base)
+    if inner is None or (small_sigma is None and "difference_of_gaussians" in features):
+        raise ValueError(f"a cascade needs every scale above base={base!r}, got sigma={sigma!r}")
     pairs = list(combinations_with_replacement(range(d), 2))
     stage1: list[Field] = []
     index: dict[tuple, int] = {}
@@ -225,16 +252,16 @@ def feature_bank(sigma: Sequence[float], features: Sequence[str], *, truncate: f
         return index[key]
 
     def smooth() -> int:
-        return need(("g", 0), lambda: gaussian_field(0, sigma, [0] * d, truncate))
+        return need(("g", 0), lambda: gaussian_field(0, inner, [0] * d, truncate))
 
     def derivative(i: int) -> int:
-        return need(("d", i), lambda: gaussian_field(0, sigma, _unit(i, d), truncate))
+        return need(("d", i), lambda: gaussian_field(0, inner, _unit(i, d), truncate))
 
     def second(i: int, j: int) -> int:
         orders = [0] * d
         orders[i] += 1
         orders[j] += 1
-        return need(("h", i, j), lambda: gaussian_field(0, sigma, orders, truncate))
+        return need(("h", i, j), lambda: gaussian_field(0, inner, orders, truncate))
 
     steps: list[tuple[str, list[int], list[int]]] = []  # (op, stage-1 fields, outputs)
     tensor: list[int] = []
@@ -247,9 +274,7 @@ def feature_bank(sigma: Sequence[float], features: Sequence[str], *, truncate: f
         elif name == "laplacian":
             steps.append(("sum", [second(i, i) for i in range(d)], [out]))
         elif name == "difference_of_gaussians":
-            small = need(
-                ("g", 1), lambda: gaussian_field(0, [0.66 * s for s in sigma], [0] * d, truncate)
-            )
+            small = need(("g", 1), lambda: gaussian_field(0, small_sigma, [0] * d, truncate))
             steps.append(("difference", [smooth(), small], [out]))
         elif name == "hessian_eigenvalues":
             steps.append(("eigen", [second(i, j) for i, j in pairs], list(range(out, out + d))))

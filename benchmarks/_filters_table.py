@@ -80,9 +80,10 @@ def why_slower(case: dict[str, Any], floor_s: dict[str, float]) -> str:
 
     In order: the fixed cost of a call (the run's 8 x 8 call, ``floor_s``) when it is a
     fifth of the time or more; memory bandwidth when the call reaches half of the copy's
-    or more; otherwise the arithmetic -- for uint8 the lane width (sepconv computes in
-    float32, 16 lanes of an AVX-512 vector, where OpenCV's fixed point uses 16-bit lanes,
-    32), for float32 the multiply-adds per pixel of both passes (symmetric taps folded).
+    or more; otherwise the arithmetic -- for uint8 the integer operations per pixel (16-bit
+    fixed point whose products LLVM computes as 32-bit multiplies, 16 lanes of an AVX-512
+    vector, where OpenCV multiplies 16-bit lanes, 32; exact integer sums for boxes), for
+    float32 the multiply-adds per pixel of both passes (symmetric taps folded).
     """
     t = {k: v.get("median_s") for k, v in case["contenders"].items()}
     best = opencv_best(case, t)
@@ -95,9 +96,18 @@ def why_slower(case: dict[str, Any], floor_s: dict[str, float]) -> str:
     fraction = case["contenders"][CORRELATE].get("memcpy_fraction")
     if fraction is not None and fraction >= 0.5:
         return f"memory: {fraction:.0%} of the copy's bandwidth"
-    if case["dtype"] == "uint8":
-        return "arithmetic: float32 lanes (16 per vector) vs OpenCV's 16-bit fixed point (32)"
     k = case["ksize"]
+    if case["dtype"] == "uint8" and case["family"] == "box":
+        adds = (k.bit_length() - 1) + bin(k).count("1")
+        return (
+            f"arithmetic: exact integer sums, {adds} 16-bit additions along a row, then 32-bit "
+            "running sums and a float32 division (16 lanes) per pixel"
+        )
+    if case["dtype"] == "uint8":
+        return (
+            f"arithmetic: 16-bit fixed point, {2 * (k // 2 + 1)} products per pixel as 32-bit "
+            "multiplies (16 lanes: Numba widens the operands) vs OpenCV's 16-bit ones (32)"
+        )
     per_pass = 2 if case["family"] == "box" and k >= 16 else k // 2 + 1
     return f"arithmetic: {2 * per_pass} multiply-adds per pixel (two passes, folded taps)"
 

@@ -1,7 +1,7 @@
-"""The fast policy's fixed point for uint8 smoothing against its float path, side by side.
+"""The fast policy's integer paths for 8- and 16-bit smoothing against its float path.
 
 ``sepconv.correlate`` filters uint8 into uint8 with smoothing factors in 16-bit fixed
-point (:mod:`sepconv._engine._fixed`).  This benchmark times the same calls with the
+point, and uint8 or uint16 means by exact integer sums (:mod:`sepconv._engine._fixed`).  This benchmark times the same calls with the
 fixed-point path and with it switched off (the float32 path it replaced), in one
 process, alternating, and reports for each row the time ratio, the bound the plan
 states and the share of outputs one below scipy's truncation of the exact (float64)
@@ -64,19 +64,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="three sizes, three kernels")
     args = parser.parse_args(argv)
     sizes = [256, 1024] if args.quick else [64, 256, 512, 1024, 2048, 4096]
-    kernels = (
-        ["gauss1", "gauss4", "box3"]
+    kernels = {
+        "uint8": ["gauss1", "gauss4", "box3"]
         if args.quick
-        else ["gauss1", "gauss2", "gauss4", "box3", "box7", "box15"]
-    )
+        else ["gauss1", "gauss2", "gauss4", "box3", "box7", "box15", "box31"],
+        # 16-bit data: means only (exact integer sums; fixed point would need 32-bit lanes)
+        "uint16": ["box3"] if args.quick else ["box3", "box7", "box15", "box31"],
+    }
     shapes = [(n, n) for n in sizes] + ([] if args.quick else [(1080, 1920)])
     real = _passes._fixed_point
     rows = []
     print(f"fixed point vs float path, load {loadavg()}", flush=True)
-    for shape in shapes:
-        x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    for dtype, shape in [(d, s) for d in kernels for s in shapes]:
+        top = np.iinfo(dtype).max
+        x = np.random.default_rng(0).integers(0, top + 1, shape, dtype=dtype)
         budget = 0.05 if x.size <= 1 << 20 else 0.2
-        for name in kernels:
+        for name in kernels[dtype]:
             w = _kernel(name)
             k = np.outer(w, w)
             times: dict[str, float] = {}
@@ -93,13 +96,14 @@ def main(argv: list[str] | None = None) -> dict:
                 x.astype(np.float64), -1, w, w, borderType=cv2.BORDER_REFLECT
             ) if cv2 is not None else None  # fmt: skip
             row = {
+                "dtype": dtype,
                 "shape": f"{shape[0]}x{shape[1]}",
                 "kernel": name,
                 "taps": int(w.size),
                 "fixed_ms": times["fixed"] * 1e3,
                 "float_ms": times["float"] * 1e3,
                 "fixed_over_float": times["fixed"] / times["float"],
-                "bound": _fixed.plan(w, w).bound,
+                "bound": _fixed.plan(w, w, np.dtype(dtype)).bound,
             }
             if exact is not None:
                 # (+1e-9: a float64 sum that is an integer may come out a hair below it)
@@ -118,15 +122,15 @@ def main(argv: list[str] | None = None) -> dict:
                 row["fixed_over_cv2"] = row["fixed_ms"] / row["cv2_ms"]
             rows.append(row)
             print(
-                f"  {row['shape']:>9} {name:>7}: fixed {row['fixed_ms']:.3f} ms, float "
+                f"  {dtype} {row['shape']:>9} {name:>7}: fixed {row['fixed_ms']:.3f} ms, float "
                 f"{row['float_ms']:.3f} ms ({row['fixed_over_float']:.2f}x)",
                 flush=True,
             )
     table = markdown_table(
-        ["image", "kernel", "fixed ms", "float ms", "fixed / float", "bound", "one off",
+        ["data", "image", "kernel", "fixed ms", "float ms", "fixed / float", "bound", "one off",
          "cv2 ms", "fixed / cv2"],
         [
-            [r["shape"], f"{r['kernel']} ({r['taps']} taps)", f"{r['fixed_ms']:.3f}",
+            [r["dtype"], r["shape"], f"{r['kernel']} ({r['taps']} taps)", f"{r['fixed_ms']:.3f}",
              f"{r['float_ms']:.3f}", f"{r['fixed_over_float']:.2f}", f"{r['bound']:.2f}",
              f"{100 * r.get('share_one_off', float('nan')):.1f} %",
              f"{r.get('cv2_ms', float('nan')):.3f}", f"{r.get('fixed_over_cv2', float('nan')):.2f}"]
@@ -136,12 +140,12 @@ def main(argv: list[str] | None = None) -> dict:
     meta = machine_info()
     meta["load_after"] = loadavg()
     lines = [
-        "# Fixed point for uint8 smoothing against the float path",
+        "# Integer paths (uint8 fixed point, uint8 and uint16 means) against the float path",
         "",
         f"`python benchmarks/bench_fixed_point.py{' --quick' if args.quick else ''}`; "
         f"{meta.get('cpu', '')}, load average {meta['load_after']}; `sepconv.correlate` with "
-        "the 2-D kernel, mode reflect, uint8 in and out, default threads; each arm the best "
-        "of 3 x 2 alternating rounds.  *bound*: the plan's stated largest distance from "
+        "the 2-D kernel, mode reflect, the same dtype in and out, default threads; each arm "
+        "the best of 3 x 2 alternating rounds.  *bound*: the plan's stated largest distance from "
         "the exact value before truncation; *one off*: outputs one above the truncated "
         "float64 result (never more than one; where that result lies within the bound below "
         "an integer); OpenCV: `cv2.sepFilter2D` (Gaussians) or "

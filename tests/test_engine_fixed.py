@@ -152,7 +152,7 @@ def test_other_dtypes_and_kernels_keep_the_float_path(taken):
     g = _gaussian(1.0)
     x = np.random.default_rng(2).integers(0, 256, (40, 50), dtype=np.uint8)
     sepconv.correlate(x, np.outer(g, g), output=np.float32)  # uint8 into float32
-    sepconv.correlate(x.astype(np.uint16), np.outer(g, g))  # 16-bit data
+    sepconv.correlate(x.astype(np.uint16), np.outer(g, g))  # 16-bit data: means only
     sepconv.correlate(x, np.outer(g, [1.0, 0.0, -1.0]))  # a derivative
     sepconv.correlate(x, np.outer(g, g), mode="constant", cval=0.5)  # cval no uint8 value
     assert not any(taken)
@@ -174,17 +174,18 @@ def test_flat_regions_keep_their_value(w, taken):
     assert all(taken)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("k", [3, 9, 31, 101])
 @pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
-def test_means_are_the_exact_truncated_mean(k, mode, taken):
+def test_means_are_the_exact_truncated_mean(k, mode, dtype, taken):
     # a normalised box needs no rounding: integer sums, then floor(sum / N) exactly
     rng = np.random.default_rng(k)
     for shape in ((120, 130), (110, 105, 3)):  # axes longer than the box: no taps fold
-        x = rng.integers(0, 256, shape, dtype=np.uint8)
+        x = rng.integers(0, np.iinfo(dtype).max + 1, shape, dtype=dtype)
         ours = sepconv.correlate(x, np.ones((k, k)) / k**2, mode=mode, cval=9, axes=(0, 1))
         ones = np.ones((k, k) + (1,) * (x.ndim - 2))
         sums = ndi.correlate(x.astype(np.float64), ones, mode=mode, cval=9)  # exact integers
-        assert np.array_equal(ours, (np.rint(sums).astype(np.int64) // k**2).astype(np.uint8))
+        assert np.array_equal(ours, (np.rint(sums).astype(np.int64) // k**2).astype(dtype))
     assert all(taken) and len(taken) == 2
     assert "exact integer sums" in sepconv.plan((120, 130), np.ones((k, k)) / k**2,
-                                                dtype=np.uint8).explain()  # fmt: skip
+                                                dtype=dtype).explain()  # fmt: skip

@@ -267,17 +267,20 @@ class Plan:
         return "\n".join(lines)
 
     def _fixed_point(self) -> Any:
-        """The engine's fixed-point plan for this plan's uint8 calls (uint8 output), or None."""
-        if self.method != "separable" or self.factors is None or self.dtype != np.uint8:
+        """The engine's integer plan for this plan's uint8 / uint16 calls (same output), or None."""
+        if self.method != "separable" or self.factors is None:
+            return None
+        if self.dtype not in (np.uint8, np.uint16):
             return None
         passes = [(ax, f) for ax, f in zip(self.axes, self.factors) if f.size > 1]
         if len(passes) != 2 or passes[1][0] != passes[0][0] + 1:
             return None
+        top = np.iinfo(self.dtype).max
         if "constant" in self.modes and not (
-            float(self.cval).is_integer() and 0 <= self.cval <= 255
+            float(self.cval).is_integer() and 0 <= self.cval <= top
         ):
             return None
-        return _engine.fixed_point_plan(passes[0][1], passes[1][1])
+        return _engine.fixed_point_plan(passes[0][1], passes[1][1], self.dtype)
 
     def __str__(self) -> str:
         # One line a reader can check: the estimated loads per output decide (the unit says

@@ -4,12 +4,13 @@ A separable filter of uint8 data into uint8 whose two factors are symmetric,
 non-negative and sum to at most 1 (Gaussians, binomials, short boxes: the
 smoothing filters) runs in 16-bit integers instead of float32 rows, through
 one sweep of a ring of rows as :mod:`._sweep` does; a mean (a normalised box
-of any size, :func:`box_area`) runs in exact integer sums, horizontal by
-doubling and vertical by running sums per column, and gives the truncated
-mean itself.  16-bit rows fill twice the SIMD lanes of float32 rows and halve
-the ring: measured side by side (``benchmarks/bench_fixed_point.py``), the
-fixed-point Gaussians take 0.5-1.0x and the means 0.3-0.9x the float path's
-time from 64² to 4096².
+of any size, :func:`box_area`) of uint8 or uint16 data runs in exact integer
+sums, horizontal by doubling and vertical by running sums per column, and
+gives the truncated mean itself.  16-bit rows fill twice the SIMD lanes of
+float32 rows and halve the ring: measured side by side
+(``benchmarks/bench_fixed_point.py``), the fixed-point Gaussians take
+0.7-0.9x and the uint8 means 0.4-0.75x the float path's time from 512² up;
+uint16 means (32-bit sums, the float path's float64 rows' double) 0.5-1.0x.
 
 The arithmetic (``mulhi(a, q) = (a * q) >> 16``, the high half of a 16 x 16-bit
 product):
@@ -75,10 +76,13 @@ class FixedPlan(NamedTuple):
     bias: int  # added before the final shift: the truncations' largest deficit, 2**-7 units
     bound: float  # largest |fixed - exact| before the final truncation (0: exact)
     area: int = 0  # a normalised box's kv * kw (exact integer sums), else 0
+    dtype: str = "uint8"  # the data's (input and output) dtype
 
     def describe(self) -> str:
         if self.area:
-            return "uint8 in and out, a mean by exact integer sums: the truncated mean itself"
+            return (
+                f"{self.dtype} in and out, a mean by exact integer sums: the truncated mean itself"
+            )
         return (
             f"uint8 in and out, 16-bit fixed point: at most {self.bound:.2g} from the exact "
             "value before the cast truncates it (never one unit more)"
@@ -109,10 +113,13 @@ def _quantized(w: np.ndarray) -> np.ndarray | None:
     return q.astype(np.uint16)
 
 
-def plan(v: np.ndarray, h: np.ndarray) -> FixedPlan | None:
+def plan(v: np.ndarray, h: np.ndarray, dtype: np.dtype = np.dtype(np.uint8)) -> FixedPlan | None:
     """Fixed-point weights and error bound for factors ``v`` (vertical) and ``h``, or None.
 
-    A normalised box (:func:`box_area`) gets the exact integer path.  None
+    A normalised box (:func:`box_area`) of uint8 or uint16 data gets the exact
+    integer path; fixed point takes uint8 data only (16-bit data would need
+    32-bit products, no faster than the float path: measured in
+    ``benchmarks/bench_fixed_point.py``'s notes).  None
     where a factor is not symmetric, has a negative or non-finite tap or a
     tap of 1, where the factors cannot be scaled to sums of at most 1, where a
     factor is constant and longer than :data:`MAX_BOX`, or where the bound
@@ -120,10 +127,13 @@ def plan(v: np.ndarray, h: np.ndarray) -> FixedPlan | None:
     """
     v = np.asarray(v, dtype=np.float64)
     h = np.asarray(h, dtype=np.float64)
-    area = box_area(v, h)
+    dtype = np.dtype(dtype)
+    area = box_area(v, h, dtype)
     if area:
         empty = np.zeros(0, np.uint16)
-        return FixedPlan(empty, empty, 0, 0.0, area)
+        return FixedPlan(empty, empty, 0, 0.0, area, dtype.name)
+    if dtype != np.uint8:
+        return None
     for w in (v, h):
         if w.shape[0] > MAX_BOX and constant_tap(w) is not None:
             return None
@@ -319,47 +329,56 @@ def _task(t, src, dst, idxH, idxW, qv, qh, ints, row, ring, acc):
 
 
 # --------------------------------------------------------------------------- boxes
-# A normalised box (all taps of both factors equal, the kernel summing to 1) on uint8
-# needs no rounding at all: integer sums are exact, so the output is the truncated
-# mean itself.  Horizontal sums by doubling (16-bit: kw * 255 <= 65535), vertical
-# running sums per column (32-bit), then floor(sum / N) as trunc((sum + 0.5) * (1 / N))
-# in float32, exact while 255 * N * 2**-23 stays below 0.5 / N (N <= MAX_BOX_AREA).
+# A normalised box (all taps of both factors equal, the kernel summing to 1) on uint8 or
+# uint16 needs no rounding at all: integer sums are exact, so the output is the truncated
+# mean itself.  Horizontal sums by doubling (uint8: 16-bit, kw * 255 <= 65535; uint16:
+# 32-bit), vertical running sums per column (32-bit), then floor(sum / N) as
+# trunc((sum + 0.5) * (1 / N)): in float32 for uint8, exact while 255 * N * 2**-23 stays
+# below 0.5 / N (N <= MAX_BOX_AREA), in float64 for uint16 (65535 * N < 2**32).
 
-#: Largest box area whose float32 division is exact (see above).
+#: Largest uint8 box area whose float32 division is exact (see above).
 MAX_BOX_AREA = 16000
 
 
-def box_area(v: np.ndarray, h: np.ndarray) -> int:
-    """``kv * kw`` when ``outer(v, h)`` is a normalised box the exact path takes, else 0."""
+def box_area(v: np.ndarray, h: np.ndarray, dtype: np.dtype = np.dtype(np.uint8)) -> int:
+    """``kv * kw`` when ``outer(v, h)`` is a normalised box the exact path takes for
+    ``dtype`` (uint8 or uint16) data, else 0."""
     cv, ch = constant_tap(v), constant_tap(h)
     kv, kw = np.shape(v)[0], np.shape(h)[0]
-    if cv is None or ch is None or kw * 255 > 65535 or kv * kw > MAX_BOX_AREA:
+    if cv is None or ch is None:
+        return 0
+    if dtype == np.uint8 and (kw * 255 > 65535 or kv * kw > MAX_BOX_AREA):
+        return 0
+    if dtype == np.uint16 and 65535 * kv * kw >= 1 << 32:
+        return 0
+    if dtype not in (np.uint8, np.uint16):
         return 0
     # a mean: taps that are SVD factors of ones((kv, kw)) / N multiply back to 1 / N
     return kv * kw if abs(cv * ch * kv * kw - 1.0) <= 1e-9 else 0
 
 
+# (the stores cast to the row's width: 16 bits for uint8 data, 32 for uint16)
 @njit(cache=True, nogil=True, _nrt=False)
-def _copy16(dst, a, n):
+def _copy_row(dst, a, n):
     for i in range(n):
         dst[i] = a[i]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _add16(dst, a, n):
+def _add_row(dst, a, n):
     for i in range(n):
-        dst[i] = np.uint16(dst[i] + a[i])
+        dst[i] = dst[i] + a[i]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _sum16(dst, a, b, n):
+def _sum_rows(dst, a, b, n):
     for i in range(n):
-        dst[i] = np.uint16(a[i] + b[i])
+        dst[i] = a[i] + b[i]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _row_sums(out, row, k, C, n, lev_a, lev_b):
-    """``out[q] = sum_{j<k} row[q + j C]`` for ``q < n`` by doubling sums (exact in 16 bits)."""
+    """``out[q] = sum_{j<k} row[q + j C]`` for ``q < n`` by doubling sums (exact)."""
     valid = n + (k - 1) * C
     level = row
     into = lev_a
@@ -370,16 +389,16 @@ def _row_sums(out, row, k, C, n, lev_a, lev_b):
     while True:
         if k & m:
             if started:
-                _add16(out, level[offset * C : offset * C + n], n)
+                _add_row(out, level[offset * C : offset * C + n], n)
             else:
-                _copy16(out, level[offset * C : offset * C + n], n)
+                _copy_row(out, level[offset * C : offset * C + n], n)
                 started = True
             offset += m
         if 2 * m > k:
             break
         step = m * C
         valid -= step
-        _sum16(into, level[:valid], level[step : step + valid], valid)
+        _sum_rows(into, level[:valid], level[step : step + valid], valid)
         level = into
         flip = not flip
         into = lev_b if flip else lev_a
@@ -404,25 +423,33 @@ def _column_step(sums, enter, leave, n):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _mean_out(out, sums, inv, n):
+def _mean_out32(out, sums, inv, n):
     for i in range(n):
-        out[i] = np.uint8(np.int32((np.float32(sums[i]) + np.float32(0.5)) * inv))
+        out[i] = np.int32((np.float32(sums[i]) + np.float32(0.5)) * inv)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _mean_out64(out, sums, inv, n):
+    for i in range(n):
+        out[i] = np.int64((np.float64(sums[i]) + 0.5) * inv)
 
 
 @njit(cache=True, nogil=True)
-def box_hv(t0, t1, src, dst, idxH, idxW, ints):
-    """Tasks ``t0 .. t1 - 1`` of a normalised uint8 box: bands of the planes of ``src``.
+def box_hv(t0, t1, src, dst, idxH, idxW, ints, width):
+    """Tasks ``t0 .. t1 - 1`` of a normalised uint8 or uint16 box: bands of the planes.
 
-    As :func:`fixed_hv`, with ``ints = (band, bands per plane, constant, C, columns
-    padded before, kv, kw)``; the result is the truncated mean, exactly.
+    As :func:`fixed_hv` (``src``, ``dst`` of the data's dtype), with ``ints = (band,
+    bands per plane, constant, C, columns padded before, kv, kw)``; ``width`` is an
+    empty array of the rows' dtype (uint16 for uint8 data, uint32 for uint16).  The
+    result is the truncated mean, exactly.
     """
     kv, kw, C = ints[5], ints[6], ints[3]
     B, H, R = dst.shape
     Rpad = R + (kw - 1) * C
-    row = np.empty(Rpad, np.uint16)
-    lev_a = np.empty(Rpad, np.uint16)
-    lev_b = np.empty(Rpad, np.uint16)
-    ring = np.empty((kv + 1, R), np.uint16)
+    row = np.empty(Rpad, width.dtype)
+    lev_a = np.empty(Rpad, width.dtype)
+    lev_b = np.empty(Rpad, width.dtype)
+    ring = np.empty((kv + 1, R), width.dtype)
     sums = np.empty(R, np.uint32)
     for t in range(t0, t1):
         _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums)
@@ -436,7 +463,7 @@ def _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums):
     H = dst.shape[1]
     R = dst.shape[2]
     nr = kv + 1
-    inv = np.float32(1.0 / (kv * kw))
+    narrow = row.itemsize == 2  # uint8 data: float32 divides exactly (see above)
     b = t // nbands
     y0 = (t % nbands) * band
     y1 = min(H, y0 + band)
@@ -450,4 +477,7 @@ def _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums):
             _column_start(sums, ring, y0, kv, R)
         else:
             _column_step(sums, ring[yp % nr], ring[(yp - kv) % nr], R)
-        _mean_out(dst[b, y], sums, inv, R)
+        if narrow:
+            _mean_out32(dst[b, y], sums, np.float32(1.0 / (kv * kw)), R)
+        else:
+            _mean_out64(dst[b, y], sums, 1.0 / (kv * kw), R)

@@ -443,17 +443,18 @@ def _independent(src: np.ndarray, out: np.ndarray) -> np.ndarray:
 def _fixed_point(
     src: np.ndarray, dst: np.ndarray, v: Pass, h: Pass, cval: float, workers: int | None
 ) -> bool:
-    """Two passes of uint8 smoothing in fixed point (:mod:`._fixed`), if they qualify.
+    """Two passes of uint8 / uint16 smoothing in integers (:mod:`._fixed`), if they qualify.
 
-    uint8 in and out, adjacent axes, factors :func:`._fixed.plan` accepts and,
-    beyond a 'constant' edge, a ``cval`` that is a uint8 value; False (nothing
-    done) otherwise.
+    The same dtype in and out (uint8; uint16 for means), adjacent axes, factors
+    :func:`._fixed.plan` accepts and, beyond a 'constant' edge, a ``cval`` that
+    is a value of the dtype; False (nothing done) otherwise.
     """
-    if src.dtype != np.uint8 or dst.dtype != np.uint8 or h.axis != v.axis + 1:
+    if src.dtype != dst.dtype or src.dtype not in (np.uint8, np.uint16) or h.axis != v.axis + 1:
         return False
-    if "constant" in (v.mode, h.mode) and not (float(cval).is_integer() and 0 <= cval <= 255):
+    top = np.iinfo(src.dtype).max
+    if "constant" in (v.mode, h.mode) and not (float(cval).is_integer() and 0 <= cval <= top):
         return False
-    fixed = _fixed.plan(v.weights, h.weights)
+    fixed = _fixed.plan(v.weights, h.weights, src.dtype)
     if fixed is None:
         return False
     kv, kw = v.weights.shape[0], h.weights.shape[0]
@@ -472,15 +473,16 @@ def _fixed_point(
     shape = (plane.B, plane.H, plane.W * plane.C)
     if fixed.area:  # a normalised box: exact integer sums (running down the columns)
         ints = np.array([band, nbands, const, plane.C, bw, kv, kw], np.int64)
-        entry, rest = _fixed.box_hv, (idxH, idxW, ints)
+        width = np.zeros(0, np.uint16 if src.dtype == np.uint8 else np.uint32)
+        entry, rest = _fixed.box_hv, (idxH, idxW, ints, width)
     else:
         ints = np.array([band, nbands, const, plane.C, bw, fixed.bias], np.int64)
         entry, rest = _fixed.fixed_hv, (idxH, idxW, fixed.qv, fixed.qh, ints)
     launch(
         entry,
         plane.B * nbands,
-        raw(current),
-        raw(out),
+        current.reshape(-1),
+        out.reshape(-1),
         (shape, shape),
         rest,
         current.size * (kv + kw),

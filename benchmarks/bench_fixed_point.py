@@ -3,9 +3,10 @@
 ``sepconv.correlate`` filters uint8 into uint8 with smoothing factors in 16-bit fixed
 point, and uint8 or uint16 means by exact integer sums (:mod:`sepconv._engine._fixed`).
 This benchmark times the same calls with the integer path and with it switched off
-(the float path it replaced), in one process, alternating, and reports for each row the time ratio, the bound the plan
-states and the share of outputs one below scipy's truncation of the exact (float64)
-value, with OpenCV's time for scale.  Writes ``results/fixed_point.md`` and ``.json``.
+(the float path it replaced), in one process, alternating, and reports for each row
+the time ratio, the bound the plan states and the share of outputs one above scipy's
+truncation of the exact (float64) value, with OpenCV's time for scale.  Writes
+``results/fixed_point.md`` and ``.json``.
 
 Run: ``python benchmarks/bench_fixed_point.py [--quick]``.
 """

@@ -98,7 +98,7 @@ def correlate(
     integer outputs then equal scipy's truncation except, by one, where the
     exact value lies on an integer within rounding.  uint8 filtered into uint8
     by two smoothing factors (symmetric, non-negative, summing to at most 1)
-    is computed in 16-bit integers, 0.4-1.0x the float path's time: a mean
+    is computed in 16-bit integers, 0.3-1.0x the float path's time: a mean
     (a normalised box; of uint16 data too) exactly, giving the truncated mean itself; other
     factors in fixed point, whose value before the truncation is within a
     bound that ``sepconv.plan(...).explain()`` states (0.1 for a 9-tap

@@ -8,9 +8,10 @@ of any size, :func:`box_area`) of uint8 or uint16 data runs in exact integer
 sums, horizontal by doubling and vertical by running sums per column, and
 gives the truncated mean itself.  16-bit rows fill twice the SIMD lanes of
 float32 rows and halve the ring: measured side by side
-(``benchmarks/bench_fixed_point.py``), the fixed-point Gaussians take
-0.7-0.9x and the uint8 means 0.4-0.75x the float path's time from 512² up;
-uint16 means (32-bit sums, the float path's float64 rows' double) 0.5-1.0x.
+(``benchmarks/bench_fixed_point.py``), from 512² up the fixed-point
+Gaussians take 0.66-1.01x and the uint8 means 0.31-0.78x the float path's
+time; uint16 means (32-bit sums: twice the lanes of the float path's float64
+rows) 0.29-0.91x.
 
 The arithmetic (``mulhi(a, q) = (a * q) >> 16``, the high half of a 16 x 16-bit
 product):

@@ -40,50 +40,59 @@ def box_exact_lines(t0, t1, src, dst, idx, ints, floats):
 
     Task ``t`` is lines ``4 t .. 4 t + 3``.
     """
+    size = ints[1]
+    m = idx.shape[0]
+    bufs = np.empty((4, m), np.float64)
+    sums = np.empty((4, m - size + 1), np.float64)
+    for task in range(t0, t1):
+        _lines_task(task, src, dst, idx, ints, floats, bufs, sums)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _lines_task(task, src, dst, idx, ints, floats, bufs, sums):
+    # no reference counting (the buffers come from the caller): a row view costs
+    # an atomic increment otherwise, a third of a small image's time
     before, size, rule, scode, dcode = ints[0], ints[1], ints[2], ints[4], ints[5]
     cval = floats[0]
     lines, n = src.shape[1], idx.shape[0] - size + 1
     m = idx.shape[0]
-    bufs = np.empty((4, m), np.float64)
-    sums = np.empty((4, n), np.float64)
     fs = np.float64(size)
-    for task in range(t0, t1):
-        line = 4 * task
-        lanes = min(4, lines - line)
+    line = 4 * task
+    lanes = min(4, lines - line)
+    for k in range(lanes):
+        load_row(src[0, line + k], scode, bufs[k], 0, m, 1, before, n, idx, cval)
+    b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
+    s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
+    if lanes == 4:
+        a0, a1, a2, a3 = (
+            _first_sum(b0, size),
+            _first_sum(b1, size),
+            _first_sum(b2, size),
+            _first_sum(b3, size),
+        )
+        s0[0], s1[0], s2[0], s3[0] = a0, a1, a2, a3
+        for i in range(1, n):
+            a0 += b0[i + size - 1] - b0[i - 1]
+            a1 += b1[i + size - 1] - b1[i - 1]
+            a2 += b2[i + size - 1] - b2[i - 1]
+            a3 += b3[i + size - 1] - b3[i - 1]
+            s0[i] = a0
+            s1[i] = a1
+            s2[i] = a2
+            s3[i] = a3
+    else:  # the last lines, one at a time
         for k in range(lanes):
-            load_row(src[0, line + k], scode, bufs[k], 0, m, 1, before, n, idx, cval)
-        b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
-        s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
-        if lanes == 4:
-            a0, a1, a2, a3 = (
-                _first_sum(b0, size),
-                _first_sum(b1, size),
-                _first_sum(b2, size),
-                _first_sum(b3, size),
-            )
-            s0[0], s1[0], s2[0], s3[0] = a0, a1, a2, a3
+            b, sk = bufs[k], sums[k]
+            a = _first_sum(b, size)
+            sk[0] = a
             for i in range(1, n):
-                a0 += b0[i + size - 1] - b0[i - 1]
-                a1 += b1[i + size - 1] - b1[i - 1]
-                a2 += b2[i + size - 1] - b2[i - 1]
-                a3 += b3[i + size - 1] - b3[i - 1]
-                s0[i] = a0
-                s1[i] = a1
-                s2[i] = a2
-                s3[i] = a3
-        else:  # the last lines, one at a time
-            for k in range(lanes):
-                b, sk = bufs[k], sums[k]
-                a = _first_sum(b, size)
-                sk[0] = a
-                for i in range(1, n):
-                    a += b[i + size - 1] - b[i - 1]
-                    sk[i] = a
-        for k in range(lanes):
-            sk = sums[k]
-            for i in range(n):
-                sk[i] = sk[i] / fs
-            store_row(dst[0, line + k], 0, sk, n, rule, dcode)
+                a += b[i + size - 1] - b[i - 1]
+                sk[i] = a
+    for k in range(lanes):
+        sk = sums[k]
+        for i in range(n):
+            sk[i] = sk[i] / fs
+        store_row(dst[0, line + k], 0, sk, n, rule, dcode)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -102,33 +111,38 @@ def box_exact_inner(t0, t1, src, dst, idx, ints, floats):
 
     Task ``t`` is block ``t % nblocks`` of ``block`` columns of plane ``t // nblocks``.
     """
+    block = ints[3]
+    bufs = np.empty((4, block), np.float64)
+    for task in range(t0, t1):
+        _inner_task(task, src, dst, idx, ints, floats, bufs)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _inner_task(task, src, dst, idx, ints, floats, bufs):
+    # no reference counting, as _lines_task
     size, rule, block, scode, dcode = ints[1], ints[2], ints[3], ints[4], ints[5]
     cval = floats[0]
     n, inner = src.shape[1], ints[6]
     nblocks = (inner + block - 1) // block
-    tmp = np.empty(block, np.float64)
-    acc = np.empty(block, np.float64)
-    a = np.empty(block, np.float64)
-    b = np.empty(block, np.float64)
+    tmp, acc, a, b = bufs[0], bufs[1], bufs[2], bufs[3]
     fs = np.float64(size)
-    for task in range(t0, t1):
-        o = task // nblocks
-        j0 = (task % nblocks) * block
-        w = min(block, inner - j0)
-        plane = src[o]
+    o = task // nblocks
+    j0 = (task % nblocks) * block
+    w = min(block, inner - j0)
+    plane = src[o]
+    for j in range(w):
+        tmp[j] = 0.0
+    for k in range(size):
+        _load_rows(plane, idx[k], j0, w, cval, a, scode)
         for j in range(w):
-            tmp[j] = 0.0
-        for k in range(size):
-            _load_rows(plane, idx[k], j0, w, cval, a, scode)
-            for j in range(w):
-                tmp[j] += a[j]
+            tmp[j] += a[j]
+    for j in range(w):
+        acc[j] = tmp[j] / fs
+    store_row(dst[o, 0], j0, acc, w, rule, dcode)
+    for i in range(1, n):
+        _load_rows(plane, idx[i + size - 1], j0, w, cval, a, scode)
+        _load_rows(plane, idx[i - 1], j0, w, cval, b, scode)
         for j in range(w):
+            tmp[j] += a[j] - b[j]
             acc[j] = tmp[j] / fs
-        store_row(dst[o, 0], j0, acc, w, rule, dcode)
-        for i in range(1, n):
-            _load_rows(plane, idx[i + size - 1], j0, w, cval, a, scode)
-            _load_rows(plane, idx[i - 1], j0, w, cval, b, scode)
-            for j in range(w):
-                tmp[j] += a[j] - b[j]
-                acc[j] = tmp[j] / fs
-            store_row(dst[o, i], j0, acc, w, rule, dcode)
+        store_row(dst[o, i], j0, acc, w, rule, dcode)

@@ -645,9 +645,9 @@ def refresh_interval(k):
     return max(REFRESH_MIN, 2 * k)
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, _nrt=False)
-def hbox_fast(buf, out, n, C, k, w, scratch, accumulate):
-    """``out[q] (=, +=) w * sum_{j<k} buf[q + j C]`` for ``q < n``, by doubling sums.
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always", _nrt=False)
+def doubling_sums(buf, total, n, C, k, lev_a, lev_b):
+    """``total[q] = sum_{j<k} buf[q + j C]`` for ``q < n``, by doubling sums.
 
     A sum of ``k`` consecutive samples is a sum of blocks of ``2**b``
     consecutive samples, one per set bit ``b`` of ``k``; block sums of ``2 m``
@@ -659,9 +659,10 @@ def hbox_fast(buf, out, n, C, k, w, scratch, accumulate):
     a sum of ``k`` terms in a tree of depth at most ``log2(k) + popcount(k)``
     (the rounding bound), the same for every output wherever its strip
     starts; NaN and infinities propagate as in a direct sum (no subtraction).
-    ``scratch`` holds three rows of ``len(buf)``: two block levels and the sum.
+    ``lev_a`` and ``lev_b`` hold two block levels (``len(buf)`` each).  Any
+    dtype: the fast policy's float rows, and the integer means of
+    :mod:`._fixed` (exact sums, stored at the rows' width).
     """
-    lev_a, lev_b, total = scratch[0], scratch[1], scratch[2]
     valid = n + (k - 1) * C  # samples of buf the outputs read
     level = buf
     into = lev_a
@@ -693,6 +694,16 @@ def hbox_fast(buf, out, n, C, k, w, scratch, accumulate):
         flip = not flip
         into = lev_b if flip else lev_a
         m *= 2
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH, _nrt=False)
+def hbox_fast(buf, out, n, C, k, w, scratch, accumulate):
+    """``out[q] (=, +=) w * sum_{j<k} buf[q + j C]`` for ``q < n``, by doubling sums
+    (:func:`doubling_sums`).  ``scratch`` holds three rows of ``len(buf)``: two
+    block levels and the sum.
+    """
+    total = scratch[2]
+    doubling_sums(buf, total, n, C, k, scratch[0], scratch[1])
     wf = w
     if accumulate:
         for i in range(n):

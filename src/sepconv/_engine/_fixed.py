@@ -56,6 +56,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ._arith import doubling_sums
 from ._tables import constant_tap
 
 __all__ = ["FixedPlan", "MAX_BOUND", "box_area", "box_hv", "fixed_hv", "plan"]
@@ -358,54 +359,6 @@ def box_area(v: np.ndarray, h: np.ndarray, dtype: np.dtype = np.dtype(np.uint8))
     return kv * kw if abs(cv * ch * kv * kw - 1.0) <= 1e-9 else 0
 
 
-# (the stores cast to the row's width: 16 bits for uint8 data, 32 for uint16)
-@njit(cache=True, nogil=True, _nrt=False)
-def _copy_row(dst, a, n):
-    for i in range(n):
-        dst[i] = a[i]
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _add_row(dst, a, n):
-    for i in range(n):
-        dst[i] = dst[i] + a[i]
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _sum_rows(dst, a, b, n):
-    for i in range(n):
-        dst[i] = a[i] + b[i]
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _row_sums(out, row, k, C, n, lev_a, lev_b):
-    """``out[q] = sum_{j<k} row[q + j C]`` for ``q < n`` by doubling sums (exact)."""
-    valid = n + (k - 1) * C
-    level = row
-    into = lev_a
-    flip = False
-    m = 1
-    offset = 0
-    started = False
-    while True:
-        if k & m:
-            if started:
-                _add_row(out, level[offset * C : offset * C + n], n)
-            else:
-                _copy_row(out, level[offset * C : offset * C + n], n)
-                started = True
-            offset += m
-        if 2 * m > k:
-            break
-        step = m * C
-        valid -= step
-        _sum_rows(into, level[:valid], level[step : step + valid], valid)
-        level = into
-        flip = not flip
-        into = lev_b if flip else lev_a
-        m *= 2
-
-
 @njit(cache=True, nogil=True, _nrt=False)
 def _column_start(sums, ring, first, k, n):
     nr = ring.shape[0]
@@ -470,7 +423,7 @@ def _box_task(t, src, dst, idxH, idxW, ints, row, lev_a, lev_b, ring, sums):
     y1 = min(H, y0 + band)
     for yp in range(y0, y1 + kv - 1):
         _load(row, src, b, idxH[yp], idxW, bw, C, 0, const)
-        _row_sums(ring[yp % nr], row, kw, C, R, lev_a, lev_b)
+        doubling_sums(row, ring[yp % nr], R, C, kw, lev_a, lev_b)  # exact in the rows' width
         if yp < y0 + kv - 1:
             continue
         y = yp - (kv - 1)

@@ -268,19 +268,14 @@ class Plan:
 
     def _fixed_point(self) -> Any:
         """The engine's integer plan for this plan's uint8 / uint16 calls (same output), or None."""
-        if self.method != "separable" or self.factors is None:
-            return None
-        if self.dtype not in (np.uint8, np.uint16):
+        if self.method != "separable" or self.factors is None or self.dtype is None:
             return None
         passes = [(ax, f) for ax, f in zip(self.axes, self.factors) if f.size > 1]
         if len(passes) != 2 or passes[1][0] != passes[0][0] + 1:
             return None
-        top = np.iinfo(self.dtype).max
-        if "constant" in self.modes and not (
-            float(self.cval).is_integer() and 0 <= self.cval <= top
-        ):
-            return None
-        return _engine.fixed_point_plan(passes[0][1], passes[1][1], self.dtype)
+        return _engine.fixed_point_plan(
+            passes[0][1], passes[1][1], self.dtype, self.modes, self.cval
+        )
 
     def __str__(self) -> str:
         # One line a reader can check: the estimated loads per output decide (the unit says

@@ -51,6 +51,7 @@ modes and shapes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -115,21 +116,33 @@ def _quantized(w: np.ndarray) -> np.ndarray | None:
     return q.astype(np.uint16)
 
 
-def plan(v: np.ndarray, h: np.ndarray, dtype: np.dtype = np.dtype(np.uint8)) -> FixedPlan | None:
-    """Fixed-point weights and error bound for factors ``v`` (vertical) and ``h``, or None.
+def plan(
+    v: np.ndarray,
+    h: np.ndarray,
+    dtype: np.dtype = np.dtype(np.uint8),
+    modes: Sequence[str] = (),
+    cval: float = 0.0,
+) -> FixedPlan | None:
+    """The integer plan for factors ``v`` (vertical) and ``h`` of ``dtype`` data filtered
+    into ``dtype`` in ``modes``, or None (the float path runs).
 
-    A normalised box (:func:`box_area`) of uint8 or uint16 data gets the exact
-    integer path; fixed point takes uint8 data only (16-bit data would need
-    32-bit products, no faster than the float path: measured in
-    ``benchmarks/bench_fixed_point.py``'s notes).  None
-    where a factor is not symmetric, has a negative or non-finite tap or a
-    tap of 1, where the factors cannot be scaled to sums of at most 1, where a
-    factor is constant and longer than :data:`MAX_BOX`, or where the bound
-    reaches :data:`MAX_BOUND`.
+    The one rule for both the engine and ``Plan.explain()``.  A normalised box
+    (:func:`box_area`) of uint8 or uint16 data gets the exact integer path;
+    fixed point takes uint8 data only (16-bit data would need 32-bit products:
+    a 9-tap vertical pass of int32 sums of int16 rows measured 0.94-1.05x
+    float32 FMA's time).  None for other dtypes, for a 'constant' edge whose
+    ``cval`` is not a value of the dtype, where a factor is not symmetric, has
+    a negative or non-finite tap or a tap of 1, where the factors cannot be
+    scaled to sums of at most 1, where a factor is constant and longer than
+    :data:`MAX_BOX`, or where the bound reaches :data:`MAX_BOUND`.
     """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.uint8, np.uint16):
+        return None
+    if "constant" in modes and not (float(cval).is_integer() and 0 <= cval <= np.iinfo(dtype).max):
+        return None
     v = np.asarray(v, dtype=np.float64)
     h = np.asarray(h, dtype=np.float64)
-    dtype = np.dtype(dtype)
     area = box_area(v, h, dtype)
     if area:
         empty = np.zeros(0, np.uint16)
@@ -352,8 +365,6 @@ def box_area(v: np.ndarray, h: np.ndarray, dtype: np.dtype = np.dtype(np.uint8))
     if dtype == np.uint8 and (kw * 255 > 65535 or kv * kw > MAX_BOX_AREA):
         return 0
     if dtype == np.uint16 and 65535 * kv * kw >= 1 << 32:
-        return 0
-    if dtype not in (np.uint8, np.uint16):
         return 0
     # a mean: taps that are SVD factors of ones((kv, kw)) / N multiply back to 1 / N
     return kv * kw if abs(cv * ch * kv * kw - 1.0) <= 1e-9 else 0

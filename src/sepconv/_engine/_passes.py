@@ -449,12 +449,9 @@ def _fixed_point(
     :func:`._fixed.plan` accepts and, beyond a 'constant' edge, a ``cval`` that
     is a value of the dtype; False (nothing done) otherwise.
     """
-    if src.dtype != dst.dtype or src.dtype not in (np.uint8, np.uint16) or h.axis != v.axis + 1:
+    if src.dtype != dst.dtype or h.axis != v.axis + 1:
         return False
-    top = np.iinfo(src.dtype).max
-    if "constant" in (v.mode, h.mode) and not (float(cval).is_integer() and 0 <= cval <= top):
-        return False
-    fixed = _fixed.plan(v.weights, h.weights, src.dtype)
+    fixed = _fixed.plan(v.weights, h.weights, src.dtype, (v.mode, h.mode), cval)
     if fixed is None:
         return False
     kv, kw = v.weights.shape[0], h.weights.shape[0]

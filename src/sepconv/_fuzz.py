@@ -253,6 +253,25 @@ def _scipy_raises_alike(
     return False
 
 
+def _sepfilter_as_correlate(
+    case: dict[str, Any], w: Any, ndim: int
+) -> tuple[np.ndarray, list[int], list[Any], list[Any]]:
+    """A sepfilter case as correlate sees it: the outer product of its factors with
+    the axes sorted, and the modes and origins in that order."""
+    from ._args import entries_by_axis
+    from ._boundary import check_axes
+
+    given = check_axes(case["axes"], ndim)
+    order = sorted(range(len(given)), key=lambda i: given[i])
+    dense = w[order[0]]
+    with np.errstate(invalid="ignore"):
+        for i in order[1:]:
+            dense = np.multiply.outer(dense, w[i])
+    modes = [entries_by_axis(case["mode"], given, len(given), "mode")[i] for i in order]
+    origins = [entries_by_axis(case["origin"], given, len(given), "origin")[i] for i in order]
+    return dense, sorted(given), modes, origins
+
+
 def _reference(case: dict[str, Any], x: np.ndarray, w: Any) -> tuple[Any, Any, str]:
     """scipy's result, its float64 value (for integer outputs) and which reference it was."""
     from scipy import ndimage as ndi
@@ -265,15 +284,9 @@ def _reference(case: dict[str, Any], x: np.ndarray, w: Any) -> tuple[Any, Any, s
     one_d = func.endswith("1d")
     name = func.split(".")[-1]
     given = check_axes(case["axes"], ndim)
-    if func == "sepfilter":  # = correlate with the outer product, axes sorted
-        order = sorted(range(len(given)), key=lambda i: given[i])
-        dense = w[order[0]]
-        with np.errstate(invalid="ignore"):
-            for i in order[1:]:
-                dense = np.multiply.outer(dense, w[i])
-        modes = [entries_by_axis(case["mode"], given, len(given), "mode")[i] for i in order]
-        origins = [entries_by_axis(case["origin"], given, len(given), "origin")[i] for i in order]
-        name, w, given = "correlate", dense, tuple(sorted(given))
+    if func == "sepfilter":
+        w, sorted_given, modes, origins = _sepfilter_as_correlate(case, w, ndim)
+        name, given = "correlate", tuple(sorted_given)
         kwargs = {"mode": modes, "origin": origins}
     else:
         kwargs = {"mode": case["mode"], "origin": case["origin"]}
@@ -390,21 +403,9 @@ def _fixed_bound(case: dict[str, Any], x: np.ndarray, w: Any) -> float:
         return 0.0
     import sepconv
 
-    from ._boundary import check_axes
-
     try:
         if case["func"] == "sepfilter":
-            given = check_axes(case["axes"], x.ndim)
-            order = sorted(range(len(given)), key=lambda i: given[i])
-            dense = np.asarray(w[order[0]], np.float64)
-            for i in order[1:]:
-                dense = np.multiply.outer(dense, np.asarray(w[i], np.float64))
-            axes: Any = sorted(given)
-            mode, origin = case["mode"], case["origin"]
-            if not isinstance(mode, str):
-                mode = [mode[i] for i in order]
-            if not isinstance(origin, int):
-                origin = [origin[i] for i in order]
+            dense, axes, mode, origin = _sepfilter_as_correlate(case, w, x.ndim)
         else:
             dense, axes, mode, origin = w, case["axes"], case["mode"], case["origin"]
         fixed = sepconv.plan(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import sepconv
 from sepconv import _replay
+from sepconv._boundary import extend_indices
 from sepconv._engine import _fixed, _passes, _pool
 
 MODES = ("reflect", "mirror", "nearest", "wrap", "constant", "grid-wrap")
@@ -136,15 +137,10 @@ def test_results_do_not_depend_on_threads_or_bands(monkeypatch):
     # bands of one output row each: every row's ring warms up from scratch
     fixed = _fixed.plan(g, g)
     r = fixed.qv.shape[0] // 2
-
-    def reflect(n: int) -> np.ndarray:
-        i = np.arange(-r, n + r)
-        return np.where(i < 0, -i - 1, np.where(i >= n, 2 * n - i - 1, i)).astype(np.int64)
-
     out = np.empty((1, 700, 300), np.uint8)
     ints = np.array([1, 700, 0, 1, r, fixed.bias], np.int64)
-    _fixed.fixed_hv(0, 700, x.reshape(1, 700, 300), out, reflect(700), reflect(300),
-                    fixed.qv, fixed.qh, ints)  # fmt: skip
+    idxH, idxW = (extend_indices(n, r, r, "reflect") for n in (700, 300))
+    _fixed.fixed_hv(0, 700, x.reshape(1, 700, 300), out, idxH, idxW, fixed.qv, fixed.qh, ints)
     assert np.array_equal(results[0], out[0])
 
 

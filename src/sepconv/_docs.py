@@ -113,6 +113,23 @@ PARAMETERS = {
         Non-flat structuring element: offsets subtracted (erosion) or added
         (dilation) to the neighbours, computed in the input's type as scipy
         computes them; its shape is the footprint's.""",
+    "features_common": """mode : str or sequence of str, optional
+        Boundary mode per filtered axis (scipy's: ``'reflect'``, ``'mirror'``,
+        ``'nearest'``, ``'wrap'``, ``'constant'`` and the ``grid-`` synonyms).
+    cval : float, optional
+        Value beyond the edges for ``'constant'``; as in scipy, every pass pads
+        its input with it.
+    axes : sequence of int, optional
+        The one to three filtered axes (default: all); per-axis ``sigma`` and
+        ``mode`` entries follow ``axes`` as given.
+    output : dtype or ndarray, optional
+        float32 or float64, or an array of the result's shape.  Default:
+        float32 for float32 input, else float64.
+    method : {'fir', 'recursive'}, optional
+        ``'fir'`` (default): scipy's sampled kernels; ``'recursive'``: the
+        recursive Gaussian (cost flat in sigma; see the module notes).
+    workers : int, optional
+        Threads (``-1``: all cores); results do not depend on it.""",
     "returns": """ndarray
         The result (``output`` itself when an array is given).""",
 }

@@ -59,6 +59,7 @@ import numpy as np
 
 from . import _args, _features_plan, _features_run, _features_spec
 from ._backends import backend
+from ._docs import fill_doc
 from ._features_plan import FeaturePlan
 
 __all__ = [
@@ -348,32 +349,8 @@ def _plan_stack(ndim: int, a: dict[str, Any]) -> FeaturePlan:
 # --------------------------------------------------------------------------- Hessian
 
 
-_COMMON = """mode : str or sequence of str, optional
-        Boundary mode per filtered axis (scipy's: ``'reflect'``, ``'mirror'``,
-        ``'nearest'``, ``'wrap'``, ``'constant'`` and the ``grid-`` synonyms).
-    cval : float, optional
-        Value beyond the edges for ``'constant'``; as in scipy, every pass pads
-        its input with it.
-    axes : sequence of int, optional
-        The one to three filtered axes (default: all); per-axis ``sigma`` and
-        ``mode`` entries follow ``axes`` as given.
-    output : dtype or ndarray, optional
-        float32 or float64, or an array of the result's shape.  Default:
-        float32 for float32 input, else float64.
-    method : {'fir', 'recursive'}, optional
-        ``'fir'`` (default): scipy's sampled kernels; ``'recursive'``: the
-        recursive Gaussian (cost flat in sigma; see the module notes).
-    workers : int, optional
-        Threads (``-1``: all cores); results do not depend on it."""
-
-
-def _doc(func: Any) -> Any:
-    func.__doc__ = func.__doc__.replace("%(common)s", _COMMON)
-    return func
-
-
 @backend(_bank_reach(_hessian_bank))
-@_doc
+@fill_doc
 def hessian(
     image: Any,
     sigma: Any = 1.0,
@@ -406,7 +383,7 @@ def hessian(
         (vigra's and ilastik's Hessian of Gaussian; ``truncate`` 4).
     truncate : float, optional
         Kernel radius in sigmas (default: the scheme's).
-    %(common)s
+    %(features_common)s
 
     Returns
     -------
@@ -415,7 +392,7 @@ def hessian(
     Notes
     -----
     Memory: the output, and slabs of the gradients (``'skimage'``: two
-    stages) sized to 8 % of the input and output bytes (see the module
+    stages) sized to 8 %% of the input and output bytes (see the module
     notes).  Defaults are scikit-image's (``mode='constant'``, ``sigma=1``).
 
     Examples
@@ -436,7 +413,7 @@ def hessian(
 
 
 @backend(_bank_reach(lambda c, a: _hessian_bank(c, a, True)))
-@_doc
+@fill_doc
 def hessian_eigenvalues(
     image: Any,
     sigma: Any = 1.0,
@@ -459,7 +436,7 @@ def hessian_eigenvalues(
     ----------
     image, sigma, scheme, truncate
         As for :func:`hessian`.
-    %(common)s
+    %(features_common)s
 
     Returns
     -------
@@ -489,7 +466,7 @@ def hessian_eigenvalues(
 
 
 @backend(_bank_reach(_structure_bank))
-@_doc
+@fill_doc
 def structure_tensor(
     image: Any,
     sigma: Any = 1.0,
@@ -518,7 +495,7 @@ def structure_tensor(
         The outer scale: the products are smoothed at ``rho``.
     truncate : float, optional
         Gaussian radius in sigmas (4).
-    %(common)s
+    %(features_common)s
 
     Returns
     -------
@@ -527,7 +504,7 @@ def structure_tensor(
     Notes
     -----
     Memory: the output, and slabs of the derivatives and their products
-    (sized to 8 % of the input and output bytes): the products are never
+    (sized to 8 %% of the input and output bytes): the products are never
     full-size arrays.  The products of the derivatives are extended by the
     mode before smoothing, as scikit-image extends them.
 
@@ -547,7 +524,7 @@ def structure_tensor(
 
 
 @backend(_bank_reach(lambda c, a: _structure_bank(c, a, True)))
-@_doc
+@fill_doc
 def structure_tensor_eigenvalues(
     image: Any,
     sigma: Any = 1.0,
@@ -572,7 +549,7 @@ def structure_tensor_eigenvalues(
     ----------
     image, sigma, rho, truncate
         As for :func:`structure_tensor`.
-    %(common)s
+    %(features_common)s
 
     Returns
     -------
@@ -596,7 +573,7 @@ def structure_tensor_eigenvalues(
 
 
 @backend(_bank_reach(_gradient_bank))
-@_doc
+@fill_doc
 def gradient_magnitude(
     image: Any,
     sigma: Any,
@@ -619,7 +596,7 @@ def gradient_magnitude(
         Scale per filtered axis.
     truncate : float, optional
         Kernel radius in sigmas (4).
-    %(common)s
+    %(features_common)s
 
     Returns
     -------
@@ -641,7 +618,7 @@ def gradient_magnitude(
 
 
 @backend(_bank_reach(_laplace_bank))
-@_doc
+@fill_doc
 def laplacian_of_gaussian(
     image: Any,
     sigma: Any,
@@ -664,7 +641,7 @@ def laplacian_of_gaussian(
         Scale per filtered axis.
     truncate : float, optional
         Kernel radius in sigmas (4).
-    %(common)s
+    %(features_common)s
 
     Returns
     -------
@@ -686,7 +663,7 @@ def laplacian_of_gaussian(
 
 
 @backend(_bank_reach(_difference_bank))
-@_doc
+@fill_doc
 def difference_of_gaussians(
     image: Any,
     sigma: Any,
@@ -713,7 +690,7 @@ def difference_of_gaussians(
         ``difference_of_gaussians(image, s, 0.66 * s)``.
     truncate : float, optional
         Kernel radius in sigmas (4).
-    %(common)s
+    %(features_common)s
 
     Returns
     -------

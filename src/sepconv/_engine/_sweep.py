@@ -168,6 +168,20 @@ def _border(raw, code, lin, p0, q0, q1, C, lo, qa, qb, idxW, cval):
     # Padded positions q0 .. q1, sample by sample (one division, not one per element).
     if q1 <= q0:
         return
+    if C == 1:
+        # One element per sample (most images): a plain loop, where the general
+        # loop below runs an inner loop of one element per sample -- vectorised,
+        # with its overlap checks, at several times the cost of the copy.
+        for q in range(q0, q1):
+            src = idxW[q]
+            at = lo + src
+            if src < 0:
+                lin[q - p0] = cval
+            elif qa <= at and at < qb:
+                lin[q - p0] = lin[at - p0]
+            else:
+                lin[q - p0] = load_at(raw, src, code)
+        return
     x = q0 // C
     c = q0 - x * C
     q = q0
@@ -188,6 +202,29 @@ def _border(raw, code, lin, p0, q0, q1, C, lo, qa, qb, idxW, cval):
         q += m
         x += 1
         c = 0
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _pad_from_inner(row, lo, R, n, C, idxW, cval):
+    # Positions 0 .. lo and lo + R .. n of a whole padded row from its own interior
+    # (cval where the index map says so): what load_row's borders do, without
+    # their per-sample search of where the source lies.
+    if C == 1:
+        for q in range(lo):
+            s = idxW[q]
+            row[q] = cval if s < 0 else row[lo + s]
+        for q in range(lo + R, n):
+            s = idxW[q]
+            row[q] = cval if s < 0 else row[lo + s]
+        return
+    for x in range(lo // C):
+        s = idxW[x]
+        for c in range(C):
+            row[x * C + c] = cval if s < 0 else row[lo + s * C + c]
+    for x in range((lo + R) // C, n // C):
+        s = idxW[x]
+        for c in range(C):
+            row[x * C + c] = cval if s < 0 else row[lo + s * C + c]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -469,13 +506,20 @@ def _vh_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, bufs, policy):
     Lpad = L + (kw - 1) * C
     R, lo = gi[G_R], bw * C
     whole = gi[G_NSTRIPS] == 1
+    # Exact, whole rows, every term a vertical then a horizontal pass: each term
+    # pads its own intermediate (below), so the ring needs the rows' interiors only.
+    inner_only = policy == 0 and whole and not pure
+    for term in range(T):
+        inner_only = inner_only and vti[term, 0] != KIND_IDENTITY
+        inner_only = inner_only and hti[term, 0] != KIND_IDENTITY
+    r0, rn = (lo, R) if inner_only else (0, Lpad)
     for yp in range(y0, y1 + kv - 1):
         sr = idxH[yp]
-        slot = ring[yp % kv]
+        slot = ring[yp % kv, r0 : r0 + rn]
         if sr >= 0:
-            load_row(src[b, sr], scode, slot, p0, Lpad, C, bw, W, idxW, cval)
+            load_row(src[b, sr], scode, slot, p0 + r0, rn, C, bw, W, idxW, cval)
         else:
-            _fill(slot, Lpad, cval)
+            _fill(slot, rn, cval)
         if yp < y0 + kv - 1:
             continue
         y = yp - (kv - 1)
@@ -498,8 +542,7 @@ def _vh_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, bufs, policy):
                 inner = vrow[lo : lo + R]
                 vpass_exact(ring, y, kv, lo, R, vt, vtw[term], inner)
                 _round_trip(inner, tmp, R, rule, dcode)
-                _border(src[b, 0], scode, vrow, 0, 0, lo, C, lo, lo, lo + R, idxW, cval)
-                _border(src[b, 0], scode, vrow, 0, lo + R, Lpad, C, lo, lo, lo + R, idxW, cval)
+                _pad_from_inner(vrow, lo, R, Lpad, C, idxW, cval)
                 hin = vrow
             elif policy == 0:
                 vpass_exact(ring, y, kv, 0, Lpad, vt, vtw[term], vrow)

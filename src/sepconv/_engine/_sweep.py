@@ -273,6 +273,29 @@ def _hrow(lin, row, L, C, ti, tw, accumulate, scratch, policy):
         hpass_fast(lin, row, L, C, ti, tw, accumulate)
 
 
+@njit(cache=True, nogil=True, _nrt=False)
+def _hrow_direct(
+    raw, code, lin, p0, L, C, bw, W, kw, idxW, cval, ti, tw, out, more, scratch, policy
+):
+    """:func:`_hrow` of the padded row :func:`load_row` would make, for a source of the
+    work dtype: the outputs whose taps all lie inside the source row read it in place
+    (no converting copy); only the few at its ends are padded in ``lin`` first.  Each
+    output is the same operations on the same values wherever the row is cut."""
+    lo, span = bw * C, (kw - 1) * C
+    qa = min(max(lo - p0, 0), L)  # outputs before qa reach the left padding
+    qb = min(max(W * C + lo - p0 - span, qa), L)  # outputs from qb reach the right
+    if qa > 0:
+        load_row(raw, code, lin, p0, qa + span, C, bw, W, idxW, cval)
+        _hrow(lin, out[:qa], qa, C, ti, tw, more, scratch, policy)
+    if qb > qa:
+        s0 = p0 + qa - lo
+        row = reinterpret(raw, tw.dtype)[s0 : s0 + qb - qa + span]
+        _hrow(row, out[qa:qb], qb - qa, C, ti, tw, more, scratch, policy)
+    if L > qb:
+        load_row(raw, code, lin, p0 + qb, L - qb + span, C, bw, W, idxW, cval)
+        _hrow(lin, out[qb:L], L - qb, C, ti, tw, more, scratch, policy)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _transformed(lin, tl, transform, n):
     # A horizontal pass's input: the loaded row itself, or its transform in ``tl``.
@@ -417,23 +440,45 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
     summed = combine == COMBINE_SUM
     b, y0, y1, p0, L = _task(t, gi, H)
     Lpad = L + (kw - 1) * C
+    # Rows of the work dtype are read and written in place: the horizontal passes
+    # read a source of that dtype without the converting copy (direct_in), and a
+    # sum stored into an output of that dtype is computed in it (direct_out: the
+    # store would be a plain copy).
+    wcode = 8 if htw.itemsize == 4 else 9
+    direct_in = S == 1 and scode == wcode
+    for h in range(NH):
+        direct_in = direct_in and links[2 * h + 1] == TRANSFORM_NONE
+    direct_out = summed and dcode == wcode and rule == 0
     if flat:  # each term is its horizontal pass
         for y in range(y0, y1):
-            for s in range(S):
-                load_row(src[s, b, idxH[y]], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
+            sr = idxH[y]
+            if not direct_in:
+                for s in range(S):
+                    load_row(src[s, b, sr], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
+            if direct_out:
+                out = reinterpret(dst[0, b + boff, y + yoff], htw.dtype)[p0 : p0 + L]
             for term in range(T):
                 h = links[2 * NH + term]
-                hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
-                out = acc[0] if summed else acc[term]
-                _hrow(hin, out, L, C, hti[h], htw[h], summed and term > 0, scratch, policy)
-            _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
+                if not direct_out:
+                    out = acc[0] if summed else acc[term]
+                more = summed and term > 0
+                if direct_in:
+                    _hrow_direct(
+                        src[0, b, sr], scode, lin[0], p0, L, C, bw, W, kw, idxW, cval,
+                        hti[h], htw[h], out, more, scratch, policy,
+                    )  # fmt: skip
+                else:
+                    hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
+                    _hrow(hin, out, L, C, hti[h], htw[h], more, scratch, policy)
+            if not direct_out:
+                _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
         return
     for term in range(T):
         stale[term] = True
     for yp in range(y0, y1 + kv - 1):
         sr = idxH[yp]
         slot = yp % nring
-        if sr >= 0:
+        if sr >= 0 and not direct_in:
             for s in range(S):
                 load_row(src[s, b, sr], scode, lin[s], p0, Lpad, C, bw, W, idxW, cval)
         for h in range(NH):
@@ -443,8 +488,14 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
                 # fast: the filtered constant row (cval * sum of the taps).
                 _fill(row, L, cval if policy == 0 else fl[1 + h])
                 continue
-            hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
-            _hrow(hin, row, L, C, hti[h], htw[h], False, scratch, policy)
+            if direct_in:
+                _hrow_direct(
+                    src[0, b, sr], scode, lin[0], p0, L, C, bw, W, kw, idxW, cval,
+                    hti[h], htw[h], row, False, scratch, policy,
+                )  # fmt: skip
+            else:
+                hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
+                _hrow(hin, row, L, C, hti[h], htw[h], False, scratch, policy)
             if policy == 0 and hti[h, 0] != KIND_IDENTITY and vti[h, 0] != KIND_IDENTITY:
                 # a second pass follows: the first is stored in the output dtype
                 # (the exact policy has one horizontal pass per term)
@@ -452,9 +503,12 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
         if yp < y0 + kv - 1:
             continue
         y = yp - (kv - 1)
+        if direct_out:
+            out = reinterpret(dst[0, b + boff, y + yoff], htw.dtype)[p0 : p0 + L]
         for term in range(T):
             rows = ring[links[2 * NH + term]]
-            out = acc[0] if summed else acc[term]
+            if not direct_out:
+                out = acc[0] if summed else acc[term]
             more = summed and term > 0
             if policy == 0:
                 vpass_exact(rows, y, nring, 0, L, vti[term], vtw[term], out)
@@ -464,7 +518,8 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
                 stale[term] = not ok
             else:
                 vpass_fast(rows, y, nring, 0, L, vti[term], vtw[term], out, more)
-        _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
+        if not direct_out:
+            _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
 
 
 @njit(cache=True, nogil=True)

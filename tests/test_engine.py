@@ -195,6 +195,28 @@ def test_wide_rows_split_into_strips_with_borders_in_the_first_and_last(mode):
         np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+def test_rows_read_in_place_give_the_converted_rows_bits(mode):
+    # A float32 input's rows are filtered in place (no converting copy; only the
+    # outputs at a row's ends read padding); an int8 input holding the same values
+    # is converted row by row.  Same float32 work and output: the same bits, in
+    # strips (9000 wide) and in one, on every thread count.
+    ints = RNG.integers(-100, 100, (11, 9000)).astype(np.int8)
+    floats = ints.astype(np.float32)
+    for kernel in (np.outer(RNG.standard_normal(5), RNG.standard_normal(7)), np.ones((3, 3)) / 9):
+        for x_in, x_conv in ((floats, ints), (floats[:, :40], ints[:, :40])):
+            for threads in (1, 2):
+                before = sepconv.get_num_threads()
+                sepconv.set_num_threads(threads)
+                try:
+                    direct = sepconv.correlate(x_in, kernel, mode=mode, cval=0.5)
+                    converted = sepconv.correlate(x_conv, kernel, mode=mode, cval=0.5,
+                                                  output=np.float32)  # fmt: skip
+                finally:
+                    sepconv.set_num_threads(before)
+                np.testing.assert_array_equal(direct, converted)
+
+
 def test_fft_length_is_scipys_next_fast_len_for_real_transforms():
     # the planner sizes FFTs without importing scipy.fft (0.44 s on a first call)
     from scipy.fft import next_fast_len

@@ -200,10 +200,15 @@ def test_rows_read_in_place_give_the_converted_rows_bits(mode):
     # A float32 input's rows are filtered in place (no converting copy; only the
     # outputs at a row's ends read padding); an int8 input holding the same values
     # is converted row by row.  Same float32 work and output: the same bits, in
-    # strips (9000 wide) and in one, on every thread count.
+    # strips (9000 wide, 17 rows of ring) and in one, on every thread count.
     ints = RNG.integers(-100, 100, (11, 9000)).astype(np.int8)
     floats = ints.astype(np.float32)
-    for kernel in (np.outer(RNG.standard_normal(5), RNG.standard_normal(7)), np.ones((3, 3)) / 9):
+    kernels = (
+        np.outer(RNG.standard_normal(5), RNG.standard_normal(7)),
+        np.ones((3, 3)) / 9,
+        np.outer(RNG.standard_normal(17), RNG.standard_normal(9)),  # a taller ring: strips
+    )
+    for kernel in kernels:
         for x_in, x_conv in ((floats, ints), (floats[:, :40], ints[:, :40])):
             for threads in (1, 2):
                 before = sepconv.get_num_threads()

@@ -291,6 +291,10 @@ if sys.argv[1:] == ["numba"]:
     from sepconv._engine import address_of
     t = time.perf_counter(); address_of(np.zeros(1))
     out["numba_first_call_s"] = time.perf_counter() - t
+    # then the first filter: sepconv's own share of a first call (its kernels, its plan)
+    x = rng.random((256, 256), dtype=np.float32)
+    t = time.perf_counter(); sepconv.correlate(x, np.outer(g, g))
+    out["after_numba_s"] = time.perf_counter() - t
     print(json.dumps(out)); sys.exit()
 for dtype in ("float32", "uint8"):
     x = (rng.random((256, 256), dtype=np.float32) if dtype == "float32"
@@ -326,7 +330,8 @@ def first_call_latency(runs: Sequence[str]) -> dict[str, Any]:
     directory again (loaded from Numba's on-disk cache), with calls 1 to 8 of the first kind
     (``warmup_s``: when the speed settles); ``numba`` (after ``warm``): the first call of
     sepconv's smallest cached function alone, Numba's own one-time start that every first
-    call includes; ``default``: the cache where the package keeps it, whatever earlier runs
+    call includes, then the first Gaussian (``after_numba_s``: sepconv's own share of a
+    first call); ``default``: the cache where the package keeps it, whatever earlier runs
     left.
     """
     out: dict[str, Any] = {}

@@ -247,7 +247,13 @@ def _first_call_table(first_call: dict[str, Any]) -> list[str]:
             notes.append(
                 f"Numba's own one-time start (the first call of sepconv's smallest cached "
                 f"function, alone in a fresh interpreter): {d['numba_first_call_s'] * 1e3:.0f} ms "
-                "-- every first call above includes it."
+                "-- every first call above includes it"
+                + (
+                    f"; the first Gaussian float32 right after it (sepconv's own share of a first "
+                    f"call: loading its kernels, planning): {d['after_numba_s'] * 1e3:.0f} ms."
+                    if "after_numba_s" in d
+                    else "."
+                )
             )
             continue
         if "warmup_s" in d:

@@ -46,6 +46,8 @@ CORRELATE = "sepconv.correlate"
 SEPFILTER = "sepconv.sepfilter"
 PLAN = "sepconv plan p(x)"
 ONE_THREAD = "sepconv.correlate 1 thread"
+#: correlate into a preallocated output (3-tap boxes): the same stores as np.copyto's
+CORRELATE_OUT = "sepconv.correlate output="
 AFTER = " after torch op"  # the suffix of every cell timed right after a torch operation
 AFTER_TORCH = CORRELATE + AFTER
 ONE_THREAD_AFTER_TORCH = ONE_THREAD + AFTER
@@ -61,6 +63,7 @@ SEPCONV_NAMES = (
     SEPFILTER,
     PLAN,
     ONE_THREAD,
+    CORRELATE_OUT,
     AFTER_TORCH,
     ONE_THREAD_AFTER_TORCH,
     SEPCONV_TORCH,
@@ -73,6 +76,8 @@ KORNIA = "kornia.filter2d_separable"
 COPY = "np.copyto"
 COPY_2 = "np.copyto 2 threads"
 MEMCPY_NAMES = (COPY, COPY_2)
+#: a copy into a new array: np.copyto plus the kernel's zeroing of the fresh pages
+NEW_COPY = "x.copy() (new array)"
 
 _copy_pool: ThreadPoolExecutor | None = None
 
@@ -218,6 +223,11 @@ def sepconv_cells(
     if callable(p):
         cells[PLAN] = Cell(lambda: p(x), jit=True)
     cells[ONE_THREAD] = Cell(cells[CORRELATE].fn, before=threads(1), after=restore, jit=True)
+    if family == "box" and k == 3:
+        out = np.empty_like(x)
+        cells[CORRELATE_OUT] = Cell(
+            lambda: sepconv.correlate(x, K, mode="reflect", output=out), jit=True
+        )
     if op is not None:
         cells[AFTER_TORCH] = Cell(cells[CORRELATE].fn, before=op, jit=True, settle=False)
         cells[ONE_THREAD_AFTER_TORCH] = Cell(
@@ -307,4 +317,8 @@ def memcpy_cells(x: np.ndarray) -> dict[str, Cell]:
         np.copyto(dst, x)
         return dst
 
-    return {COPY: Cell(one, check=None), COPY_2: Cell(split, check=None)}
+    return {
+        COPY: Cell(one, check=None),
+        COPY_2: Cell(split, check=None),
+        NEW_COPY: Cell(x.copy, check=None),
+    }

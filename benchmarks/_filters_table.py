@@ -14,6 +14,7 @@ from _filters_peers import (
     CV2_SAME,
     EXACT_SAME,
     KORNIA,
+    NEW_COPY,
     ONE_THREAD,
     ONE_THREAD_AFTER_TORCH,
     PLAN,
@@ -317,11 +318,19 @@ def _memcpy_table(cases: list[dict[str, Any]]) -> list[str]:
                 _ms(con[COPY]),
                 _ms(con.get(COPY_2)),
                 f"{nbytes / best / 1e9:.1f}",
+                _ms(con.get(NEW_COPY)),
             ]
         )
     if not rows:
         return []
-    headers = ["dtype", "shape", "np.copyto ms", "all cores ms", "GB/s (read + write)"]
+    headers = [
+        "dtype",
+        "shape",
+        "np.copyto ms",
+        "all cores ms",
+        "GB/s (read + write)",
+        "x.copy() ms (into a new array)",
+    ]
     return ["## Memory copy of the same arrays", "", markdown_table(headers, rows), ""]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from _filters_peers import (
     AFTER_TORCH,
     CORRELATE,
+    CORRELATE_OUT,
     CV2_SAME,
     EXACT_SAME,
     KORNIA,
@@ -70,13 +71,16 @@ def _vs_opencv(mine: str) -> Formula:
     return formula
 
 
-def _memcpy_fraction(case: Case, t: dict[str, float]) -> float | None:
-    copies = [t[n] for n in MEMCPY_NAMES if t.get(n)]
-    if copies and t.get(CORRELATE):
-        return min(copies) / t[CORRELATE]
-    # the copy is timed once per shape and dtype (in its first row): the fraction
-    # the run stored for this row against it
-    return case["contenders"].get(CORRELATE, {}).get("memcpy_fraction")
+def _memcpy_fraction(mine: str) -> Formula:
+    def formula(case: Case, t: dict[str, float]) -> float | None:
+        copies = [t[n] for n in MEMCPY_NAMES if t.get(n)]
+        if copies and t.get(mine):
+            return min(copies) / t[mine]
+        # the copy is timed once per shape and dtype (in its first row): the fraction
+        # the run stored for this row against it
+        return case["contenders"].get(mine, {}).get("memcpy_fraction")
+
+    return formula
 
 
 def evaluate(cases: list[Case], *, quick: bool) -> list[dict[str, Any]]:
@@ -207,11 +211,19 @@ def evaluate(cases: list[Case], *, quick: bool) -> list[dict[str, Any]]:
     )
     add(
         "np.copyto time / sepconv.correlate time (fraction of memcpy bandwidth)",
-        _memcpy_fraction,
+        _memcpy_fraction(CORRELATE),
         sel("float32", family="box", shape=(4096, 4096), k=3),
         ">=",
         0.6,
         "box float32 4096^2 k=3, copy of the same array in the same run",
+    )
+    add(
+        f"np.copyto time / {CORRELATE_OUT} time (both into an existing array)",
+        _memcpy_fraction(CORRELATE_OUT),
+        sel("float32", family="box", shape=(4096, 4096), k=3),
+        ">=",
+        0.6,
+        "the same row writing a preallocated output: without the kernel zeroing a new one",
     )
     add(
         f"{EXACT_SAME['gaussian']} (exact, scipy's bits) / {CV2_SAME['gaussian']}",

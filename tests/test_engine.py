@@ -7,6 +7,7 @@ import pytest
 import scipy.ndimage as ndi
 
 import sepconv
+import sepconv.ndimage
 from sepconv._engine import (
     convert_like_scipy,
     fold_taps,
@@ -220,6 +221,18 @@ def test_rows_read_in_place_give_the_converted_rows_bits(mode):
                 finally:
                     sepconv.set_num_threads(before)
                 np.testing.assert_array_equal(direct, converted)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap", "nearest", "mirror"])
+def test_exact_rows_read_in_place_keep_scipys_bits(mode):
+    # float64 rows along the last axis are filtered in place by the exact policy too
+    # (from DIRECT_MIN elements): scipy's bits, in strips and with origins.
+    x = RNG.standard_normal((5, 9000))
+    w = RNG.standard_normal(9)
+    for origin in (0, 3, -4):
+        got = sepconv.ndimage.correlate1d(x, w, mode=mode, cval=0.5, origin=origin)
+        want = ndi.correlate1d(x, w, mode=mode, cval=0.5, origin=origin)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_fft_length_is_scipys_next_fast_len_for_real_transforms():

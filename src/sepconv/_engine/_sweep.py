@@ -304,6 +304,19 @@ def _hrow_direct(
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _hpass(src, b, sr, h, out, more, direct_in, scode, lin, tl, links, p0, L, Lpad,
+           C, bw, W, kw, idxW, cval, hti, htw, scratch, policy):  # fmt: skip
+    # Horizontal pass h of source row sr into out: read in place (direct_in), or from
+    # the row load_row brought into lin, through the pass's input transform.
+    if direct_in:
+        _hrow_direct(src[0, b, sr], scode, lin[0], p0, L, C, bw, W, kw, idxW, cval,
+                     hti[h], htw[h], out, more, scratch, policy)  # fmt: skip
+    else:
+        hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
+        _hrow(hin, out, L, C, hti[h], htw[h], more, scratch, policy)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _transformed(lin, tl, transform, n):
     # A horizontal pass's input: the loaded row itself, or its transform in ``tl``.
     if transform == TRANSFORM_NONE:
@@ -469,14 +482,8 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
                 if not direct_out:
                     out = acc[0] if summed else acc[term]
                 more = summed and term > 0
-                if direct_in:
-                    _hrow_direct(
-                        src[0, b, sr], scode, lin[0], p0, L, C, bw, W, kw, idxW, cval,
-                        hti[h], htw[h], out, more, scratch, policy,
-                    )  # fmt: skip
-                else:
-                    hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
-                    _hrow(hin, out, L, C, hti[h], htw[h], more, scratch, policy)
+                _hpass(src, b, sr, h, out, more, direct_in, scode, lin, tl, links, p0, L, Lpad,
+                       C, bw, W, kw, idxW, cval, hti, htw, scratch, policy)  # fmt: skip
             if not direct_out:
                 _emit(dst, b + boff, y + yoff, p0, acc, L, T, rule, dcode, combine, tol, fill)
         return
@@ -495,14 +502,8 @@ def _hv_task(t, src, dst, gi, idxH, idxW, hti, htw, vti, vtw, fl, links, bufs, n
                 # fast: the filtered constant row (cval * sum of the taps).
                 _fill(row, L, cval if policy == 0 else fl[1 + h])
                 continue
-            if direct_in:
-                _hrow_direct(
-                    src[0, b, sr], scode, lin[0], p0, L, C, bw, W, kw, idxW, cval,
-                    hti[h], htw[h], row, False, scratch, policy,
-                )  # fmt: skip
-            else:
-                hin = _transformed(lin[links[2 * h]], tl, links[2 * h + 1], Lpad)
-                _hrow(hin, row, L, C, hti[h], htw[h], False, scratch, policy)
+            _hpass(src, b, sr, h, row, False, direct_in, scode, lin, tl, links, p0, L, Lpad,
+                   C, bw, W, kw, idxW, cval, hti, htw, scratch, policy)  # fmt: skip
             if policy == 0 and hti[h, 0] != KIND_IDENTITY and vti[h, 0] != KIND_IDENTITY:
                 # a second pass follows: the first is stored in the output dtype
                 # (the exact policy has one horizontal pass per term)

@@ -16,7 +16,9 @@ each output row once:
 * ``ORDER_HV`` (horizontal first, :func:`_hv`): each input row is read once,
   converted and padded (:func:`load_row`), filtered horizontally by every
   term into that term's ring; each output row combines ``kv`` ring rows
-  vertically.
+  vertically.  Rows already in the work dtype are filtered in place
+  (:func:`_hrow_direct`: only the outputs at a row's ends read padding), and
+  a sum stored into an output of the work dtype is computed in it.
 * ``ORDER_VH`` (vertical first, :func:`_vh`): the ring holds the padded input
   rows; each output row is, per term, a vertical pass over the ring into a
   padded row and a horizontal pass of that row.

@@ -20,23 +20,27 @@ rows: the block's input rows are first copied, zero-padded, into a buffer
 (:func:`_fill`), so that no tap needs a bounds check, and with stride 1 the
 block is one flat run of outputs on the buffer's row pitch (the few columns
 between rows are computed and dropped).  The run goes :data:`PIXELS` output
-pixels at a time; for each group, a lane chunk (up to :data:`LANES`
-channels) takes every tap in turn, so each tap's weights are loaded once
-for :data:`PIXELS` pixels, and the partial sums stay in a small accumulator
-on the stack (:func:`_stack`) until all taps are in.
+pixels at a time; for each group and lane chunk (up to :data:`LANES`
+channels) a pass takes a whole kernel row (up to :data:`TAPS` taps), and
+the partial sums stay in a small accumulator on the stack (:func:`_stack`)
+until every kernel row is in.  In a pass, each tap's weights are loaded
+once for the group's pixels and, at stride and dilation 1, each input
+value once for every (pixel, tap) pair that reads it.
 
 Why the stack: Numba gives LLVM no ``noalias`` on arrays, so a loop that
 writes one array and reads others carries runtime overlap checks, and
 LLVM's vectoriser gives up beyond eight of them (about seven memory
-streams) -- the earlier kernels, writing the output array in place, could
-take no more than three taps per pass.  A stack array cannot overlap an
-argument, so the passes here read any number of streams with no checks.
-(Numba turns LLVM's SLP vectoriser off, so a loop over a fixed block of
-lanes would stay scalar: the vectorised loop is the one over the lane
-chunk, with the pixels and taps unrolled inside it.)  On the project's
-machine (AMD EPYC, Zen 5, AVX-512) the inner loops compile to ``zmm``
-fused multiply-adds (``vfmadd231ps``/``pd``), eight pixels' per tap sharing
-one weight load.
+streams) -- the earlier kernels, writing the output array in place, took
+three taps per pass and reloaded the weights for every pixel.  A stack
+array cannot overlap an argument, so a pass reads its dozens of streams
+with no checks.  (Numba turns LLVM's SLP vectoriser off, so a loop over a
+fixed block of lanes would stay scalar: the vectorised loop is the one over
+the lane chunk, with the pixels and taps unrolled inside it.)  On the
+project's machine (AMD EPYC, Zen 5, AVX-512) a five-tap pass compiles to a
+loop of 40 ``zmm`` fused multiply-adds (``vfmadd231ps``) per 16 lanes, with
+12 input, 5 weight and 8 accumulator loads and 8 stores: 55-70 GMAC/s on
+one core with its data in L1 (float32); the whole kernels, with the buffer
+copies and the stores, 20-40 GMAC/s where the earlier ones reached 10-22.
 
 Only fused multiply-add contraction (``fastmath={"contract"}``: no
 reassociation), so every sum is taken in the order written here whatever
@@ -204,9 +208,10 @@ def _weight_pass(s, g, go, gs, x, xo, ps, js, n, pixels, taps):
 
     ``s[j * LANES + e] += g[go + q * gs + e] * x[xo + q * ps + j * js + e]``
     for pixels ``q`` in order, taps ``j``, lanes ``e < n`` (the vectorised
-    loop).  As for :func:`_pass`, the loops over ``q`` and ``j`` unroll: each
-    gradient value is loaded once for all taps and, where ``js`` is ``ps``,
-    each input value once.
+    loop).  As for
+    :func:`_pass`, the loops over ``q`` and ``j`` unroll: each gradient value
+    is loaded once for all taps and, where ``js`` is ``ps``, each input
+    value once.
     """
     go, xo = np.uint64(go), np.uint64(xo)
     gs, ps, js = np.uint64(gs), np.uint64(ps), np.uint64(js)
@@ -297,13 +302,15 @@ def _fill(buf, x, geom, n, od, r0, rin, used, wp):
     ``buf`` is ``(kd, rin, wp, L)``: plane ``a`` holds input plane
     ``od * sd + a * dd - pd``, row ``t`` input row ``r0 * sh - ph + t``, column
     ``c`` input column ``c - pw``, zero outside the input.  Only the first
-    ``used`` rows of each plane are filled (a last, shorter block).
+    ``used`` rows of each plane are filled (a last, shorter block).  Returns
+    whether the input values copied are all finite.
     """
     _, d_, h_, w_, lanes = geom[0:5]
     kd, sd, sh, dd, pd, ph, pw = geom[8], geom[11], geom[12], geom[14], geom[17], geom[18], geom[19]
     row = wp * lanes
     c0 = min(wp, max(0, pw))  # buffer columns c0 .. c1 hold input columns
     c1 = max(c0, min(wp, w_ + pw))
+    bad = 0
     for a in range(kd):
         id_ = od * sd + a * dd - pd
         for t in range(used):
@@ -315,8 +322,9 @@ def _fill(buf, x, geom, n, od, r0, rin, used, wp):
             # Plain loops: a slice assignment here copied value by value.
             _zero(buf, bo, c0 * lanes)
             xo = ((n * d_ + id_) * h_ + ih) * w_ * lanes + (c0 - pw) * lanes
-            _copy(buf, bo + c0 * lanes, x, xo, (c1 - c0) * lanes)
+            bad |= _copy_check(buf, bo + c0 * lanes, x, xo, (c1 - c0) * lanes)
             _zero(buf, bo + c1 * lanes, row - c1 * lanes)
+    return bad == 0
 
 
 @njit(nogil=True, cache=True)
@@ -437,6 +445,18 @@ def _taps(acc, ao, x, xo, js, wt, wo, ws, n, taps):
 
 
 @njit(nogil=True, cache=True, inline="always")
+def _copy_check(dst, do, src, so, n):
+    """:func:`_copy`, returning nonzero if a value copied is not finite."""
+    do, so = np.uint64(do), np.uint64(so)
+    bad = np.uint8(0)
+    for e in range(np.uint64(n)):
+        v = src[so + e]
+        dst[do + e] = v
+        bad |= np.uint8(v - v != 0)  # NaN for inf and NaN
+    return bad
+
+
+@njit(nogil=True, cache=True, inline="always")
 def _zero(dst, do, n):
     """``dst[do + e] = 0`` for ``e < n``."""
     do = np.uint64(do)
@@ -450,18 +470,6 @@ def _copy(dst, do, src, so, n):
     do, so = np.uint64(do), np.uint64(so)
     for e in range(np.uint64(n)):
         dst[do + e] = src[so + e]
-
-
-@njit(nogil=True, cache=True)
-def _finite(buf, kd, rin, used, row):
-    """Whether the filled rows (``used`` of each of ``kd`` planes) of ``buf`` are finite."""
-    bad = 0
-    for a in range(kd):
-        start = np.uint64(a * rin * row)
-        for e in range(np.uint64(used * row)):
-            v = buf[start + e]
-            bad |= v - v != 0  # NaN for inf and NaN
-    return bad == 0
 
 
 @njit(nogil=True, fastmath=_FM, cache=True)
@@ -512,11 +520,11 @@ def _weight_block(buf, gbuf, acc, x, gy, geom, plane, r0, r, rin, wp, flat):
     _, _, _, _, lanes, do_, ho_, wo_ = geom[0:8]
     kd, kh, sh, dh = geom[8], geom[9], geom[12], geom[15]
     used = (r - 1) * sh + (kh - 1) * dh + 1
-    _fill(buf, x, geom, plane // do_, plane % do_, r0, rin, used, wp)
+    finite = _fill(buf, x, geom, plane // do_, plane % do_, r0, rin, used, wp)
     g0 = (plane * ho_ + r0) * wo_ * lanes
     # A run over the pitch also multiplies the zeros between rows by input
     # values: exact (0 * v = 0) for a finite input only.
-    if flat and _finite(buf, kd, rin, used, wp * lanes):
+    if flat and finite:
         for q in range(r):
             gb, go = q * wp * lanes, g0 + q * wo_ * lanes
             _copy(gbuf, gb, gy, go, wo_ * lanes)

@@ -77,7 +77,9 @@ TAPS = 5
 VECTOR = 16
 # Sizes of the stack accumulators (literals for _stack): outputs, and three taps' sums.
 _ACC = PIXELS * LANES
-_SUMS = TAPS * LANES
+# Taps whose sums the weight gradient's stack accumulator holds at once (5 x 5).
+SUM_TAPS = 25
+_SUMS = SUM_TAPS * LANES
 
 
 @njit(cache=True, inline="always")
@@ -203,22 +205,22 @@ def _row(acc, ao, x, xo, ps, wt, wo, ws, n, pixels, taps):
 
 
 @njit(fastmath=_FM, cache=True, inline="always")
-def _weight_pass(s, g, go, gs, x, xo, ps, js, n, pixels, taps):
+def _weight_pass(s, so, g, go, gs, x, xo, ps, js, n, pixels, taps):
     """``taps`` consecutive taps' sums over ``pixels`` outputs.
 
-    ``s[j * LANES + e] += g[go + q * gs + e] * x[xo + q * ps + j * js + e]``
+    ``s[so + j * LANES + e] += g[go + q * gs + e] * x[xo + q * ps + j * js + e]``
     for pixels ``q`` in order, taps ``j``, lanes ``e < n`` (the vectorised
     loop).  As for
     :func:`_pass`, the loops over ``q`` and ``j`` unroll: each gradient value
     is loaded once for all taps and, where ``js`` is ``ps``, each input
     value once.
     """
-    go, xo = np.uint64(go), np.uint64(xo)
+    so, go, xo = np.uint64(so), np.uint64(go), np.uint64(xo)
     gs, ps, js = np.uint64(gs), np.uint64(ps), np.uint64(js)
     lanes = np.uint64(LANES)
     for e in range(_whole(n)):
         for j in range(np.uint64(taps)):
-            a, b = j * lanes + e, xo + j * js + e
+            a, b = so + j * lanes + e, xo + j * js + e
             t = s[a]
             for q in range(np.uint64(pixels)):
                 t += g[go + q * gs + e] * x[b + q * ps]
@@ -226,24 +228,24 @@ def _weight_pass(s, g, go, gs, x, xo, ps, js, n, pixels, taps):
 
 
 @njit(fastmath=_FM, cache=True, inline="always")
-def _weight_taps(s, g, go, x, xo, js, n, taps):
-    """One output's terms, tap by tap (the few outputs after the last full group)."""
-    go, xo, lanes = np.uint64(go), np.uint64(xo), np.uint64(LANES)
+def _weight_taps(s, so, g, go, x, xo, js, n, taps):
+    """One output's terms, tap by tap (the outputs and lanes the passes leave)."""
+    so, go, xo, lanes = np.uint64(so), np.uint64(go), np.uint64(xo), np.uint64(LANES)
     for j in range(np.uint64(taps)):
-        xj = xo + j * np.uint64(js)
+        xj, sj = xo + j * np.uint64(js), so + j * lanes
         for e in range(np.uint64(n)):
-            s[j * lanes + e] += g[go + e] * x[xj + e]
+            s[sj + e] += g[go + e] * x[xj + e]
 
 
 @njit(fastmath=_FM, cache=True, inline="always")
-def _weight_row(s, g, go, gs, x, xo, ps, n, pixels, taps):
+def _weight_row(s, so, g, go, gs, x, xo, ps, n, pixels, taps):
     """:func:`_weight_pass` with ``taps`` (:func:`_taps_of`) a constant, the taps ``ps`` apart."""
     if taps == 5:
-        _weight_pass(s, g, go, gs, x, xo, ps, ps, n, pixels, 5)
+        _weight_pass(s, so, g, go, gs, x, xo, ps, ps, n, pixels, 5)
     elif taps == 3:
-        _weight_pass(s, g, go, gs, x, xo, ps, ps, n, pixels, 3)
+        _weight_pass(s, so, g, go, gs, x, xo, ps, ps, n, pixels, 3)
     else:
-        _weight_pass(s, g, go, gs, x, xo, ps, ps, n, pixels, 1)
+        _weight_pass(s, so, g, go, gs, x, xo, ps, ps, n, pixels, 1)
 
 
 @njit(nogil=True, fastmath=_FM, cache=True)
@@ -518,7 +520,7 @@ def _task(t, blocks, rows, ho, planes, total):
 def _weight_block(buf, gbuf, acc, x, gy, geom, plane, r0, r, rin, wp, flat):
     """One block's terms of the weight gradient, added to ``acc`` (see :func:`weight_blocks`)."""
     _, _, _, _, lanes, do_, ho_, wo_ = geom[0:8]
-    kd, kh, sh, dh = geom[8], geom[9], geom[12], geom[15]
+    kh, sh, dh = geom[9], geom[12], geom[15]
     used = (r - 1) * sh + (kh - 1) * dh + 1
     finite = _fill(buf, x, geom, plane // do_, plane % do_, r0, rin, used, wp)
     g0 = (plane * ho_ + r0) * wo_ * lanes
@@ -528,54 +530,55 @@ def _weight_block(buf, gbuf, acc, x, gy, geom, plane, r0, r, rin, wp, flat):
         for q in range(r):
             gb, go = q * wp * lanes, g0 + q * wo_ * lanes
             _copy(gbuf, gb, gy, go, wo_ * lanes)
-        m = (r - 1) * wp + wo_
-        for a in range(kd):
-            for i in range(kh):
-                xo = (a * rin + i * dh) * wp * lanes
-                _weight_run(acc, gbuf, 0, buf, xo, geom, m, a, i)
+        _weight_run(acc, gbuf, 0, buf, 0, geom, (r - 1) * wp + wo_, rin, wp)
     else:
         for q in range(r):
-            for a in range(kd):
-                for i in range(kh):
-                    xo = (a * rin + q * sh + i * dh) * wp * lanes
-                    _weight_run(acc, gy, g0 + q * wo_ * lanes, buf, xo, geom, wo_, a, i)
+            xb, go = q * sh * wp * lanes, g0 + q * wo_ * lanes
+            _weight_run(acc, gy, go, buf, xb, geom, wo_, rin, wp)
 
 
 @njit(nogil=True, fastmath=_FM, cache=True)
-def _weight_run(acc, g, go, buf, xo, geom, m, a, i):
-    """Kernel row ``(a, i)``'s taps over ``m`` outputs from ``g[go]``, added to ``acc``.
+def _weight_run(acc, g, go, buf, xb, geom, m, rin, wp):
+    """Every tap's terms over ``m`` outputs from ``g[go]``, added to ``acc``.
 
-    Output ``p`` is ``g[go + p * L]`` and reads ``buf[xo + (p * sw + j * dw) * L]``
-    for tap ``j``.  Up to :data:`TAPS` taps at a time, lanes in chunks of
-    :data:`LANES`: the sums run in the stack accumulator ``s``, outputs
-    :data:`PIXELS` at a time in order, then the rest one by one.
+    Output ``p`` is ``g[go + p * L]`` and reads, for tap ``(a, i, j)``,
+    ``buf[xb + (a * rin + i * dh) * wp * L + (p * sw + j * dw) * L]``.  For
+    each lane chunk (:data:`LANES`) and each run of up to :data:`SUM_TAPS`
+    taps, the outputs go :data:`PIXELS` at a time, in order, each group
+    taking every tap of the run (a kernel row's taps up to :data:`TAPS` per
+    pass) while its inputs are in L1; the sums run in the stack accumulator
+    ``s``; the outputs and lanes the passes leave go one by one.
     """
     lanes = geom[4]
-    kh, kw, sw, dw = geom[9], geom[10], geom[13], geom[16]
-    ps, js = sw * lanes, dw * lanes
+    kd, kh, kw, sw, dh, dw = geom[8], geom[9], geom[10], geom[13], geom[15], geom[16]
+    ps, js, row = sw * lanes, dw * lanes, wp * lanes
     shared = sw == 1 and dw == 1
-    full = m - m % PIXELS
+    total = kd * kh * kw
     s = _stack(buf, _SUMS)
-    j = 0
-    while j < kw:
-        taps = _taps_of(kw - j, shared)
-        ao = ((a * kh + i) * kw + j) * lanes
-        for c0 in range(0, lanes, LANES):
-            n = min(LANES, lanes - c0)
-            for e in range(taps * LANES):
-                s[e] = 0
-            xj, gj = xo + j * js + c0, go + c0
-            whole = n - n % VECTOR
-            last = full if whole else 0
-            for p in range(0, last, PIXELS):
-                _weight_row(s, g, gj + p * lanes, lanes, buf, xj + p * ps, ps, n, PIXELS, taps)
-            for p in range(0, m):  # the lanes and outputs the passes leave
-                e0 = whole if p < last else 0
-                _weight_taps(
-                    s[e0:], g, gj + p * lanes + e0, buf, xj + p * ps + e0, js, n - e0, taps
-                )
-            for k in range(taps):
-                o = ao + k * lanes + c0
+    for c0 in range(0, lanes, LANES):
+        n = min(LANES, lanes - c0)
+        whole = n - n % VECTOR
+        for t0 in range(0, total, SUM_TAPS):
+            t1 = min(total, t0 + SUM_TAPS)
+            _zero(s, 0, (t1 - t0) * LANES)
+            for p0 in range(0, m, PIXELS):
+                count = min(PIXELS, m - p0)
+                t = t0
+                while t < t1:
+                    k, j = t // kw, t % kw  # kernel row k = a * kh + i
+                    taps = _taps_of(min(kw - j, t1 - t), shared)
+                    xo = xb + ((k // kh) * rin + (k % kh) * dh) * row + j * js + c0 + p0 * ps
+                    so, gp = (t - t0) * LANES, go + p0 * lanes + c0
+                    e0 = 0
+                    if count == PIXELS and whole:
+                        _weight_row(s, so, g, gp, lanes, buf, xo, ps, n, PIXELS, taps)
+                        e0 = whole
+                    for q in range(count):  # the lanes and outputs the passes leave
+                        if e0 < n:
+                            xq, gq = xo + q * ps + e0, gp + q * lanes + e0
+                            _weight_taps(s, so + e0, g, gq, buf, xq, js, n - e0, taps)
+                    t += taps
+            for t in range(t0, t1):
+                o, so = t * lanes + c0, (t - t0) * LANES
                 for e in range(n):
-                    acc[o + e] += s[k * LANES + e]
-        j += taps
+                    acc[o + e] += s[so + e]

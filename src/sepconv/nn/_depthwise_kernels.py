@@ -63,7 +63,16 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["LANES", "PIXELS", "correlate_blocks", "scatter_rows", "weight_blocks"]
+__all__ = [
+    "LANES",
+    "PIXELS",
+    "SUM_TAPS",
+    "TAPS",
+    "VECTOR",
+    "correlate_blocks",
+    "scatter_rows",
+    "weight_blocks",
+]
 
 # Contraction to fused multiply-adds only (the engine's rule): no reassociation.
 _FM = {"contract"}
@@ -75,10 +84,10 @@ LANES = 256
 TAPS = 5
 # Lanes of the widest vector (AVX-512, float32): the passes' loops run over whole ones.
 VECTOR = 16
-# Sizes of the stack accumulators (literals for _stack): outputs, and three taps' sums.
-_ACC = PIXELS * LANES
 # Taps whose sums the weight gradient's stack accumulator holds at once (5 x 5).
 SUM_TAPS = 25
+# Sizes of the stack accumulators (literals for _stack): outputs, and the taps' sums.
+_ACC = PIXELS * LANES
 _SUMS = SUM_TAPS * LANES
 
 
@@ -480,10 +489,10 @@ def weight_blocks(start, stop, x, gy, part, geom, rows, planes):
 
     Tasks are :func:`correlate_blocks`' blocks of output rows; task ``t``
     writes ``part[t, tap, l] = sum gy[o, l] * x[o * stride + tap * dilation - pad, l]``
-    over its outputs ``o``.  For each kernel row, up to three taps at a time
-    and each lane chunk, the block's outputs stream past a stack accumulator
-    (:func:`_weight_pass`, pixel by pixel in order); the block's sums are
-    added up per task in the input's dtype, then stored in float64.  The
+    over its outputs ``o``.  The block's outputs go eight at a time past a
+    stack accumulator of every tap's sums (:func:`_weight_run`, pixel by
+    pixel in order); the block's sums are added up per task in the input's
+    dtype, then stored in float64.  The
     caller adds the tasks up in task order, so the result does not depend
     on the threads.  With stride 1 and a finite input the block is one run
     over the buffer's row pitch (the gradient copied with zeros between

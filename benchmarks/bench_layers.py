@@ -24,7 +24,7 @@ depthwise step took no time at all (conv / pointwise step / MAC ratio)::
 contiguous and channels-last, each step = forward + backward of a fixed output
 gradient (weights and input gradients)::
 
-    python benchmarks/bench_layers.py --train [--quick]
+    python benchmarks/bench_layers.py --train [--quick | --shapes issue]
 
 per layer (issue 25's four shapes and 512->512 @ 7^2 k=3 at batch 8 and 32, the
 depthwise layers of MobileNetV2 and EfficientNet-B0 at 224^2 at batch 8, each with the
@@ -35,6 +35,9 @@ step alone (forward, forward + backward) shipped and on PyTorch's kernels, all
 interleaved after the measured choice's trial calls; then a MobileNetV2 built from its
 transformers config, 224^2, batch 8, training step with its depthwise ``nn.Conv2d``
 layers swapped for ``sepconv.nn.DepthwiseConv2d`` (same weights) against the original.
+``--shapes issue`` keeps only issue 25's five shapes (both layouts, batch 8 and 32,
+1 and 2 threads; no architecture layers, no network: ``layers_train_issue*``), a run
+of minutes instead of the full one's ten.
 ``--study`` runs the capacity study's training with PyTorch's depthwise kernels and
 with sepconv's (``layers_study*``).
 
@@ -449,9 +452,11 @@ TRAIN_EFFICIENCY = 0.5  # separable training step >= 50 % of the MAC ratio
 NETWORK_SPEEDUP = 1.5  # MobileNetV2 training step with sepconv's kernels
 
 
-def _train_layers(quick: bool) -> list[tuple[str, tuple[int, ...]]]:
+def _train_layers(quick: bool, shapes: str = "all") -> list[tuple[str, tuple[int, ...]]]:
     if quick:
         return [("quick", spec) for spec in TRAIN_QUICK]
+    if shapes == "issue":
+        return [("issue 25", spec) for spec in TRAIN_ISSUE]
     return (
         [("issue 25", spec) for spec in TRAIN_ISSUE]
         + [("MobileNetV2", spec) for spec in TRAIN_MOBILENET_V2]
@@ -667,17 +672,19 @@ def _depthwise_share(model: torch.nn.Module, run) -> float:
     return statistics.median(shares)
 
 
-def run_train(quick: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run_train(
+    quick: bool, shapes: str = "all"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     budget = 0.2 if quick else 0.3
     rows, nets = [], []
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        for family, spec in _train_layers(quick):
+        for family, spec in _train_layers(quick, shapes):
             # Batch 32 for issue 25's shapes; the architectures' layers at batch 8.
             for batch in (8, 32) if family == "issue 25" else (8,):
                 for layout in ("NCHW", "channels_last"):
                     rows.append(bench_train(family, spec, batch, layout, budget))
-        for layout in ("NCHW", "channels_last"):
+        for layout in ("NCHW", "channels_last") if shapes == "all" else ():
             nets.append(bench_mobilenet_v2(layout, 1.0 if quick else 4.0, 96 if quick else 224))
     return rows, nets
 
@@ -752,6 +759,7 @@ def render_train_markdown(rows: list[dict[str, Any]], nets: list[dict[str, Any]]
         ]
         for r in nets
     ]
+    network = _network_section(net_body)
     versions = meta["versions"]
     return (
         "# Training steps: nn.Conv2d vs DepthwiseSeparableConv2d, sepconv's depthwise kernels "
@@ -771,8 +779,14 @@ def render_train_markdown(rows: list[dict[str, Any]], nets: list[dict[str, Any]]
         + f"\n\nTargets (issue 25), over {n} rows: depthwise step forward + backward <= "
         f"{TRAIN_STEP_RATIO:.0f}x its forward: {ratio_met} of {n}; separable training step >= "
         f"{pct(TRAIN_EFFICIENCY)} of the MAC ratio: {eff_met} of {n}; never slower than with "
-        f"PyTorch's depthwise kernels (within 5 %): {not_slower} of {n}.\n\n"
-        "## MobileNetV2 training step\n\n"
+        f"PyTorch's depthwise kernels (within 5 %): {not_slower} of {n}.\n"
+        + (network if nets else "")
+    )
+
+
+def _network_section(net_body: list[list[Any]]) -> str:
+    return (
+        "\n## MobileNetV2 training step\n\n"
         "Built from `transformers.MobileNetV2Config()` (random weights), logits summed and "
         "back-propagated; *sepconv depthwise* = every depthwise `nn.Conv2d` swapped for "
         "`sepconv.nn.DepthwiseConv2d` with the same weights. *PyTorch dw share* = the time "
@@ -978,6 +992,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--study", action="store_true", help="the capacity study's training before/after"
     )
+    parser.add_argument(
+        "--shapes",
+        choices=("all", "issue"),
+        default="all",
+        help="with --train: 'issue' times issue 25's five shapes only (layers_train_issue*)",
+    )
     args = parser.parse_args(argv)
     if args.study:
         torch.set_num_threads(args.threads)
@@ -992,10 +1012,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.train:
         start = time.perf_counter()
         meta = machine_info()
-        rows, nets = run_train(args.quick)
+        rows, nets = run_train(args.quick, args.shapes)
         meta["loadavg_end"] = loadavg()
         meta["seconds"] = round(time.perf_counter() - start, 1)
         name = "layers_train_quick" if args.quick else "layers_train"
+        if args.shapes == "issue" and not args.quick:
+            name = "layers_train_issue"
         write_json(RESULTS / f"{name}.json", {"meta": meta, "rows": rows, "networks": nets})
         (RESULTS / f"{name}.md").write_text(render_train_markdown(rows, nets, meta))
         print(f"wrote {RESULTS / name}.json and .md in {meta['seconds']} s")

@@ -143,7 +143,6 @@ def geometries(draw):
         "dilation": dilation,
         "layout": draw(st.sampled_from(["contiguous", "cl"])),
         "bias": draw(st.booleans()),
-        "long_rows": draw(st.booleans()),
     }
 
 
@@ -151,13 +150,7 @@ def geometries(draw):
 @given(geometries())
 def test_results_and_gradients_match_pytorch_to_float32_rounding(g):
     x, w, b = _case(g["dims"], g["n"], g["c"], g["m"], g["size"], g["k"], g["layout"], g["bias"])
-    # Both loop structures: output rows in place, and blocks of zero-padded rows.
-    old = _depthwise.ROW_VALUES
-    _depthwise.ROW_VALUES = 0 if g["long_rows"] else 1 << 40
-    try:
-        _check_float32(g["dims"], x, w, b, g["stride"], g["padding"], g["dilation"])
-    finally:
-        _depthwise.ROW_VALUES = old
+    _check_float32(g["dims"], x, w, b, g["stride"], g["padding"], g["dilation"])
 
 
 @pytest.mark.parametrize(
@@ -180,6 +173,40 @@ def test_gradcheck_in_float64(dims, size, k, stride, padding, dilation, m, layou
     with _depthwise.forced("sepconv"):
         assert torch.autograd.gradcheck(fn, (x, w, b))
         assert fn(x, w, b).grad_fn.name() == "DepthwiseFunctionBackward"
+
+
+@pytest.mark.parametrize(
+    "dims, c, size, k, stride, dilation, layout",
+    [
+        (2, 150, (9, 8), (7, 6), 1, 1, "cl"),  # 300 lanes: two lane chunks; rows of 7 and 6 taps
+        (1, 300, (23,), (7,), 2, 1, "contiguous"),  # strided rows, lane chunks
+        (2, 5, (12, 11), (7, 2), 1, (1, 2), "cl"),  # a dilated row of 7: no shared loads
+    ],
+)
+def test_wide_kernels_and_many_channels_match_pytorch(dims, c, size, k, stride, dilation, layout):
+    m = 2 if c == 150 else 1
+    x, w, b = _case(dims, 2, c, m, size, k, layout, True, seed=7)
+    _check_float32(dims, x, w, b, stride, 2, dilation)
+
+
+def test_non_finite_inputs_give_pytorchs_infs_and_nans():
+    # The weight gradient multiplies the zeros between a block's rows by input
+    # values only where the input is finite (0 * inf is NaN).
+    x, w, b = _case(2, 2, 16, 1, (9, 10), (3, 3), "cl", True, torch.float64, seed=8)
+    x[0, 3, 4, 5] = float("inf")
+    x[1, 7, 0, 2] = float("nan")
+    grad = torch.randn(
+        2, 16, 9, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(2)
+    )
+
+    def conv(fn):
+        return lambda x_, w_, b_: fn(x_, w_, b_, 1, 1, 1, 16)
+
+    with _depthwise.forced("sepconv"):
+        y, grads = _grads(conv(functional.depthwise_conv2d), x, w, b, grad)
+    ty, tgrads = _grads(conv(F.conv2d), x, w, b, grad)
+    for ours_v, torch_v in [(y, ty), *zip(grads, tgrads)]:
+        torch.testing.assert_close(ours_v, torch_v, equal_nan=True)
 
 
 def test_second_derivatives_use_pytorchs_differentiable_backward():

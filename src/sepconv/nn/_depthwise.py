@@ -8,16 +8,18 @@ kernels of :mod:`sepconv.nn._depthwise_kernels` on the engine's thread pool,
 in channels-last order (contiguous inputs and gradients are transposed to it
 and the results back, to PyTorch's memory format):
 
-* forward: the depthwise correlation, by tasks of output rows -- long rows in
-  place, short ones (``Wo x C`` under :data:`ROW_VALUES`) through blocks of
-  zero-padded input rows, one flat pass per tap over the block;
+* forward: the depthwise correlation, by tasks of blocks of output rows whose
+  input rows are first copied, zero-padded, into a buffer; eight output
+  pixels at a time take every tap in a stack accumulator (see the kernels'
+  module for why the stack);
 * gradient of the input: for stride 1 the same correlation with the kernel
   flipped and padding ``d * (k - 1) - p``; for larger strides the transposed
   correlation, each input row gathering from the output rows that read it;
 * gradient of the weight: per-channel correlations of the input with the
-  output gradient, each task summing into an accumulator of one tile per
-  tap that stays in L1, the tasks' partial sums then added in float64 in
-  task order (so the result does not depend on the thread count);
+  output gradient over the same blocks, each kernel row's taps summed in a
+  stack accumulator as the block's pixels stream past, the tasks' partial
+  sums then added in float64 in task order (so the result does not depend
+  on the thread count);
 * gradient of the bias: ``grad.sum`` over the batch and the pixels.
 
 Which kernels run is measured, like the inference paths of
@@ -61,17 +63,14 @@ __all__ = ["ARMS", "KERNELS_VERSION", "DepthwiseFunction", "chosen", "depthwise"
 ARMS = ("plain", "sepconv")
 # Bumped whenever these kernels' arithmetic (the order of their sums) changes: the
 # study keys cached runs by it (sepconv/study/_run.py).
-KERNELS_VERSION = 1
-# Output rows of at least this many values (Wo x channels) go row by row (_long_rows).
-ROW_VALUES = 1024
-# Bytes of one block's zero-padded input rows and outputs: about a quarter of
-# the L2 cache of one core on the project's machine (1 MiB).
+KERNELS_VERSION = 2
+# Bytes of one block's zero-padded input rows: about a quarter of the L2 cache
+# of one core on the project's machine (1 MiB).
 BLOCK_BYTES = 1 << 18
-# Element-taps per task of the row-by-row weight gradient (each task's sums are kept).
-TASK_WORK = 1 << 18
 # Tasks a call keeps at least, where there are that many planes (threads need tasks).
 MIN_TASKS = 8
-# Lanes x pixels of one weight tile in channels-last order: the shortest inner loop.
+# Lanes x pixels of one weight tile for scatter_rows (stride > 1 input gradients):
+# the shortest inner loop.
 TILE_VALUES = 256
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -403,33 +402,16 @@ def _forward(arm, x, weight, bias, geom: Geometry, layout: str) -> torch.Tensor:
         return _forward_plain(x, weight, bias, geom)
     xv = _lanes(x.detach(), geom.multiplier)
     out = _empty(geom, geom.out, x.dtype, geom.channels * geom.multiplier)
-    wt, tile = _weights(weight.detach(), geom, flip=False)
+    wt, tile = _weights(weight.detach(), geom, flip=False, tiled=False)
     b = np.zeros(0, xv.dtype) if bias is None else bias.detach().contiguous().numpy()
     g = _geom_array(geom, geom.spatial, geom.out, geom.stride, geom.pad_lo, tile)
     _correlate(xv, wt, b, _flat(out), g)
     return out if layout == "cl" and geom.dims > 1 else out.contiguous()
 
 
-def _long_rows(g: np.ndarray) -> bool:
-    """Whether output rows (``Wo x L`` values) are long enough to go one by one.
-
-    Row by row (``*_rows`` / ``weight_tasks``) reads the input in place, with
-    bounds handled per tap at the borders; short rows pay more for that per
-    row than for copying their block of input rows, zero-padded, and taking
-    each tap as one flat pass over the block (``*_blocks``).  Measured here
-    (float32, one thread): blocks 1.7-5x faster at 4^2-8^2 with 8-64 channels,
-    rows 1.3-2.4x faster from 7^2 x 512 and 28^2 x 128 up.
-    """
-    return int(g[7] * g[4]) >= ROW_VALUES
-
-
 def _correlate(xv, wt, bias, out, g: np.ndarray) -> None:
     """The depthwise correlation of the flat channels-last ``xv`` into ``out``, on the pool."""
     work = int(g[0] * g[5] * g[6] * g[7] * g[4] * g[8] * g[9] * g[10])
-    if _long_rows(g):
-        rows = int(g[0] * g[5] * g[6])
-        _inference._on_threads(kernels.correlate_rows, rows, (xv, wt, bias, out, g), work)
-        return
     rows, planes, tasks = _blocks(g, xv.itemsize)
     args = (xv, wt, bias, out, g, rows, planes)
     _inference._on_threads(kernels.correlate_blocks, tasks, args, work)
@@ -438,8 +420,8 @@ def _correlate(xv, wt, bias, out, g: np.ndarray) -> None:
 def _blocks(g: np.ndarray, itemsize: int) -> tuple[int, int, int]:
     """Rows per block of the ``*_blocks`` kernels, whole planes per task, and tasks.
 
-    A block's zero-padded input rows and its outputs take about
-    :data:`BLOCK_BYTES` (in L2 while its taps stream past).  Planes that fit
+    A block's zero-padded input rows take about :data:`BLOCK_BYTES` (in L2
+    while its taps stream past).  Planes that fit
     whole go several to a task (each task has its own accumulator to sum up
     at the end, so a task of one 8 x 8 image would cost more in sums than in
     products), keeping at least :data:`MIN_TASKS` tasks where there are that
@@ -449,7 +431,7 @@ def _blocks(g: np.ndarray, itemsize: int) -> tuple[int, int, int]:
     kd, kh, kw, sh, sw, dh, dw = (int(g[i]) for i in (8, 9, 10, 12, 13, 15, 16))
     row = ((wo_ - 1) * sw + (kw - 1) * dw + 1) * lanes * itemsize
     halo = kd * ((kh - 1) * dh + 1 - sh)
-    fit = (BLOCK_BYTES // row - halo) // (kd * sh + 1)
+    fit = (BLOCK_BYTES // row - halo) // (kd * sh)
     rows = max(1, min(ho_, fit))
     total = int(g[0]) * do_
     planes = 1
@@ -482,12 +464,12 @@ def _grad_input(gv: np.ndarray, weight, geom: Geometry, dtype) -> torch.Tensor:
     gx = _empty(geom, geom.spatial, dtype, c * m)
     if all(s == 1 for s in geom.stride):
         # The transposed stride-1 correlation is a correlation with the flipped kernel.
-        wt, tile = _weights(weight, geom, flip=True)
+        wt, tile = _weights(weight, geom, flip=True, tiled=False)
         pads = tuple(d * (k - 1) - p for d, k, p in zip(geom.dilation, geom.kernel, geom.pad_lo))
         g = _geom_array(geom, geom.out, geom.spatial, (1,) * geom.dims, pads, tile)
         _correlate(gv, wt, np.zeros(0, gv.dtype), _flat(gx), g)
     else:
-        wt, tile = _weights(weight, geom, flip=False)
+        wt, tile = _weights(weight, geom, flip=False, tiled=True)
         g = _geom_array(geom, geom.spatial, geom.out, geom.stride, geom.pad_lo, tile)
         rows = int(g[0] * g[1] * g[2])
         args = (gv, wt, _flat(gx), g)
@@ -502,18 +484,12 @@ def _grad_input(gv: np.ndarray, weight, geom: Geometry, dtype) -> torch.Tensor:
 
 def _grad_weight(xv: np.ndarray, gv: np.ndarray, geom: Geometry) -> torch.Tensor:
     """The gradient of the weight as ``(C_out, taps)`` float64."""
-    g = _geom_array(geom, geom.spatial, geom.out, geom.stride, geom.pad_lo, _tile(geom))
+    g = _geom_array(geom, geom.spatial, geom.out, geom.stride, geom.pad_lo, 1)
     lanes, taps = int(g[4]), geom.taps
     work = int(g[0] * g[5] * g[6] * g[7] * lanes * taps)
-    if _long_rows(g):
-        out_rows = int(g[5] * g[6])
-        rows = max(1, min(out_rows, -(-TASK_WORK // (int(g[7]) * lanes * taps))))
-        kernel, tasks, extra = kernels.weight_tasks, int(g[0]) * -(-out_rows // rows), (rows,)
-    else:
-        rows, planes, tasks = _blocks(g, xv.itemsize)
-        kernel, extra = kernels.weight_blocks, (rows, planes)
+    rows, planes, tasks = _blocks(g, xv.itemsize)
     part = np.empty(tasks * taps * lanes, np.float64)
-    _inference._on_threads(kernel, tasks, (xv, gv, part, g, *extra), work)
+    _inference._on_threads(kernels.weight_blocks, tasks, (xv, gv, part, g, rows, planes), work)
     # Task by task in a fixed order (NumPy's sum over the first axis of a C array).
     sums = part.reshape(tasks, taps, lanes).sum(axis=0)
     return torch.from_numpy(np.ascontiguousarray(sums.T))
@@ -545,11 +521,15 @@ def _tile(geom: Geometry) -> int:
     return max(1, TILE_VALUES // (geom.channels * geom.multiplier))
 
 
-def _weights(weight: torch.Tensor, geom: Geometry, flip: bool):
-    """Flat ``(taps, T, L)`` weights for the kernels, and the tile ``T``."""
+def _weights(weight: torch.Tensor, geom: Geometry, flip: bool, tiled: bool):
+    """Flat ``(taps, T, L)`` weights for the kernels, and the tile ``T``.
+
+    ``tiled``: each tap's weights repeated over :func:`_tile` pixels, for
+    ``scatter_rows``' runs; otherwise ``T = 1`` (the block kernels).
+    """
     w = weight.flip(list(range(2, weight.dim()))) if flip else weight
     w = w.reshape(w.shape[0], -1).t()  # (taps, C_out)
-    tile = _tile(geom)
+    tile = _tile(geom) if tiled else 1
     return w[:, None, :].expand(w.shape[0], tile, w.shape[1]).contiguous().numpy().reshape(-1), tile
 
 

@@ -310,10 +310,12 @@ def _volume_scenarios(tmp_path, src: Path, dst: Path, progress, chunks: int | No
 def test_zarr_volume_killed_and_interrupted_part_way_reruns_to_the_clean_result(tmp_path):
     zarr = pytest.importorskip("zarr")
     pytest.importorskip("dask")
-    data = rng.standard_normal((64, 96, 96)).astype(np.float32)
+    # 64 chunks: enough that the job cannot finish the rest between the test seeing
+    # its progress and the signal arriving, on a loaded 2-core machine
+    data = rng.standard_normal((128, 96, 96)).astype(np.float32)
     src = tmp_path / "v.zarr"
     zarr.create_array(str(src), shape=data.shape, chunks=(8, 48, 48), dtype=data.dtype)[:] = data
-    total = 8 * 2 * 2
+    total = 16 * 2 * 2
 
     def progress(dst: Path, pid: int) -> float:  # chunks in the job's temporary, of all
         written = [_chunk_files(t) for t in _temporaries(dst.parent, dst.name, pid)]
@@ -326,7 +328,7 @@ def test_multipage_tiff_volume_killed_and_interrupted_part_way_reruns_to_the_cle
     tmp_path,
 ):
     pytest.importorskip("dask")
-    stack = rng.integers(0, 4096, (64, 160, 160), dtype=np.uint16)
+    stack = rng.integers(0, 4096, (128, 160, 160), dtype=np.uint16)  # 16 slabs of 8
     src = tmp_path / "stack.tif"
     tifffile.imwrite(src, stack, photometric="minisblack")
 

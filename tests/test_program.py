@@ -214,3 +214,22 @@ def test_kernel_analyses_keep_digests_of_large_kernels_not_their_bytes():
     keys = _plan._analyse.cache_keys()
     assert keys and all(len(k[0]) <= 1024 for k in keys)
     assert any(len(k[0]) == 16 for k in keys)
+
+
+@pytest.mark.parametrize("name", ["gaussian_gradient_magnitude", "gaussian_laplace"])
+def test_gaussian_terms_replay_with_scipys_bits_and_key_on_every_argument(cache, name):
+    import sepconv.ndimage as sn
+
+    ours, theirs = getattr(sn, name), getattr(ndi, name)
+    calls = [
+        ((1.5,), {}),
+        ((1.5,), {"mode": "wrap"}),
+        ((2.0,), {}),
+        ((1.5,), {"truncate": 3.0}),
+        ((1.5,), {"mode": "constant", "cval": 2.0}),
+    ]
+    for i in range(2):
+        x = RNG.random((20, 30), dtype=np.float32) * (i + 1)  # new values, same signature
+        for args, kw in calls:
+            np.testing.assert_array_equal(ours(x, *args, **kw), theirs(x, *args, **kw))
+        assert (cache.misses, cache.hits) == (len(calls), i * len(calls))
